@@ -1,0 +1,1 @@
+//! Compatibility engine (in progress).

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+pub mod actor;
+pub mod compat;
+pub mod compile;
+pub mod descriptor;
+pub mod error;
+pub mod fingerprint;
+pub mod ids;
+pub mod limits;
+pub mod ops;
+pub mod registry;
+pub mod snapshot;
+pub mod store;
+
+pub use compat::{CompatCheck, CompatRequest, NoCompatRules};
+pub use error::{CompileError, RegistryError, Result, Violation};
+pub use ids::{NamespaceId, SchemaId, BUILTINS};
+pub use limits::Limits;
+pub use ops::{PromoteOutcome, PromotedSchema, PublishOutcome, PublishRequest, RollbackOutcome};
+pub use registry::{Registry, RegistryConfig, VersionInfo, VersionRef, VersionState};
+pub use snapshot::{NamespaceView, VersionSnapshot};
+pub use store::{Store, StoreConfig};

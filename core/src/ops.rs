@@ -1,0 +1,615 @@
+//! The mutations of one namespace. These functions run inside the
+//! namespace's actor, one at a time; each commits to the store first and
+//! then swaps in a new view (DESIGN.md invariants 1–3).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::compat::CompatRequest;
+use crate::compile::{self, ImportScope, ScopeFile};
+use crate::descriptor::{self, RawFile};
+use crate::error::{RegistryError, Result, Violation};
+use crate::fingerprint::{fingerprint, sha256_hex};
+use crate::ids::{self, NamespaceId, SchemaId};
+use crate::registry::Shared;
+use crate::snapshot::{self, LinkedImage, NamespaceInfo, NamespaceView, SchemaEntry, VersionSnapshot};
+use crate::store::{self, BlobRef, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store, VersionRow};
+
+/// A publish request, validated by [`validate_sources`] inside `publish`.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    pub schema: SchemaId,
+    pub sources: BTreeMap<String, String>,
+    pub created_by: String,
+    pub metadata: Map<String, Value>,
+    /// Allow shadowing a well-known type or a `__builtins__` file.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishOutcome {
+    pub version: Arc<VersionSnapshot>,
+    pub no_change: bool,
+    /// Time spent compiling (zero for `no_change`).
+    pub compile_time: Duration,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PromotedSchema {
+    pub schema: SchemaId,
+    pub from_version: Option<i32>,
+    pub to_version: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromoteOutcome {
+    pub promoted: Vec<PromotedSchema>,
+    pub revision: i64,
+    pub dry_run: bool,
+    pub compat_checker: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RollbackOutcome {
+    pub version: i32,
+    pub revision: i64,
+}
+
+pub fn to_utc(at: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(at, Utc)
+}
+
+fn parse_json_object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+pub fn namespace_info(row: &NamespaceRow) -> Result<NamespaceInfo> {
+    Ok(NamespaceInfo {
+        name: NamespaceId::parse(&row.name)?,
+        row_id: row.id,
+        revision: row.revision,
+        created_at: to_utc(row.created_at),
+        updated_at: to_utc(row.updated_at),
+        metadata: parse_json_object(&row.metadata),
+        settings: serde_json::from_str(&row.settings).unwrap_or(Value::Object(Map::new())),
+    })
+}
+
+/// Checks a publish's sources against the limits and the path rules.
+pub fn validate_sources(sources: &BTreeMap<String, String>, limits: &crate::Limits) -> Result<()> {
+    if sources.is_empty() {
+        return Err(RegistryError::InvalidArgument("sources must contain at least one file".into()));
+    }
+    if sources.len() > limits.max_files {
+        return Err(RegistryError::PayloadTooLarge(format!(
+            "{} files in one publish; the limit is {}",
+            sources.len(),
+            limits.max_files
+        )));
+    }
+    let mut total = 0usize;
+    for (path, text) in sources {
+        ids::validate_path(path)?;
+        if text.len() > limits.max_file_bytes {
+            return Err(RegistryError::PayloadTooLarge(format!(
+                "{path} is {} bytes; the limit is {} per file",
+                text.len(),
+                limits.max_file_bytes
+            )));
+        }
+        total += text.len();
+    }
+    if total > limits.max_request_bytes {
+        return Err(RegistryError::PayloadTooLarge(format!(
+            "sources total {total} bytes; the limit is {}",
+            limits.max_request_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// Files of the current `__builtins__` view, importable by every namespace.
+fn builtin_files(shared: &Shared, namespace: &NamespaceId) -> Vec<RawFile> {
+    if namespace.is_builtins() {
+        return Vec::new();
+    }
+    shared
+        .entry(ids::BUILTINS)
+        .map(|entry| {
+            entry
+                .view
+                .load()
+                .current_files()
+                .flat_map(|(_, v)| v.files.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Refuses a path another schema owns, or one that shadows a well-known
+/// type or a `__builtins__` file without `force`.
+fn check_ownership(
+    view: &NamespaceView,
+    schema: &SchemaId,
+    paths: impl IntoIterator<Item = impl AsRef<str>>,
+    builtins: &[RawFile],
+    force: bool,
+) -> Result<()> {
+    for path in paths {
+        let path = path.as_ref();
+        if let Some(owner) = view.owner_of(path).filter(|owner| *owner != schema) {
+            return Err(RegistryError::Conflict(format!(
+                "{path} belongs to schema {owner} of namespace {}",
+                view.info.name
+            )));
+        }
+        if force {
+            continue;
+        }
+        if ids::is_well_known_path(path) {
+            return Err(RegistryError::Conflict(format!(
+                "{path} shadows a well-known type file; publishing it needs force (global admin)"
+            )));
+        }
+        if builtins.iter().any(|f| f.name == path) {
+            return Err(RegistryError::Conflict(format!(
+                "{path} shadows a file of {}; publishing it needs force (global admin)",
+                ids::BUILTINS
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: PublishRequest) -> Result<PublishOutcome> {
+    validate_sources(&request.sources, &shared.limits())?;
+    let view = cell.load_full();
+    let fp = fingerprint(request.sources.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    if let Some(existing) = view.schemas.get(&request.schema).and_then(SchemaEntry::proposed) {
+        if existing.fingerprint == fp {
+            return Ok(PublishOutcome {
+                version: existing.clone(),
+                no_change: true,
+                compile_time: Duration::ZERO,
+            });
+        }
+    }
+
+    let builtins = builtin_files(shared, &view.info.name);
+    check_ownership(&view, &request.schema, request.sources.keys(), &builtins, request.force)?;
+    let mut scope = ImportScope::default();
+    if let Some(entry) = shared.entry(ids::BUILTINS).filter(|_| !view.info.name.is_builtins()) {
+        for (_, version) in entry.view.load().current_files() {
+            for file in &version.files {
+                scope.files.insert(file.name.clone(), ScopeFile { file: file.clone(), version_id: version.version_id });
+            }
+        }
+    }
+    for (schema, entry) in &view.schemas {
+        if *schema == request.schema {
+            continue;
+        }
+        if let Some(version) = entry.proposed() {
+            for file in &version.files {
+                scope.files.insert(file.name.clone(), ScopeFile { file: file.clone(), version_id: version.version_id });
+            }
+        }
+    }
+
+    let started = Instant::now();
+    let sources = Arc::new(request.sources);
+    let compiled = {
+        let sources = sources.clone();
+        let scope = Arc::new(scope);
+        tokio::task::spawn_blocking(move || compile::compile_schema(sources, scope))
+            .await
+            .map_err(|e| RegistryError::internal("compile task", e))??
+    };
+    let compile_time = started.elapsed();
+
+    let source_hashes: BTreeMap<String, String> =
+        sources.iter().map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes()))).collect();
+    let descriptor_sha256 = sha256_hex(&compiled.descriptor_set);
+    let mut blobs: Vec<BlobRef<'_>> = sources
+        .iter()
+        .map(|(path, text)| BlobRef { sha256: &source_hashes[path], data: text.as_bytes() })
+        .collect();
+    blobs.push(BlobRef { sha256: &descriptor_sha256, data: &compiled.descriptor_set });
+    let metadata = Value::Object(request.metadata.clone()).to_string();
+    let record = PublishRecord {
+        namespace_id: view.info.row_id,
+        namespace: view.info.name.as_str(),
+        expected_revision: view.info.revision,
+        schema: request.schema.as_str(),
+        fingerprint: &fp,
+        descriptor_sha256: &descriptor_sha256,
+        blobs,
+        files: source_hashes.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect(),
+        deps: compiled
+            .dependencies
+            .iter()
+            .map(|d| (d.file_path.as_str(), d.import_path.as_str(), d.version_id))
+            .collect(),
+        created_by: &request.created_by,
+        metadata: &metadata,
+    };
+    let published = shared.store.publish(&record).await.map_err(|e| revision_conflict(shared, cell, e))?;
+
+    let snapshot = Arc::new(VersionSnapshot {
+        schema: request.schema.clone(),
+        version: published.version.version,
+        version_id: published.version.id,
+        fingerprint: fp,
+        created_by: request.created_by,
+        created_at: to_utc(published.version.created_at),
+        metadata: request.metadata,
+        descriptor_set: compiled.descriptor_set,
+        descriptor_sha256,
+        files: compiled.files,
+        source_hashes,
+        types: compiled.types,
+    });
+    let mut next = (*view).clone();
+    next.info.revision = published.revision;
+    next.info.updated_at = snapshot.created_at;
+    let entry = next.schemas.entry(request.schema).or_insert_with(|| SchemaEntry {
+        row_id: published.schema_row_id,
+        updated_at: snapshot.created_at,
+        current: None,
+        staged: None,
+    });
+    entry.staged = Some(snapshot.clone());
+    entry.updated_at = snapshot.created_at;
+    cell.store(Arc::new(next));
+    Ok(PublishOutcome { version: snapshot, no_change: false, compile_time })
+}
+
+/// Runs the compat hook on `proposed` against the view's current versions.
+fn compat_violations(
+    shared: &Shared,
+    view: &NamespaceView,
+    proposed: &BTreeMap<SchemaId, Arc<VersionSnapshot>>,
+) -> Result<Vec<Violation>> {
+    let request = CompatRequest {
+        namespace: &view.info.name,
+        settings: &view.info.settings,
+        current: view.current_files().collect(),
+        proposed: proposed.iter().collect(),
+    };
+    shared.compat.check(&request)
+}
+
+fn proposed_versions(view: &NamespaceView) -> BTreeMap<SchemaId, Arc<VersionSnapshot>> {
+    view.schemas
+        .iter()
+        .filter_map(|(id, e)| e.proposed().map(|v| (id.clone(), v.clone())))
+        .collect()
+}
+
+pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bool) -> Result<PromoteOutcome> {
+    let view = cell.load_full();
+    let compat_checker = shared.compat.name().to_owned();
+    let moves: Vec<(SchemaId, &SchemaEntry, Arc<VersionSnapshot>)> =
+        view.staged().map(|(id, e, v)| (id.clone(), e, v.clone())).collect();
+    let promoted: Vec<PromotedSchema> = moves
+        .iter()
+        .map(|(schema, entry, to)| PromotedSchema {
+            schema: schema.clone(),
+            from_version: entry.current.as_ref().map(|v| v.version),
+            to_version: to.version,
+        })
+        .collect();
+    if moves.is_empty() {
+        return Ok(PromoteOutcome { promoted, revision: view.info.revision, dry_run, compat_checker });
+    }
+
+    let proposed = proposed_versions(&view);
+    let builtins = builtin_files(shared, &view.info.name);
+    let linked = snapshot::link(proposed.iter(), &builtins)?;
+    if view.info.name.is_builtins() {
+        check_dependents_link(shared, &proposed)?;
+    }
+    let violations = compat_violations(shared, &view, &proposed)?;
+    if !violations.is_empty() {
+        return Err(RegistryError::Incompatible {
+            message: format!("{} compatibility violation(s); nothing was promoted", violations.len()),
+            violations,
+        });
+    }
+    if dry_run {
+        return Ok(PromoteOutcome { promoted, revision: view.info.revision, dry_run, compat_checker });
+    }
+
+    let store_moves: Vec<PromoteMove> = moves
+        .iter()
+        .map(|(schema, entry, to)| PromoteMove {
+            schema_row_id: entry.row_id,
+            schema: schema.to_string(),
+            from_version_id: entry.current.as_ref().map(|v| v.version_id),
+            to_version_id: to.version_id,
+        })
+        .collect();
+    let revision = shared
+        .store
+        .promote(view.info.row_id, view.info.name.as_str(), view.info.revision, &store_moves)
+        .await
+        .map_err(|e| revision_conflict(shared, cell, e))?;
+
+    let mut next = (*view).clone();
+    next.info.revision = revision;
+    next.info.updated_at = Utc::now();
+    for (schema, _, to) in &moves {
+        if let Some(entry) = next.schemas.get_mut(schema) {
+            entry.current = Some(to.clone());
+            entry.staged = None;
+            entry.updated_at = next.info.updated_at;
+        }
+    }
+    next.current = Arc::new(linked);
+    cell.store(Arc::new(next));
+    if view.info.name.is_builtins() {
+        shared.refresh_dependents_of_builtins();
+    }
+    Ok(PromoteOutcome { promoted, revision, dry_run, compat_checker })
+}
+
+/// Before `__builtins__` changes: every namespace must still link with it.
+fn check_dependents_link(shared: &Shared, proposed: &BTreeMap<SchemaId, Arc<VersionSnapshot>>) -> Result<()> {
+    let new_builtins: Vec<RawFile> = proposed.values().flat_map(|v| v.files.iter().cloned()).collect();
+    for (name, entry) in shared.entries() {
+        if name.is_builtins() {
+            continue;
+        }
+        let view = entry.view.load();
+        if let Err(err) = snapshot::link(view.current_files(), &new_builtins) {
+            return Err(match err {
+                RegistryError::CompileFailed { message, errors } => RegistryError::CompileFailed {
+                    message: format!("namespace {name} would no longer link: {message}"),
+                    errors,
+                },
+                other => other,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the current image after `__builtins__` changed.
+pub fn relink_with_builtins(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<()> {
+    let view = cell.load_full();
+    let builtins = builtin_files(shared, &view.info.name);
+    let linked = snapshot::link(view.current_files(), &builtins)?;
+    let mut next = (*view).clone();
+    next.current = Arc::new(linked);
+    cell.store(Arc::new(next));
+    Ok(())
+}
+
+pub async fn discard(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<Vec<SchemaId>> {
+    let view = cell.load_full();
+    let staged: Vec<(i64, String)> = view.staged().map(|(id, e, _)| (e.row_id, id.to_string())).collect();
+    if staged.is_empty() {
+        return Ok(Vec::new());
+    }
+    let revision = shared
+        .store
+        .discard(view.info.row_id, view.info.name.as_str(), view.info.revision, &staged)
+        .await
+        .map_err(|e| revision_conflict(shared, cell, e))?;
+    let mut next = (*view).clone();
+    next.info.revision = revision;
+    let mut discarded = Vec::new();
+    for entry in next.schemas.iter_mut().filter(|(_, e)| e.staged.is_some()) {
+        entry.1.staged = None;
+        discarded.push(entry.0.clone());
+    }
+    cell.store(Arc::new(next));
+    Ok(discarded)
+}
+
+pub async fn rollback(
+    shared: &Shared,
+    cell: &ArcSwap<NamespaceView>,
+    schema: SchemaId,
+    version: i32,
+    force: bool,
+) -> Result<RollbackOutcome> {
+    let view = cell.load_full();
+    let entry = view
+        .schemas
+        .get(&schema)
+        .ok_or_else(|| RegistryError::NotFound(format!("schema {schema} not found in namespace {}", view.info.name)))?;
+    if entry.staged.as_ref().is_some_and(|s| s.version == version) {
+        return Ok(RollbackOutcome { version, revision: view.info.revision });
+    }
+    let row = shared
+        .store
+        .version_of(entry.row_id, version)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(format!("version {version} of schema {schema} not found")))?;
+    let names = HashMap::from([(entry.row_id, schema.clone())]);
+    let snapshot = load_snapshots(&shared.store, &names, vec![row.clone()])
+        .await?
+        .remove(&row.id)
+        .ok_or_else(|| RegistryError::Internal(format!("version {version} of {schema} did not load")))?;
+    let builtins = builtin_files(shared, &view.info.name);
+    check_ownership(&view, &schema, snapshot.paths(), &builtins, true)?;
+    if !force {
+        let mut proposed = proposed_versions(&view);
+        proposed.insert(schema.clone(), snapshot.clone());
+        let violations = compat_violations(shared, &view, &proposed)?;
+        if !violations.is_empty() {
+            return Err(RegistryError::Incompatible {
+                message: format!("{} compatibility violation(s); nothing was staged", violations.len()),
+                violations,
+            });
+        }
+    }
+    let revision = shared
+        .store
+        .stage_existing(view.info.row_id, view.info.name.as_str(), view.info.revision, entry.row_id, schema.as_str(), &row)
+        .await
+        .map_err(|e| revision_conflict(shared, cell, e))?;
+    let mut next = (*view).clone();
+    next.info.revision = revision;
+    if let Some(e) = next.schemas.get_mut(&schema) {
+        e.staged = Some(snapshot);
+    }
+    cell.store(Arc::new(next));
+    Ok(RollbackOutcome { version, revision })
+}
+
+pub async fn update_namespace(
+    shared: &Shared,
+    cell: &ArcSwap<NamespaceView>,
+    metadata: Option<Map<String, Value>>,
+    settings: Option<Value>,
+) -> Result<Arc<NamespaceView>> {
+    let view = cell.load_full();
+    let metadata_text = metadata.as_ref().map(|m| Value::Object(m.clone()).to_string());
+    let settings_text = settings.as_ref().map(Value::to_string);
+    let row = shared
+        .store
+        .update_namespace(
+            view.info.row_id,
+            view.info.name.as_str(),
+            view.info.revision,
+            metadata_text.as_deref(),
+            settings_text.as_deref(),
+        )
+        .await
+        .map_err(|e| revision_conflict(shared, cell, e))?;
+    let mut next = (*view).clone();
+    next.info = namespace_info(&row)?;
+    let next = Arc::new(next);
+    cell.store(next.clone());
+    Ok(next)
+}
+
+pub async fn delete_namespace(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<()> {
+    let view = cell.load_full();
+    if view.info.name.is_builtins() {
+        return Err(RegistryError::InvalidArgument(format!("{} cannot be deleted", ids::BUILTINS)));
+    }
+    shared
+        .store
+        .delete_namespace(view.info.row_id, view.info.name.as_str(), view.info.revision)
+        .await
+        .map_err(|e| revision_conflict(shared, cell, e))?;
+    shared.remove_entry(&view.info.name);
+    Ok(())
+}
+
+/// A revision conflict means another writer (another replica) changed the
+/// namespace: reload it from the store so the next attempt starts fresh.
+fn revision_conflict(shared: &Shared, cell: &ArcSwap<NamespaceView>, err: store::StoreError) -> RegistryError {
+    if matches!(err, store::StoreError::Conflict(_)) {
+        shared.request_reload(&cell.load().info.name);
+    }
+    err.into()
+}
+
+/// Rebuilds a namespace's view from the store (restore, or after a
+/// revision conflict). Uses the stored compiled descriptors; no compiling.
+pub async fn load_view(store: &Store, row: &NamespaceRow, builtins: &[RawFile]) -> Result<NamespaceView> {
+    let info = namespace_info(row)?;
+    let schema_rows: Vec<SchemaRow> = store.schemas_of(row.id).await?;
+    let names: HashMap<i64, SchemaId> = schema_rows
+        .iter()
+        .map(|s| Ok((s.id, SchemaId::parse(&s.name)?)))
+        .collect::<Result<_>>()?;
+    let wanted: Vec<i64> = schema_rows
+        .iter()
+        .flat_map(|s| [s.current_version_id, s.staged_version_id])
+        .flatten()
+        .collect();
+    let rows = store.versions_by_ids(&wanted).await?;
+    let snapshots = load_snapshots(store, &names, rows).await?;
+    let mut schemas = BTreeMap::new();
+    for s in &schema_rows {
+        let get = |id: Option<i64>| -> Result<Option<Arc<VersionSnapshot>>> {
+            id.map(|id| {
+                snapshots
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| RegistryError::Internal(format!("version row {id} missing")))
+            })
+            .transpose()
+        };
+        schemas.insert(
+            names[&s.id].clone(),
+            SchemaEntry {
+                row_id: s.id,
+                updated_at: to_utc(s.updated_at),
+                current: get(s.current_version_id)?,
+                staged: get(s.staged_version_id)?,
+            },
+        );
+    }
+    let current: Vec<(&SchemaId, &Arc<VersionSnapshot>)> = schemas
+        .iter()
+        .filter_map(|(id, e): (&SchemaId, &SchemaEntry)| e.current.as_ref().map(|v| (id, v)))
+        .collect();
+    let linked: LinkedImage = snapshot::link(current, builtins).map_err(|e| {
+        RegistryError::Internal(format!("stored current state of namespace {} does not link: {e}", info.name))
+    })?;
+    Ok(NamespaceView { info, schemas, current: Arc::new(linked) })
+}
+
+/// Builds snapshots of stored versions from their descriptor blobs.
+pub async fn load_snapshots(
+    store: &Store,
+    schema_names: &HashMap<i64, SchemaId>,
+    rows: Vec<VersionRow>,
+) -> Result<HashMap<i64, Arc<VersionSnapshot>>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut files: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
+    for f in store.files_of_versions(&ids).await? {
+        files.entry(f.version_id).or_default().insert(f.path, f.source_sha256);
+    }
+    let keys: Vec<&str> = rows.iter().map(|r| r.descriptor_sha256.as_str()).collect();
+    let blobs = store.blobs(&keys).await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let data = blobs
+            .get(&row.descriptor_sha256)
+            .ok_or_else(|| RegistryError::Internal(format!("descriptor blob {} missing", row.descriptor_sha256)))?;
+        let descriptor_set = bytes::Bytes::from(data.clone());
+        let source_hashes = files.remove(&row.id).unwrap_or_default();
+        let own: Vec<RawFile> = descriptor::split_file_descriptor_set(descriptor_set.clone())?
+            .into_iter()
+            .filter(|f| source_hashes.contains_key(&f.name))
+            .collect();
+        let types = descriptor::collect_types(&own)?;
+        let schema = schema_names
+            .get(&row.schema_id)
+            .cloned()
+            .ok_or_else(|| RegistryError::Internal(format!("schema row {} unknown", row.schema_id)))?;
+        out.insert(
+            row.id,
+            Arc::new(VersionSnapshot {
+                schema,
+                version: row.version,
+                version_id: row.id,
+                fingerprint: row.fingerprint,
+                created_by: row.created_by,
+                created_at: to_utc(row.created_at),
+                metadata: parse_json_object(&row.metadata),
+                descriptor_set,
+                descriptor_sha256: row.descriptor_sha256,
+                files: own,
+                source_hashes,
+                types,
+            }),
+        );
+    }
+    Ok(out)
+}

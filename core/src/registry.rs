@@ -1,0 +1,471 @@
+//! The `Registry` handle: what the HTTP layer (or any embedder) calls.
+//!
+//! Mutations go to the namespace's actor; reads load the namespace view
+//! from its `ArcSwap` and never wait for a writer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::actor::{self, NamespaceActor};
+use crate::compat::{CompatCheck, NoCompatRules};
+use crate::descriptor::RawFile;
+use crate::error::{RegistryError, Result};
+use crate::ids::{self, NamespaceId, SchemaId};
+use crate::limits::Limits;
+use crate::ops::{self, PromoteOutcome, PublishOutcome, PublishRequest, RollbackOutcome};
+use crate::snapshot::{NamespaceView, VersionSnapshot};
+use crate::store::{Store, StoreConfig};
+
+/// One live namespace: its view and the actor that changes it.
+pub struct NamespaceEntry {
+    pub view: ArcSwap<NamespaceView>,
+    actor: OnceLock<Addr<NamespaceActor>>,
+}
+
+impl std::fmt::Debug for NamespaceEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamespaceEntry").field("namespace", &self.view.load().info.name).finish()
+    }
+}
+
+/// State shared by the registry handle and every actor.
+pub struct Shared {
+    pub store: Store,
+    pub compat: Arc<dyn CompatCheck>,
+    limits: ArcSwap<Limits>,
+    namespaces: ArcSwap<HashMap<NamespaceId, Arc<NamespaceEntry>>>,
+    arbiter: ArbiterHandle,
+    this: Weak<Shared>,
+}
+
+impl Shared {
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.load_full()
+    }
+
+    pub fn entry(&self, name: &str) -> Option<Arc<NamespaceEntry>> {
+        self.namespaces.load().get(name).cloned()
+    }
+
+    pub fn entries(&self) -> Vec<(NamespaceId, Arc<NamespaceEntry>)> {
+        self.namespaces.load().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Adds (or replaces) a namespace and starts its actor.
+    fn insert_entry(&self, view: NamespaceView) -> Arc<NamespaceEntry> {
+        let name = view.info.name.clone();
+        let entry = Arc::new(NamespaceEntry { view: ArcSwap::from_pointee(view), actor: OnceLock::new() });
+        let shared = self.this.upgrade().expect("shared state outlives its actors");
+        let weak = Arc::downgrade(&entry);
+        let addr = NamespaceActor::start_in_arbiter(&self.arbiter, move |_| NamespaceActor { shared, entry: weak });
+        let _ = entry.actor.set(addr);
+        self.namespaces.rcu(|map| {
+            let mut map = HashMap::clone(map);
+            map.insert(name.clone(), entry.clone());
+            map
+        });
+        entry
+    }
+
+    pub(crate) fn remove_entry(&self, name: &NamespaceId) {
+        self.namespaces.rcu(|map| {
+            let mut map = HashMap::clone(map);
+            map.remove(name);
+            map
+        });
+    }
+
+    pub(crate) fn refresh_dependents_of_builtins(&self) {
+        for (name, entry) in self.entries() {
+            if !name.is_builtins() {
+                if let Some(addr) = entry.actor.get() {
+                    addr.do_send(actor::RelinkBuiltins);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn request_reload(&self, name: &NamespaceId) {
+        if let Some(addr) = self.entry(name.as_str()).and_then(|e| e.actor.get().cloned()) {
+            addr.do_send(actor::Reload);
+        }
+    }
+
+    pub(crate) async fn reload_namespace(&self, entry: &NamespaceEntry) -> Result<()> {
+        let name = entry.view.load().info.name.clone();
+        let Some(row) = self.store.live_namespace(name.as_str()).await? else {
+            self.remove_entry(&name);
+            return Ok(());
+        };
+        let builtins = self.builtin_files(&name);
+        let view = ops::load_view(&self.store, &row, &builtins).await?;
+        entry.view.store(Arc::new(view));
+        Ok(())
+    }
+
+    fn builtin_files(&self, name: &NamespaceId) -> Vec<RawFile> {
+        if name.is_builtins() {
+            return Vec::new();
+        }
+        self.entry(ids::BUILTINS)
+            .map(|e| e.view.load().current_files().flat_map(|(_, v)| v.files.iter().cloned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Which version a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRef {
+    Number(i32),
+    Current,
+    Staged,
+}
+
+impl VersionRef {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "current" => Ok(Self::Current),
+            "staged" => Ok(Self::Staged),
+            n => match n.parse::<i32>() {
+                Ok(v) if v > 0 => Ok(Self::Number(v)),
+                _ => Err(RegistryError::InvalidArgument(format!(
+                    "invalid version {text:?}: a positive integer, \"current\" or \"staged\""
+                ))),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionState {
+    Current,
+    Staged,
+    Previous,
+}
+
+/// `VersionInfo` of API.md.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub version: i32,
+    pub fingerprint: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub metadata: Map<String, Value>,
+    pub files: Vec<String>,
+    pub state: VersionState,
+}
+
+impl VersionInfo {
+    pub fn of(version: &VersionSnapshot, state: VersionState) -> Self {
+        Self {
+            version: version.version,
+            fingerprint: version.fingerprint.clone(),
+            created_by: version.created_by.clone(),
+            created_at: version.created_at,
+            metadata: version.metadata.clone(),
+            files: version.paths().map(str::to_owned).collect(),
+            state,
+        }
+    }
+}
+
+/// How to open a registry.
+#[derive(Clone)]
+pub struct RegistryConfig {
+    pub store: StoreConfig,
+    pub limits: Limits,
+    pub compat: Arc<dyn CompatCheck>,
+}
+
+impl RegistryConfig {
+    pub fn new(store: StoreConfig) -> Self {
+        Self { store, limits: Limits::default(), compat: Arc::new(NoCompatRules) }
+    }
+}
+
+/// The registry: cheap to clone, one per process.
+#[derive(Clone)]
+pub struct Registry {
+    shared: Arc<Shared>,
+    create_lock: Arc<tokio::sync::Mutex<()>>,
+    ready: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("store", &self.shared.store).finish()
+    }
+}
+
+impl Registry {
+    /// Opens the store (running migrations) without restoring; call
+    /// [`Registry::restore`] next. Must run inside an actix `System`.
+    pub async fn connect(config: RegistryConfig) -> Result<Self> {
+        let store = Store::open(&config.store).await?;
+        let arbiter = Arbiter::new().handle();
+        let shared = Arc::new_cyclic(|this| Shared {
+            store,
+            compat: config.compat,
+            limits: ArcSwap::from_pointee(config.limits),
+            namespaces: ArcSwap::from_pointee(HashMap::new()),
+            arbiter,
+            this: this.clone(),
+        });
+        Ok(Self { shared, create_lock: Arc::new(tokio::sync::Mutex::new(())), ready: Arc::new(AtomicBool::new(false)) })
+    }
+
+    /// Connects and restores: the usual way to start.
+    pub async fn open(config: RegistryConfig) -> Result<Self> {
+        let registry = Self::connect(config).await?;
+        registry.restore().await?;
+        Ok(registry)
+    }
+
+    /// Rebuilds every namespace view (current and staged) from the stored
+    /// compiled descriptors, without compiling anything.
+    pub async fn restore(&self) -> Result<()> {
+        let store = &self.shared.store;
+        let mut rows = store.live_namespaces().await?;
+        if !rows.iter().any(|r| r.name == ids::BUILTINS) {
+            match store.create_namespace(ids::BUILTINS, "{}", "{}").await {
+                Ok(row) => rows.push(row),
+                // Another replica created it first.
+                Err(_) => rows = store.live_namespaces().await?,
+            }
+        }
+        rows.sort_by_key(|r| r.name != ids::BUILTINS);
+        let mut builtins: Vec<RawFile> = Vec::new();
+        for row in &rows {
+            let view = ops::load_view(store, row, &builtins).await?;
+            if view.info.name.is_builtins() {
+                builtins = view.current_files().flat_map(|(_, v)| v.files.iter().cloned()).collect();
+            }
+            self.shared.insert_entry(view);
+        }
+        self.ready.store(true, Ordering::Release);
+        tracing::info!(namespaces = rows.len(), backend = store.backend_name(), "restore finished");
+        Ok(())
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    pub fn limits(&self) -> Arc<Limits> {
+        self.shared.limits()
+    }
+
+    pub fn set_limits(&self, limits: Limits) {
+        self.shared.limits.store(Arc::new(limits));
+    }
+
+    pub fn compat_checker(&self) -> &str {
+        self.shared.compat.name()
+    }
+
+    fn ensure_ready(&self) -> Result<()> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(RegistryError::Unavailable("the registry is still restoring".into()))
+        }
+    }
+
+    fn entry(&self, namespace: &str) -> Result<Arc<NamespaceEntry>> {
+        self.ensure_ready()?;
+        self.shared
+            .entry(namespace)
+            .ok_or_else(|| RegistryError::NotFound(format!("namespace {namespace} not found")))
+    }
+
+    /// The namespace's current view. Lock-free.
+    pub fn view(&self, namespace: &str) -> Result<Arc<NamespaceView>> {
+        Ok(self.entry(namespace)?.view.load_full())
+    }
+
+    /// Every live namespace, by name.
+    pub fn views(&self) -> Result<Vec<Arc<NamespaceView>>> {
+        self.ensure_ready()?;
+        let mut views: Vec<_> = self.shared.entries().into_iter().map(|(_, e)| e.view.load_full()).collect();
+        views.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        Ok(views)
+    }
+
+    async fn send<M, R>(&self, entry: &NamespaceEntry, message: M) -> Result<R>
+    where
+        M: Message<Result = Result<R>> + Send + 'static,
+        R: Send + 'static,
+        NamespaceActor: Handler<M>,
+    {
+        let addr = entry
+            .actor
+            .get()
+            .ok_or_else(|| RegistryError::Unavailable("namespace actor not started".into()))?;
+        addr.send(message)
+            .await
+            .map_err(|e| RegistryError::Unavailable(format!("namespace actor: {e}")))?
+    }
+
+    /// Creates the namespace if it does not exist. `true` when created.
+    async fn ensure_namespace(&self, namespace: &NamespaceId) -> Result<(Arc<NamespaceEntry>, bool)> {
+        self.ensure_ready()?;
+        if let Some(entry) = self.shared.entry(namespace.as_str()) {
+            return Ok((entry, false));
+        }
+        let _guard = self.create_lock.lock().await;
+        if let Some(entry) = self.shared.entry(namespace.as_str()) {
+            return Ok((entry, false));
+        }
+        let row = self.shared.store.create_namespace(namespace.as_str(), "{}", "{}").await?;
+        let view = ops::load_view(&self.shared.store, &row, &[]).await?;
+        Ok((self.shared.insert_entry(view), true))
+    }
+
+    /// PUT: create, or update the metadata/settings given. `true` when created.
+    pub async fn put_namespace(
+        &self,
+        namespace: &NamespaceId,
+        metadata: Option<Map<String, Value>>,
+        settings: Option<Value>,
+    ) -> Result<(Arc<NamespaceView>, bool)> {
+        let (entry, created) = self.ensure_namespace(namespace).await?;
+        if metadata.is_none() && settings.is_none() {
+            return Ok((entry.view.load_full(), created));
+        }
+        let view = self.send(&entry, actor::UpdateNamespace { metadata, settings }).await?;
+        Ok((view, created))
+    }
+
+    pub async fn delete_namespace(&self, namespace: &str) -> Result<()> {
+        let entry = self.entry(namespace)?;
+        self.send(&entry, actor::DeleteNamespace).await
+    }
+
+    /// Publishes into a namespace, creating the namespace when missing.
+    pub async fn publish(&self, namespace: &NamespaceId, request: PublishRequest) -> Result<PublishOutcome> {
+        ops::validate_sources(&request.sources, &self.limits())?;
+        let (entry, _) = self.ensure_namespace(namespace).await?;
+        self.send(&entry, actor::Publish(request)).await
+    }
+
+    pub async fn promote(&self, namespace: &str, dry_run: bool) -> Result<PromoteOutcome> {
+        let entry = self.entry(namespace)?;
+        self.send(&entry, actor::Promote { dry_run }).await
+    }
+
+    pub async fn discard(&self, namespace: &str) -> Result<Vec<SchemaId>> {
+        let entry = self.entry(namespace)?;
+        self.send(&entry, actor::Discard).await
+    }
+
+    pub async fn rollback(&self, namespace: &str, schema: SchemaId, version: i32, force: bool) -> Result<RollbackOutcome> {
+        let entry = self.entry(namespace)?;
+        self.send(&entry, actor::Rollback { schema, version, force }).await
+    }
+
+    fn schema_entry(view: &NamespaceView, schema: &str) -> Result<crate::snapshot::SchemaEntry> {
+        view.schemas
+            .get(schema)
+            .cloned()
+            .ok_or_else(|| RegistryError::NotFound(format!("schema {schema} not found in namespace {}", view.info.name)))
+    }
+
+    /// Every version of a schema, oldest first.
+    pub async fn versions(&self, namespace: &str, schema: &str) -> Result<Vec<VersionInfo>> {
+        let view = self.view(namespace)?;
+        let entry = Self::schema_entry(&view, schema)?;
+        let store = &self.shared.store;
+        let rows = store.versions_of(entry.row_id).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut files: HashMap<i64, Vec<String>> = HashMap::new();
+        for f in store.files_of_versions(&ids).await? {
+            files.entry(f.version_id).or_default().push(f.path);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let state = state_of(&entry, row.id);
+                VersionInfo {
+                    version: row.version,
+                    created_at: ops::to_utc(row.created_at),
+                    metadata: serde_json::from_str(&row.metadata).unwrap_or_default(),
+                    files: files.remove(&row.id).unwrap_or_default(),
+                    fingerprint: row.fingerprint,
+                    created_by: row.created_by,
+                    state,
+                }
+            })
+            .collect())
+    }
+
+    /// One version: from the view when current or staged, else the store.
+    pub async fn version(&self, namespace: &str, schema: &str, which: VersionRef) -> Result<(Arc<VersionSnapshot>, VersionState)> {
+        let view = self.view(namespace)?;
+        let entry = Self::schema_entry(&view, schema)?;
+        let not_found = |what: &str| RegistryError::NotFound(format!("schema {schema} has no {what} version"));
+        match which {
+            VersionRef::Current => entry.current.clone().map(|v| (v, VersionState::Current)).ok_or_else(|| not_found("current")),
+            VersionRef::Staged => entry.staged.clone().map(|v| (v, VersionState::Staged)).ok_or_else(|| not_found("staged")),
+            VersionRef::Number(n) => {
+                for v in [&entry.current, &entry.staged].into_iter().flatten() {
+                    if v.version == n {
+                        return Ok((v.clone(), state_of(&entry, v.version_id)));
+                    }
+                }
+                let store = &self.shared.store;
+                let row = store
+                    .version_of(entry.row_id, n)
+                    .await?
+                    .ok_or_else(|| RegistryError::NotFound(format!("version {n} of schema {schema} not found")))?;
+                let names = HashMap::from([(entry.row_id, SchemaId::parse(schema)?)]);
+                let id = row.id;
+                let snapshot = ops::load_snapshots(store, &names, vec![row])
+                    .await?
+                    .remove(&id)
+                    .ok_or_else(|| RegistryError::Internal(format!("version {n} did not load")))?;
+                Ok((snapshot, VersionState::Previous))
+            }
+        }
+    }
+
+    /// The source files of a version, as published.
+    pub async fn sources(&self, namespace: &str, schema: &str, which: VersionRef) -> Result<BTreeMap<String, String>> {
+        let (version, _) = self.version(namespace, schema, which).await?;
+        let keys: Vec<&str> = version.source_hashes.values().map(String::as_str).collect();
+        let blobs = self.shared.store.blobs(&keys).await?;
+        version
+            .source_hashes
+            .iter()
+            .map(|(path, key)| {
+                let data = blobs
+                    .get(key)
+                    .ok_or_else(|| RegistryError::Internal(format!("source blob {key} missing")))?;
+                let text = String::from_utf8(data.clone())
+                    .map_err(|_| RegistryError::Internal(format!("source blob {key} is not UTF-8")))?;
+                Ok((path.clone(), text))
+            })
+            .collect()
+    }
+}
+
+fn state_of(entry: &crate::snapshot::SchemaEntry, version_id: i64) -> VersionState {
+    if entry.current.as_ref().is_some_and(|v| v.version_id == version_id) {
+        VersionState::Current
+    } else if entry.staged.as_ref().is_some_and(|v| v.version_id == version_id) {
+        VersionState::Staged
+    } else {
+        VersionState::Previous
+    }
+}

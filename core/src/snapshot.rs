@@ -1,0 +1,177 @@
+//! Immutable, ready-to-serve views of a namespace. A view is built whole and
+//! swapped in whole (`arc-swap`), so a reader always sees one consistent
+//! namespace: every current version present, every import resolved.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use prost_reflect::DescriptorPool;
+use serde_json::{Map, Value};
+
+use crate::descriptor::{self, RawFile, TopLevelTypes};
+use crate::error::{CompileError, RegistryError, Result};
+use crate::fingerprint::sha256_hex;
+use crate::ids::{NamespaceId, SchemaId};
+
+/// One stored version of a schema, compiled and ready to serve.
+#[derive(Debug)]
+pub struct VersionSnapshot {
+    pub schema: SchemaId,
+    pub version: i32,
+    /// `schema_versions.id`.
+    pub version_id: i64,
+    pub fingerprint: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub metadata: Map<String, Value>,
+    /// The served `FileDescriptorSet`: own files plus every transitive
+    /// import as resolved at publish time, dependencies first.
+    pub descriptor_set: Bytes,
+    /// SHA-256 of `descriptor_set`: its blob key and its ETag.
+    pub descriptor_sha256: String,
+    /// The schema's own files, dependencies first.
+    pub files: Vec<RawFile>,
+    /// `path → sha256` of each source file.
+    pub source_hashes: BTreeMap<String, String>,
+    pub types: TopLevelTypes,
+}
+
+impl VersionSnapshot {
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.source_hashes.keys().map(String::as_str)
+    }
+}
+
+/// Namespace attributes kept with its view.
+#[derive(Debug, Clone)]
+pub struct NamespaceInfo {
+    pub name: NamespaceId,
+    pub row_id: i64,
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub metadata: Map<String, Value>,
+    pub settings: Value,
+}
+
+/// A schema's pointers inside a view.
+#[derive(Debug, Clone)]
+pub struct SchemaEntry {
+    pub row_id: i64,
+    pub updated_at: DateTime<Utc>,
+    pub current: Option<Arc<VersionSnapshot>>,
+    pub staged: Option<Arc<VersionSnapshot>>,
+}
+
+impl SchemaEntry {
+    /// The version a publish or promote builds on: staged, else current.
+    pub fn proposed(&self) -> Option<&Arc<VersionSnapshot>> {
+        self.staged.as_ref().or(self.current.as_ref())
+    }
+}
+
+/// A set of files linked into one descriptor pool, with its encoded form.
+#[derive(Debug, Clone)]
+pub struct LinkedImage {
+    pub pool: DescriptorPool,
+    /// Every file of the image plus its imports, dependencies first.
+    pub descriptor_set: Bytes,
+    pub etag: String,
+    /// `file path → owning schema` of the namespace's own files.
+    pub owners: HashMap<String, SchemaId>,
+}
+
+/// The whole served state of one namespace.
+#[derive(Debug, Clone)]
+pub struct NamespaceView {
+    pub info: NamespaceInfo,
+    pub schemas: BTreeMap<SchemaId, SchemaEntry>,
+    /// Current versions of every schema, linked with `__builtins__`.
+    pub current: Arc<LinkedImage>,
+}
+
+impl NamespaceView {
+    pub fn staged(&self) -> impl Iterator<Item = (&SchemaId, &SchemaEntry, &Arc<VersionSnapshot>)> {
+        self.schemas
+            .iter()
+            .filter_map(|(id, e)| e.staged.as_ref().map(|s| (id, e, s)))
+    }
+
+    pub fn staged_count(&self) -> usize {
+        self.staged().count()
+    }
+
+    /// Which schema owns `path` in the current or staged state, if any.
+    pub fn owner_of(&self, path: &str) -> Option<&SchemaId> {
+        self.schemas.iter().find_map(|(id, e)| {
+            let owns = |v: &Option<Arc<VersionSnapshot>>| {
+                v.as_ref().is_some_and(|v| v.source_hashes.contains_key(path))
+            };
+            (owns(&e.current) || owns(&e.staged)).then_some(id)
+        })
+    }
+
+    /// Current files of every schema, by path.
+    pub fn current_files(&self) -> impl Iterator<Item = (&SchemaId, &Arc<VersionSnapshot>)> {
+        self.schemas
+            .iter()
+            .filter_map(|(id, e)| e.current.as_ref().map(|v| (id, v)))
+    }
+}
+
+/// Links the given versions (and `builtins`' files) into one pool. Files of
+/// the versions take precedence over builtins, builtins over the
+/// well-known types. An import that resolves nowhere, or a reference to a
+/// type that no longer exists, is a `compile_failed` error.
+pub fn link<'a>(
+    versions: impl IntoIterator<Item = (&'a SchemaId, &'a Arc<VersionSnapshot>)>,
+    builtins: &'a [RawFile],
+) -> Result<LinkedImage> {
+    let mut owners = HashMap::new();
+    let mut own: Vec<&RawFile> = Vec::new();
+    for (schema, version) in versions {
+        for file in &version.files {
+            owners.insert(file.name.clone(), schema.clone());
+            own.push(file);
+        }
+    }
+    own.sort_by(|a, b| a.name.cmp(&b.name));
+    let own_index = descriptor::index_by_name(own.iter().copied());
+    let builtin_index = descriptor::index_by_name(builtins);
+    let ordered = descriptor::with_imports(own.iter().copied(), |name| {
+        own_index
+            .get(name)
+            .or_else(|| builtin_index.get(name))
+            .copied()
+            .or_else(|| descriptor::well_known_file(name))
+    })
+    .map_err(|message| RegistryError::CompileFailed {
+        message: format!("the namespace does not link: {message}"),
+        errors: vec![CompileError {
+            file: message.split(':').next().unwrap_or_default().to_owned(),
+            line: 0,
+            column: 0,
+            message,
+        }],
+    })?;
+    let descriptor_set = descriptor::encode_file_descriptor_set(ordered);
+    let mut pool = DescriptorPool::new();
+    pool.decode_file_descriptor_set(descriptor_set.clone())
+        .map_err(|err| RegistryError::CompileFailed {
+            message: format!("the namespace does not link: {err}"),
+            errors: vec![CompileError {
+                file: err.file().unwrap_or_default().to_owned(),
+                line: err.line().map_or(0, |l| l as u32 + 1),
+                column: err.column().map_or(0, |c| c as u32 + 1),
+                message: err.to_string(),
+            }],
+        })?;
+    Ok(LinkedImage {
+        pool,
+        etag: sha256_hex(&descriptor_set),
+        descriptor_set,
+        owners,
+    })
+}

@@ -1,0 +1,284 @@
+//! The Diesel store: SQLite (embedded default) and PostgreSQL behind one API.
+//!
+//! Every mutation is one transaction that also bumps the namespace revision
+//! (checking the revision the caller read, so two writers cannot both win)
+//! and writes its outbox event. Queries are written once with the Diesel DSL
+//! and compiled for both backends by the `with_conn!`/`transaction!` macros.
+
+#[macro_use]
+mod macros;
+pub mod models;
+pub mod schema;
+mod queries;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures::FutureExt;
+
+pub use models::*;
+pub use queries::*;
+
+use crate::error::RegistryError;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Settings for opening the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://PATH`, `sqlite::memory:`-style paths are not supported;
+    /// `postgres://…` or `postgresql://…` for PostgreSQL.
+    pub url: String,
+    pub max_connections: usize,
+    pub connect_timeout: Duration,
+    pub run_migrations: bool,
+}
+
+impl StoreConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+            run_migrations: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Diesel(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connection(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Another writer changed the namespace since it was read.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Stored data that does not decode: never expected.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(err: StoreError) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match err {
+            StoreError::Conflict(m) => RegistryError::Conflict(m),
+            StoreError::NotFound(m) => RegistryError::NotFound(m),
+            StoreError::Diesel(D::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                RegistryError::Conflict(format!("already exists ({})", info.message()))
+            }
+            StoreError::Connection(m) => RegistryError::Unavailable(format!("store unavailable: {m}")),
+            other => RegistryError::internal("store", other),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+/// A handle to the database: cheap to clone, shared by every actor.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+    url_for_logs: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("url", &self.url_for_logs).finish()
+    }
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite { path: String },
+    Postgres,
+}
+
+pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if path.is_empty() {
+            return Err(StoreError::Connection("empty SQLite path".into()));
+        }
+        Ok(DatabaseKind::Sqlite { path: path.to_owned() })
+    } else {
+        Err(StoreError::Connection(format!(
+            "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
+            redact(url)
+        )))
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;";
+
+impl Store {
+    /// Opens (and for SQLite creates) the database, running pending
+    /// migrations first when configured to.
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let kind = database_kind(&config.url)?;
+        if config.run_migrations {
+            run_migrations(&config.url).await?;
+        }
+        let backend = match kind {
+            DatabaseKind::Sqlite { path } => {
+                ensure_parent_dir(&path)?;
+                let mut manager_config = ManagerConfig::<SqliteConn>::default();
+                manager_config.custom_setup = Box::new(|url| {
+                    async move {
+                        let mut conn = SqliteConn::establish(url).await?;
+                        conn.batch_execute(SQLITE_PRAGMAS)
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager = AsyncDieselConnectionManager::new_with_config(path, manager_config);
+                let pool = Pool::builder(manager)
+                    .max_size(config.max_connections)
+                    .wait_timeout(Some(config.connect_timeout))
+                    .create_timeout(Some(config.connect_timeout))
+                    .runtime(deadpool_runtime())
+                    .build()
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                Backend::Sqlite(pool)
+            }
+            DatabaseKind::Postgres => {
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
+                let pool = Pool::builder(manager)
+                    .max_size(config.max_connections)
+                    .wait_timeout(Some(config.connect_timeout))
+                    .create_timeout(Some(config.connect_timeout))
+                    .runtime(deadpool_runtime())
+                    .build()
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                Backend::Postgres(pool)
+            }
+        };
+        let store = Self {
+            backend,
+            url_for_logs: redact(&config.url),
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A trivial round trip: is the database reachable?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_conn!(self, conn => {
+            diesel::sql_query("SELECT 1").execute(conn).await?;
+            Ok(())
+        })
+    }
+}
+
+fn deadpool_runtime() -> deadpool::Runtime {
+    deadpool::Runtime::Tokio1
+}
+
+fn ensure_parent_dir(path: &str) -> Result<(), StoreError> {
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Connection(format!("creating {}: {e}", parent.display())))?;
+    }
+    Ok(())
+}
+
+/// Runs every pending migration of the URL's backend. Migrations use sync
+/// Diesel, so they run on their own OS thread, off any async runtime.
+pub async fn run_migrations(url: &str) -> Result<(), StoreError> {
+    let url = url.to_owned();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("protoreg-migrate".into())
+        .spawn(move || {
+            let _ = tx.send(run_migrations_blocking(&url));
+        })
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    rx.await
+        .map_err(|_| StoreError::Migration("migration thread panicked".into()))?
+}
+
+fn run_migrations_blocking(url: &str) -> Result<(), StoreError> {
+    let migration_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match database_kind(url)? {
+        DatabaseKind::Sqlite { path } => {
+            ensure_parent_dir(&path)?;
+            let mut conn = SqliteConnection::establish(&path)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            diesel::connection::SimpleConnection::batch_execute(&mut conn, SQLITE_PRAGMAS)?;
+            conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migration_err)?;
+        }
+        DatabaseKind::Postgres => {
+            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(migration_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reverts every migration (tests of the down scripts use this).
+pub fn revert_all_migrations_blocking(url: &str) -> Result<(), StoreError> {
+    let migration_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match database_kind(url)? {
+        DatabaseKind::Sqlite { path } => {
+            let mut conn = SqliteConnection::establish(&path)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.revert_all_migrations(SQLITE_MIGRATIONS).map_err(migration_err)?;
+        }
+        DatabaseKind::Postgres => {
+            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.revert_all_migrations(POSTGRES_MIGRATIONS).map_err(migration_err)?;
+        }
+    }
+    Ok(())
+}
+
+
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,468 @@
+//! Queries, named for what they answer or do. Each mutation is one
+//! transaction: revision check and bump, the change, and its outbox event.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::models::*;
+use super::schema::{blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas};
+use super::{Store, StoreError};
+
+/// Now, in UTC, at the microsecond precision both backends keep.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A blob to store if its content is not stored yet.
+#[derive(Debug)]
+pub struct BlobRef<'a> {
+    pub sha256: &'a str,
+    pub data: &'a [u8],
+}
+
+/// Everything a publish writes.
+#[derive(Debug)]
+pub struct PublishRecord<'a> {
+    pub namespace_id: i64,
+    pub namespace: &'a str,
+    pub expected_revision: i64,
+    pub schema: &'a str,
+    pub fingerprint: &'a str,
+    pub descriptor_sha256: &'a str,
+    /// Sources and the compiled descriptor set.
+    pub blobs: Vec<BlobRef<'a>>,
+    /// `(path, source sha256)`.
+    pub files: Vec<(&'a str, &'a str)>,
+    /// `(file, import, version id or None for a well-known type)`.
+    pub deps: Vec<(&'a str, &'a str, Option<i64>)>,
+    pub created_by: &'a str,
+    pub metadata: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub schema_row_id: i64,
+    pub version: VersionRow,
+    pub revision: i64,
+}
+
+/// A staged version to make current.
+#[derive(Debug, Clone)]
+pub struct PromoteMove {
+    pub schema_row_id: i64,
+    pub schema: String,
+    pub from_version_id: Option<i64>,
+    pub to_version_id: i64,
+}
+
+/// Checks the revision the caller read and bumps it, inside a transaction.
+/// Written as a macro so that it compiles against either backend's connection.
+macro_rules! bump_revision {
+    ($conn:expr, $namespace_id:expr, $expected:expr, $at:expr) => {{
+        let updated = diesel::update(namespaces::table)
+            .filter(
+                namespaces::id
+                    .eq($namespace_id)
+                    .and(namespaces::revision.eq($expected))
+                    .and(namespaces::deleted_at.is_null()),
+            )
+            .set((namespaces::revision.eq(namespaces::revision + 1_i64), namespaces::updated_at.eq($at)))
+            .execute($conn)
+            .await?;
+        if updated != 1 {
+            return Err(StoreError::Conflict(
+                "the namespace was changed by another writer; retry".into(),
+            ));
+        }
+        $expected + 1
+    }};
+}
+
+macro_rules! insert_event {
+    ($conn:expr, $namespace_id:expr, $namespace:expr, $kind:expr, $payload:expr, $at:expr) => {{
+        let payload = $payload.to_string();
+        diesel::insert_into(events::table)
+            .values(&NewEvent {
+                namespace_id: $namespace_id,
+                namespace: $namespace,
+                kind: $kind,
+                payload: &payload,
+                created_at: $at,
+            })
+            .execute($conn)
+            .await?;
+    }};
+}
+
+/// Inserts the blobs whose keys are not stored yet (content addressing:
+/// republishing the same content anywhere stores nothing new).
+macro_rules! store_blobs {
+    ($conn:expr, $blobs:expr, $at:expr) => {{
+        let wanted: Vec<&str> = $blobs.iter().map(|b| b.sha256).collect();
+        let mut present: HashSet<String> = HashSet::new();
+        for chunk in wanted.chunks(500) {
+            let found: Vec<String> = blobs::table
+                .filter(blobs::sha256.eq_any(chunk))
+                .select(blobs::sha256)
+                .load($conn)
+                .await?;
+            present.extend(found);
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        for blob in $blobs.iter() {
+            if present.contains(blob.sha256) || !seen.insert(blob.sha256) {
+                continue;
+            }
+            diesel::insert_into(blobs::table)
+                .values(&NewBlob { sha256: blob.sha256, size: blob.data.len() as i64, data: blob.data, created_at: $at })
+                .on_conflict_do_nothing()
+                .execute($conn)
+                .await?;
+        }
+    }};
+}
+
+impl Store {
+    // ---- namespaces -------------------------------------------------------
+
+    /// Creates a namespace; a live namespace of that name → unique violation.
+    pub async fn create_namespace(&self, name: &str, metadata: &str, settings: &str) -> Result<NamespaceRow, StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let row: NamespaceRow = diesel::insert_into(namespaces::table)
+                .values(&NewNamespace { name, metadata, settings, revision: 1, created_at: at, updated_at: at })
+                .returning(NamespaceRow::as_returning())
+                .get_result(conn)
+                .await?;
+            insert_event!(conn, Some(row.id), name, "namespace.created",
+                serde_json::json!({"namespace": name, "revision": row.revision}), at);
+            Ok(row)
+        })
+    }
+
+    /// Replaces metadata and/or settings of a live namespace.
+    pub async fn update_namespace(
+        &self,
+        namespace_id: i64,
+        name: &str,
+        expected_revision: i64,
+        metadata: Option<&str>,
+        settings: Option<&str>,
+    ) -> Result<NamespaceRow, StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let revision = bump_revision!(conn, namespace_id, expected_revision, at);
+            if let Some(metadata) = metadata {
+                diesel::update(namespaces::table.find(namespace_id))
+                    .set(namespaces::metadata.eq(metadata))
+                    .execute(conn)
+                    .await?;
+            }
+            if let Some(settings) = settings {
+                diesel::update(namespaces::table.find(namespace_id))
+                    .set(namespaces::settings.eq(settings))
+                    .execute(conn)
+                    .await?;
+            }
+            insert_event!(conn, Some(namespace_id), name, "namespace.updated",
+                serde_json::json!({"namespace": name, "revision": revision}), at);
+            let row = namespaces::table.find(namespace_id).select(NamespaceRow::as_select()).first(conn).await?;
+            Ok(row)
+        })
+    }
+
+    /// Soft delete: the rows stay for audit, the name becomes free.
+    pub async fn delete_namespace(&self, namespace_id: i64, name: &str, expected_revision: i64) -> Result<(), StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let revision = bump_revision!(conn, namespace_id, expected_revision, at);
+            diesel::update(namespaces::table.find(namespace_id))
+                .set(namespaces::deleted_at.eq(Some(at)))
+                .execute(conn)
+                .await?;
+            insert_event!(conn, Some(namespace_id), name, "namespace.deleted",
+                serde_json::json!({"namespace": name, "revision": revision}), at);
+            Ok(())
+        })
+    }
+
+    pub async fn live_namespaces(&self) -> Result<Vec<NamespaceRow>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(namespaces::table
+                .filter(namespaces::deleted_at.is_null())
+                .order(namespaces::name)
+                .select(NamespaceRow::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    pub async fn live_namespace(&self, name: &str) -> Result<Option<NamespaceRow>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(namespaces::table
+                .filter(namespaces::name.eq(name).and(namespaces::deleted_at.is_null()))
+                .select(NamespaceRow::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    // ---- publish, promote, discard, rollback -----------------------------
+
+    /// Stores a new version and stages it, numbering it max + 1 for its
+    /// schema inside the transaction (dense, even across replicas: the
+    /// revision check serializes writers of a namespace).
+    pub async fn publish(&self, record: &PublishRecord<'_>) -> Result<Published, StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let revision = bump_revision!(conn, record.namespace_id, record.expected_revision, at);
+            store_blobs!(conn, &record.blobs, at);
+
+            let existing: Option<i64> = schemas::table
+                .filter(schemas::namespace_id.eq(record.namespace_id).and(schemas::name.eq(record.schema)))
+                .select(schemas::id)
+                .first(conn)
+                .await
+                .optional()?;
+            let schema_row_id = match existing {
+                Some(id) => id,
+                None => diesel::insert_into(schemas::table)
+                    .values(&NewSchema { namespace_id: record.namespace_id, name: record.schema, created_at: at, updated_at: at })
+                    .returning(schemas::id)
+                    .get_result(conn)
+                    .await?,
+            };
+            let last: Option<i32> = schema_versions::table
+                .filter(schema_versions::schema_id.eq(schema_row_id))
+                .select(diesel::dsl::max(schema_versions::version))
+                .first(conn)
+                .await?;
+            let version: VersionRow = diesel::insert_into(schema_versions::table)
+                .values(&NewVersion {
+                    schema_id: schema_row_id,
+                    version: last.unwrap_or(0) + 1,
+                    fingerprint: record.fingerprint,
+                    descriptor_sha256: record.descriptor_sha256,
+                    created_by: record.created_by,
+                    metadata: record.metadata,
+                    created_at: at,
+                })
+                .returning(VersionRow::as_returning())
+                .get_result(conn)
+                .await?;
+            let files: Vec<VersionFileRow> = record.files.iter().map(|(path, sha)| VersionFileRow {
+                version_id: version.id,
+                path: (*path).to_owned(),
+                source_sha256: (*sha).to_owned(),
+            }).collect();
+            // One row per statement: SQLite has no multi-row DEFAULT, and
+            // these inserts are few and inside one transaction.
+            for row in &files {
+                diesel::insert_into(schema_version_files::table).values(row).execute(conn).await?;
+            }
+            let deps: Vec<VersionDepRow> = record.deps.iter().map(|(file, import, dep)| VersionDepRow {
+                version_id: version.id,
+                file_path: (*file).to_owned(),
+                import_path: (*import).to_owned(),
+                dep_version_id: *dep,
+            }).collect();
+            for row in &deps {
+                diesel::insert_into(schema_version_deps::table).values(row).execute(conn).await?;
+            }
+            diesel::update(schemas::table.find(schema_row_id))
+                .set((schemas::staged_version_id.eq(Some(version.id)), schemas::updated_at.eq(at)))
+                .execute(conn)
+                .await?;
+            insert_event!(conn, Some(record.namespace_id), record.namespace, "schema.published",
+                serde_json::json!({
+                    "namespace": record.namespace, "schema": record.schema, "version": version.version,
+                    "fingerprint": record.fingerprint, "revision": revision,
+                }), at);
+            Ok(Published { schema_row_id, version, revision })
+        })
+    }
+
+    /// Makes every given staged version current at once. Each move is
+    /// checked against the staged pointer the caller saw.
+    pub async fn promote(&self, namespace_id: i64, namespace: &str, expected_revision: i64, moves: &[PromoteMove]) -> Result<i64, StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let revision = bump_revision!(conn, namespace_id, expected_revision, at);
+            for m in moves {
+                let updated = diesel::update(schemas::table)
+                    .filter(schemas::id.eq(m.schema_row_id).and(schemas::staged_version_id.eq(m.to_version_id)))
+                    .set((
+                        schemas::current_version_id.eq(Some(m.to_version_id)),
+                        schemas::staged_version_id.eq(None::<i64>),
+                        schemas::updated_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .await?;
+                if updated != 1 {
+                    return Err(StoreError::Conflict(format!("staging of schema {} changed; retry", m.schema)));
+                }
+                diesel::update(schema_versions::table.find(m.to_version_id).filter(schema_versions::promoted_at.is_null()))
+                    .set(schema_versions::promoted_at.eq(Some(at)))
+                    .execute(conn)
+                    .await?;
+            }
+            let promoted: Vec<serde_json::Value> = moves.iter().map(|m| serde_json::json!({
+                "schema": m.schema, "from_version_id": m.from_version_id, "to_version_id": m.to_version_id,
+            })).collect();
+            insert_event!(conn, Some(namespace_id), namespace, "namespace.promoted",
+                serde_json::json!({"namespace": namespace, "revision": revision, "promoted": promoted}), at);
+            Ok(revision)
+        })
+    }
+
+    /// Clears the staged pointer of the given schemas.
+    pub async fn discard(&self, namespace_id: i64, namespace: &str, expected_revision: i64, schemas_to_clear: &[(i64, String)]) -> Result<i64, StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let revision = bump_revision!(conn, namespace_id, expected_revision, at);
+            let ids: Vec<i64> = schemas_to_clear.iter().map(|(id, _)| *id).collect();
+            diesel::update(schemas::table.filter(schemas::id.eq_any(&ids)))
+                .set((schemas::staged_version_id.eq(None::<i64>), schemas::updated_at.eq(at)))
+                .execute(conn)
+                .await?;
+            let names: Vec<&str> = schemas_to_clear.iter().map(|(_, n)| n.as_str()).collect();
+            insert_event!(conn, Some(namespace_id), namespace, "staging.discarded",
+                serde_json::json!({"namespace": namespace, "revision": revision, "discarded": names}), at);
+            Ok(revision)
+        })
+    }
+
+    /// Stages an existing version of a schema (rollback is a pointer move).
+    pub async fn stage_existing(&self, namespace_id: i64, namespace: &str, expected_revision: i64, schema_row_id: i64, schema: &str, version: &VersionRow) -> Result<i64, StoreError> {
+        let at = now();
+        transaction!(self, conn => {
+            let revision = bump_revision!(conn, namespace_id, expected_revision, at);
+            diesel::update(schemas::table.find(schema_row_id))
+                .set((schemas::staged_version_id.eq(Some(version.id)), schemas::updated_at.eq(at)))
+                .execute(conn)
+                .await?;
+            insert_event!(conn, Some(namespace_id), namespace, "schema.rolled_back",
+                serde_json::json!({"namespace": namespace, "schema": schema, "version": version.version, "revision": revision}), at);
+            Ok(revision)
+        })
+    }
+
+    // ---- reads ------------------------------------------------------------
+
+    pub async fn schemas_of(&self, namespace_id: i64) -> Result<Vec<SchemaRow>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(schemas::table
+                .filter(schemas::namespace_id.eq(namespace_id))
+                .order(schemas::name)
+                .select(SchemaRow::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    pub async fn versions_by_ids(&self, ids: &[i64]) -> Result<Vec<VersionRow>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<VersionRow> = with_conn!(self, conn => {
+                schema_versions::table
+                    .filter(schema_versions::id.eq_any(chunk))
+                    .select(VersionRow::as_select())
+                    .load(conn)
+                    .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    pub async fn versions_of(&self, schema_row_id: i64) -> Result<Vec<VersionRow>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(schema_versions::table
+                .filter(schema_versions::schema_id.eq(schema_row_id))
+                .order(schema_versions::version)
+                .select(VersionRow::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    pub async fn version_of(&self, schema_row_id: i64, version: i32) -> Result<Option<VersionRow>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(schema_versions::table
+                .filter(schema_versions::schema_id.eq(schema_row_id).and(schema_versions::version.eq(version)))
+                .select(VersionRow::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    pub async fn files_of_versions(&self, version_ids: &[i64]) -> Result<Vec<VersionFileRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in version_ids.chunks(500) {
+            let rows: Vec<VersionFileRow> = with_conn!(self, conn => {
+                schema_version_files::table
+                    .filter(schema_version_files::version_id.eq_any(chunk))
+                    .order((schema_version_files::version_id, schema_version_files::path))
+                    .select(VersionFileRow::as_select())
+                    .load(conn)
+                    .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    pub async fn deps_of_versions(&self, version_ids: &[i64]) -> Result<Vec<VersionDepRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in version_ids.chunks(500) {
+            let rows: Vec<VersionDepRow> = with_conn!(self, conn => {
+                schema_version_deps::table
+                    .filter(schema_version_deps::version_id.eq_any(chunk))
+                    .select(VersionDepRow::as_select())
+                    .load(conn)
+                    .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The blobs with these keys (missing keys are simply absent).
+    pub async fn blobs(&self, keys: &[&str]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(200) {
+            let rows: Vec<(String, Vec<u8>)> = with_conn!(self, conn => {
+                blobs::table
+                    .filter(blobs::sha256.eq_any(chunk))
+                    .select((blobs::sha256, blobs::data))
+                    .load(conn)
+                    .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    pub async fn blob_count(&self) -> Result<i64, StoreError> {
+        with_conn!(self, conn => {
+            Ok(blobs::table.count().get_result(conn).await?)
+        })
+    }
+
+    pub async fn events_of(&self, namespace_id: i64) -> Result<Vec<EventRow>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(events::table
+                .filter(events::namespace_id.eq(namespace_id))
+                .order(events::id)
+                .select(EventRow::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+}
+

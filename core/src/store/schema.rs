@@ -1,0 +1,94 @@
+// The tables of migrations/sqlite and migrations/postgres. Both backends use
+// the same names and SQL types that map to the same Diesel types, so one
+// `table!` set describes both; `store::tests::tables_match_migrations` loads
+// every column on each backend to keep it that way.
+
+diesel::table! {
+    namespaces (id) {
+        id -> BigInt,
+        name -> Text,
+        metadata -> Text,
+        settings -> Text,
+        revision -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    schemas (id) {
+        id -> BigInt,
+        namespace_id -> BigInt,
+        name -> Text,
+        current_version_id -> Nullable<BigInt>,
+        staged_version_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    schema_versions (id) {
+        id -> BigInt,
+        schema_id -> BigInt,
+        version -> Integer,
+        fingerprint -> Text,
+        descriptor_sha256 -> Text,
+        created_by -> Text,
+        metadata -> Text,
+        created_at -> Timestamp,
+        promoted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    schema_version_files (version_id, path) {
+        version_id -> BigInt,
+        path -> Text,
+        source_sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    schema_version_deps (version_id, file_path, import_path) {
+        version_id -> BigInt,
+        file_path -> Text,
+        import_path -> Text,
+        dep_version_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        namespace_id -> Nullable<BigInt>,
+        namespace -> Text,
+        kind -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(schemas -> namespaces (namespace_id));
+diesel::joinable!(schema_versions -> schemas (schema_id));
+diesel::joinable!(schema_version_files -> schema_versions (version_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    namespaces,
+    blobs,
+    schemas,
+    schema_versions,
+    schema_version_files,
+    schema_version_deps,
+    events,
+);
