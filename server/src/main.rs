@@ -1,1 +1,59 @@
-fn main(){}
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod error;
+mod extract;
+mod handlers;
+mod routes;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "protoreg", version, about = "A multi-namespace Protocol Buffers schema registry")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the registry server.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Configuration file (default: config/protoreg.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let overrides = config::Overrides {
+                config_file: args.config,
+                listen: args.listen,
+                database_url: args.database_url,
+            };
+            match serve::run(overrides) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("protoreg: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Configuration: built-in defaults, then `config/protoreg.toml` (or
+//! `--config FILE`), then `PROTOREG_*` environment variables (nested keys
+//! joined with `__`, e.g. `PROTOREG_DATABASE__URL`), then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use protoreg_core::Limits;
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "config/protoreg.toml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    pub database: DatabaseConfig,
+    pub limits: Limits,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created on first start) or `postgres://…`.
+    pub url: String,
+    pub max_connections: usize,
+    pub connect_timeout_secs: u64,
+    pub run_migrations: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `protoreg_core=debug,info`, …
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Worker threads; 0 means one per CPU.
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database: DatabaseConfig::default(),
+            limits: Limits::default(),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/protoreg.db".into(),
+            max_connections: 8,
+            connect_timeout_secs: 10,
+            run_migrations: true,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: "text".into() }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { workers: 0, shutdown_timeout_secs: 30 }
+    }
+}
+
+/// Command-line values that override every other source.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match &overrides.config_file {
+            Some(path) => {
+                anyhow::ensure!(path.is_file(), "config file {} not found", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(
+            Env::prefixed("PROTOREG_")
+                .split("__")
+                // Variables of the test harness and the CLI, not server settings.
+                .ignore(&["test_database_url", "server", "token"]),
+        );
+        if let Some(listen) = &overrides.listen {
+            figment = figment.merge(("listen", listen));
+        }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(("database.url", url));
+        }
+        let config: Config = figment.extract()?;
+        anyhow::ensure!(
+            matches!(config.log.format.as_str(), "text" | "json"),
+            "log.format must be \"text\" or \"json\", not {:?}",
+            config.log.format
+        );
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_states_every_default() {
+        let shipped: Config = Figment::new()
+            .merge(Toml::file(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/protoreg.toml")))
+            .extract()
+            .expect("config/protoreg.toml parses");
+        assert_eq!(shipped, Config::default());
+        let file = Figment::from(Toml::file(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/protoreg.toml")));
+        let mut keys = Vec::new();
+        leaf_keys("", &serde_json::to_value(Config::default()).unwrap(), &mut keys);
+        for key in keys {
+            assert!(file.find_value(&key).is_ok(), "{key} is missing from config/protoreg.toml");
+        }
+    }
+
+    fn leaf_keys(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    leaf_keys(&key, v, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+
+    #[test]
+    fn environment_and_flags_override_files() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "listen = \"127.0.0.1:9000\"\n[limits]\nmax_files = 5\n")?;
+            jail.set_env("PROTOREG_DATABASE__URL", "postgres://x@127.0.0.1/db");
+            jail.set_env("PROTOREG_LIMITS__MAX_FILE_BYTES", "77");
+            jail.set_env("PROTOREG_TEST_DATABASE_URL", "ignored");
+            let config = Config::load(&Overrides {
+                config_file: Some("custom.toml".into()),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
+            assert_eq!(config.listen, "127.0.0.1:9000");
+            assert_eq!(config.limits.max_files, 5);
+            assert_eq!(config.limits.max_file_bytes, 77);
+            assert_eq!(config.database.url, "postgres://x@127.0.0.1/db");
+            let flagged = Config::load(&Overrides {
+                config_file: Some("custom.toml".into()),
+                listen: Some("127.0.0.1:1".into()),
+                database_url: Some("sqlite://x.db".into()),
+            })
+            .map_err(|e| e.to_string())?;
+            assert_eq!(flagged.listen, "127.0.0.1:1");
+            assert_eq!(flagged.database.url, "sqlite://x.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Config::load(&Overrides { config_file: Some("/nonexistent/protoreg.toml".into()), ..Default::default() });
+        assert!(err.is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! The one error type at the edge, rendered as `application/problem+json`
+//! (RFC 9457) with a stable `code`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use protoreg_core::{CompileError, RegistryError, Violation};
+use serde::Serialize;
+
+tokio::task_local! {
+    /// The id of the request being served (set by the request-id middleware).
+    pub static REQUEST_ID: String;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("{0}")]
+    NotModified(String),
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Registry(RegistryError::InvalidArgument(message.into()))
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::Registry(RegistryError::PayloadTooLarge(message.into()))
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::Registry(RegistryError::NotFound(message.into()))
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [CompileError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    violations: Option<&'a [Violation]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+fn status_of(err: &RegistryError) -> StatusCode {
+    match err {
+        RegistryError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
+        RegistryError::Conflict(_) | RegistryError::Incompatible { .. } => StatusCode::CONFLICT,
+        RegistryError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        RegistryError::CompileFailed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        RegistryError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        RegistryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn title_of(code: &str) -> &'static str {
+    match code {
+        "invalid_argument" => "Invalid argument",
+        "not_found" => "Not found",
+        "conflict" => "Conflict",
+        "incompatible" => "Incompatible change",
+        "payload_too_large" => "Payload too large",
+        "compile_failed" => "Compilation failed",
+        "unavailable" => "Unavailable",
+        _ => "Internal error",
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Registry(err) => status_of(err),
+            Self::NotModified(_) => StatusCode::NOT_MODIFIED,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let err = match self {
+            Self::Registry(err) => err,
+            Self::NotModified(etag) => {
+                return HttpResponse::NotModified().insert_header(("ETag", etag.as_str())).finish();
+            }
+        };
+        let request_id = REQUEST_ID.try_with(String::clone).ok();
+        let code = err.code();
+        let detail = match err {
+            RegistryError::Internal(message) => {
+                // The details stay in the log, keyed by the request id.
+                tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %message, "internal error");
+                "internal error; quote the request id when reporting it".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let problem = Problem {
+            kind: format!("urn:protoreg:problem:{code}"),
+            title: title_of(code),
+            status: status_of(err).as_u16(),
+            detail,
+            code,
+            errors: match err {
+                RegistryError::CompileFailed { errors, .. } => Some(errors),
+                _ => None,
+            },
+            violations: match err {
+                RegistryError::Incompatible { violations, .. } => Some(violations),
+                _ => None,
+            },
+            request_id: matches!(err, RegistryError::Internal(_)).then_some(request_id).flatten(),
+        };
+        HttpResponse::build(status_of(err))
+            .content_type("application/problem+json")
+            .json(problem)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

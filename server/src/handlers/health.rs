@@ -1,0 +1,23 @@
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use super::Reg;
+
+/// The process is alive.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// The store is reachable and the restore has finished.
+pub async fn readyz(registry: Reg) -> HttpResponse {
+    if !registry.is_ready() {
+        return HttpResponse::ServiceUnavailable().json(json!({"status": "restoring"}));
+    }
+    match registry.store().ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Err(err) => {
+            tracing::warn!(%err, "readiness: store unreachable");
+            HttpResponse::ServiceUnavailable().json(json!({"status": "store unreachable"}))
+        }
+    }
+}

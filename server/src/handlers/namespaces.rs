@@ -1,0 +1,77 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use protoreg_core::NamespaceView;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{DescriptorQuery, Reg, descriptor_response, namespace_id};
+use crate::error::ApiResult;
+use crate::extract::MaybeJson;
+
+#[derive(Serialize)]
+pub struct NamespaceBody {
+    id: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    metadata: Map<String, Value>,
+    schema_count: usize,
+    staged_count: usize,
+    revision: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settings: Option<Value>,
+}
+
+fn body(view: &NamespaceView, with_settings: bool) -> NamespaceBody {
+    NamespaceBody {
+        id: view.info.name.to_string(),
+        created_at: view.info.created_at,
+        updated_at: view.info.updated_at,
+        metadata: view.info.metadata.clone(),
+        schema_count: view.schemas.len(),
+        staged_count: view.staged_count(),
+        revision: view.info.revision,
+        settings: with_settings.then(|| view.info.settings.clone()),
+    }
+}
+
+pub async fn list(registry: Reg) -> ApiResult<HttpResponse> {
+    let namespaces: Vec<NamespaceBody> = registry.views()?.iter().map(|v| body(v, false)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "namespaces": namespaces })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutNamespace {
+    metadata: Option<Map<String, Value>>,
+    settings: Option<Value>,
+}
+
+pub async fn put(registry: Reg, path: web::Path<String>, MaybeJson(request): MaybeJson<PutNamespace>) -> ApiResult<HttpResponse> {
+    let ns = namespace_id(&path)?;
+    if ns.is_builtins() && !registry.views()?.iter().any(|v| v.info.name == ns) {
+        return Err(crate::error::ApiError::invalid("__builtins__ is reserved"));
+    }
+    if let Some(settings) = &request.settings {
+        if !settings.is_object() {
+            return Err(crate::error::ApiError::invalid("settings must be a JSON object"));
+        }
+    }
+    let (view, created) = registry.put_namespace(&ns, request.metadata, request.settings).await?;
+    let mut response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(response.json(body(&view, true)))
+}
+
+pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let view = registry.view(&path)?;
+    Ok(HttpResponse::Ok().json(body(&view, true)))
+}
+
+pub async fn delete(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    registry.delete_namespace(&path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every current file of the namespace with its imports.
+pub async fn descriptor(registry: Reg, req: HttpRequest, path: web::Path<String>, query: web::Query<DescriptorQuery>) -> ApiResult<HttpResponse> {
+    let view = registry.view(&path)?;
+    descriptor_response(&req, &query, &view.current.descriptor_set, &view.current.etag)
+}

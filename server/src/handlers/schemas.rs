@@ -1,0 +1,146 @@
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use protoreg_core::{PublishRequest, VersionInfo, VersionRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{DescriptorQuery, Reg, descriptor_response, namespace_id, schema_id};
+use crate::error::ApiResult;
+use crate::extract::JsonBody;
+
+#[derive(Serialize)]
+struct SchemaSummary {
+    id: String,
+    current_version: Option<i32>,
+    staged_version: Option<i32>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn list(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let view = registry.view(&path)?;
+    let schemas: Vec<SchemaSummary> = view
+        .schemas
+        .iter()
+        .map(|(id, entry)| SchemaSummary {
+            id: id.to_string(),
+            current_version: entry.current.as_ref().map(|v| v.version),
+            staged_version: entry.staged.as_ref().map(|v| v.version),
+            updated_at: entry.updated_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "schemas": schemas })))
+}
+
+pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+    let (ns, schema) = path.into_inner();
+    let versions = registry.versions(&ns, &schema).await?;
+    let view = registry.view(&ns)?;
+    let entry = view.schemas.get(schema.as_str());
+    Ok(HttpResponse::Ok().json(json!({
+        "id": schema,
+        "current_version": entry.and_then(|e| e.current.as_ref()).map(|v| v.version),
+        "staged_version": entry.and_then(|e| e.staged.as_ref()).map(|v| v.version),
+        "versions": versions,
+    })))
+}
+
+pub async fn versions(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+    let (ns, schema) = path.into_inner();
+    let versions: Vec<VersionInfo> = registry.versions(&ns, &schema).await?;
+    Ok(HttpResponse::Ok().json(json!({ "versions": versions })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    sources: BTreeMap<String, String>,
+    #[serde(default)]
+    created_by: Option<String>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    force: bool,
+}
+
+pub async fn publish(registry: Reg, path: web::Path<(String, String)>, JsonBody(body): JsonBody<PublishBody>) -> ApiResult<HttpResponse> {
+    let (ns, schema) = path.into_inner();
+    let ns = namespace_id(&ns)?;
+    let schema = schema_id(&schema)?;
+    let outcome = registry
+        .publish(&ns, PublishRequest {
+            schema: schema.clone(),
+            sources: body.sources,
+            created_by: body.created_by.unwrap_or_default(),
+            metadata: body.metadata.unwrap_or_default(),
+            force: body.force,
+        })
+        .await?;
+    let version = &outcome.version;
+    let staged = registry
+        .view(ns.as_str())?
+        .schemas
+        .get(&schema)
+        .and_then(|e| e.staged.as_ref())
+        .is_some_and(|s| s.version_id == version.version_id);
+    let mut response = if outcome.no_change { HttpResponse::Ok() } else { HttpResponse::Created() };
+    Ok(response.json(json!({
+        "version": version.version,
+        "fingerprint": version.fingerprint,
+        "no_change": outcome.no_change,
+        "staged": staged,
+        "files": version.paths().collect::<Vec<_>>(),
+        "messages": version.types.messages,
+        "enums": version.types.enums,
+        "services": version.types.services,
+    })))
+}
+
+fn version_ref(raw: &str) -> ApiResult<VersionRef> {
+    Ok(VersionRef::parse(raw)?)
+}
+
+pub async fn version(registry: Reg, path: web::Path<(String, String, String)>) -> ApiResult<HttpResponse> {
+    let (ns, schema, version) = path.into_inner();
+    let (snapshot, state) = registry.version(&ns, &schema, version_ref(&version)?).await?;
+    Ok(HttpResponse::Ok().json(VersionInfo::of(&snapshot, state)))
+}
+
+pub async fn sources(registry: Reg, path: web::Path<(String, String, String)>) -> ApiResult<HttpResponse> {
+    let (ns, schema, version) = path.into_inner();
+    let sources = registry.sources(&ns, &schema, version_ref(&version)?).await?;
+    Ok(HttpResponse::Ok().json(json!({ "sources": sources })))
+}
+
+pub async fn descriptor(
+    registry: Reg,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    query: web::Query<DescriptorQuery>,
+) -> ApiResult<HttpResponse> {
+    let (ns, schema, version) = path.into_inner();
+    let (snapshot, _) = registry.version(&ns, &schema, version_ref(&version)?).await?;
+    descriptor_response(&req, &query, &snapshot.descriptor_set, &snapshot.descriptor_sha256)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    version: i32,
+    #[serde(default)]
+    force: bool,
+}
+
+pub async fn rollback(registry: Reg, path: web::Path<(String, String)>, JsonBody(body): JsonBody<RollbackBody>) -> ApiResult<HttpResponse> {
+    let (ns, schema) = path.into_inner();
+    let schema = schema_id(&schema)?;
+    if body.version <= 0 {
+        return Err(crate::error::ApiError::invalid("version must be a positive integer"));
+    }
+    let outcome = registry.rollback(&ns, schema, body.version, body.force).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "version": outcome.version,
+        "staged": true,
+        "revision": outcome.revision,
+    })))
+}

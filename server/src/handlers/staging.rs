@@ -1,0 +1,49 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Reg;
+use crate::error::ApiResult;
+use crate::extract::MaybeJson;
+
+#[derive(Serialize)]
+struct StagedBody {
+    schema: String,
+    version: i32,
+    current_version: Option<i32>,
+}
+
+pub async fn list(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let view = registry.view(&path)?;
+    let staged: Vec<StagedBody> = view
+        .staged()
+        .map(|(schema, entry, version)| StagedBody {
+            schema: schema.to_string(),
+            version: version.version,
+            current_version: entry.current.as_ref().map(|v| v.version),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "staged": staged })))
+}
+
+pub async fn discard(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let discarded = registry.discard(&path).await?;
+    Ok(HttpResponse::Ok().json(json!({ "discarded": discarded })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+pub async fn promote(registry: Reg, path: web::Path<String>, MaybeJson(request): MaybeJson<PromoteRequest>) -> ApiResult<HttpResponse> {
+    let outcome = registry.promote(&path, request.dry_run).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "promoted": outcome.promoted,
+        "revision": outcome.revision,
+        "dry_run": outcome.dry_run,
+        "compat_checker": outcome.compat_checker,
+    })))
+}

@@ -1,0 +1,29 @@
+//! Every route of the HTTP API, registered in one place.
+
+use actix_web::web;
+
+use crate::handlers::{health, namespaces, schemas, staging};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/v1/namespaces")
+                .route("", web::get().to(namespaces::list))
+                .route("/{ns}", web::put().to(namespaces::put))
+                .route("/{ns}", web::get().to(namespaces::get))
+                .route("/{ns}", web::delete().to(namespaces::delete))
+                .route("/{ns}/descriptor", web::get().to(namespaces::descriptor))
+                .route("/{ns}/staging", web::get().to(staging::list))
+                .route("/{ns}/staging", web::delete().to(staging::discard))
+                .route("/{ns}/promote", web::post().to(staging::promote))
+                .route("/{ns}/schemas", web::get().to(schemas::list))
+                .route("/{ns}/schemas/{schema}", web::get().to(schemas::get))
+                .route("/{ns}/schemas/{schema}/versions", web::get().to(schemas::versions))
+                .route("/{ns}/schemas/{schema}/versions", web::post().to(schemas::publish))
+                .route("/{ns}/schemas/{schema}/versions/{version}", web::get().to(schemas::version))
+                .route("/{ns}/schemas/{schema}/versions/{version}/sources", web::get().to(schemas::sources))
+                .route("/{ns}/schemas/{schema}/versions/{version}/descriptor", web::get().to(schemas::descriptor))
+                .route("/{ns}/schemas/{schema}/rollback", web::post().to(schemas::rollback)),
+        );
+}

@@ -1,0 +1,108 @@
+//! `protoreg serve`: configuration, logging, the HTTP server, restore, and
+//! graceful shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_web::dev::Service;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use protoreg_core::{Registry, RegistryConfig, StoreConfig, store};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, Overrides};
+use crate::error::{ApiError, REQUEST_ID};
+use crate::routes;
+
+pub fn run(overrides: Overrides) -> anyhow::Result<()> {
+    let config = Config::load(&overrides).context("loading configuration")?;
+    init_logging(&config)?;
+    actix_web::rt::System::new().block_on(serve(config))
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&config.log.level).with_context(|| format!("invalid log.level {:?}", config.log.level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let mut store_config = StoreConfig::new(config.database.url.clone());
+    store_config.max_connections = config.database.max_connections.max(1);
+    store_config.connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
+    store_config.run_migrations = config.database.run_migrations;
+    let mut registry_config = RegistryConfig::new(store_config);
+    registry_config.limits = config.limits.clone();
+    tracing::info!(database = %store::redact(&config.database.url), "opening the store");
+    let registry = Registry::connect(registry_config).await.context("opening the store")?;
+    if registry.compat_checker() == "none" {
+        tracing::warn!("no compatibility rules are configured: promotes are not compatibility-checked");
+    }
+
+    let data = web::Data::new(registry.clone());
+    let request_limit = config.limits.max_request_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(request_limit))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| ApiError::invalid(format!("invalid query: {err}")).into()))
+            .wrap_fn(|req, srv| {
+                let id = request_id(req.headers().get("x-request-id"));
+                let call = srv.call(req);
+                REQUEST_ID.scope(id.clone(), async move {
+                    let mut response = call.await?;
+                    if let Ok(value) = HeaderValue::from_str(&id) {
+                        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                    }
+                    Ok(response)
+                })
+            })
+            .configure(routes::config)
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found("no such route"))
+            }))
+    })
+    .shutdown_timeout(config.http.shutdown_timeout_secs);
+    if config.http.workers > 0 {
+        server = server.workers(config.http.workers);
+    }
+    let server = server.bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
+    for addr in server.addrs() {
+        // A stable line on stdout, so scripts and tests can find the port.
+        println!("protoreg listening on http://{addr}");
+        tracing::info!(%addr, "listening");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let restore_failed = Arc::new(AtomicBool::new(false));
+    {
+        let restore_failed = restore_failed.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(err) = registry.restore().await {
+                tracing::error!(%err, "restore failed; shutting down");
+                restore_failed.store(true, Ordering::SeqCst);
+                handle.stop(false).await;
+            }
+        });
+    }
+    server.await.context("HTTP server")?;
+    anyhow::ensure!(!restore_failed.load(Ordering::SeqCst), "restore failed");
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The caller's `x-request-id` when it is a sane token, else a new one.
+fn request_id(given: Option<&HeaderValue>) -> String {
+    given
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+}
