@@ -343,6 +343,9 @@ pub struct Schema {
     pub methods: Vec<Method>,
     message_by_name: HashMap<String, MessageId>,
     enum_by_name: HashMap<String, EnumId>,
+    /// Source path of a synthetic map entry message → path of its map
+    /// field's type (where buf reports elements of the entry).
+    map_entry_type_paths: HashMap<(FileId, Vec<i32>), Vec<i32>>,
 }
 
 impl Schema {
@@ -364,6 +367,19 @@ impl Schema {
             .enumerate()
             .map(|(id, e)| (e.full_name.clone(), id))
             .collect();
+        for field in 0..schema.fields.len() {
+            if let Some(entry) = schema.field_message(field).filter(|_| schema.is_map(field)) {
+                let f = &schema.fields[field];
+                let entry = &schema.messages[entry];
+                if entry.file == f.file {
+                    let mut type_path = f.path.clone();
+                    type_path.push(6);
+                    schema
+                        .map_entry_type_paths
+                        .insert((f.file, entry.path.clone()), type_path);
+                }
+            }
+        }
         schema
     }
 
@@ -384,9 +400,19 @@ impl Schema {
 
     /// The location of the element at `path` in `file`, or `None` when the
     /// source info has no such element (buf then reports no location).
+    ///
+    /// Elements of a synthetic map entry (which has no source of its own) are
+    /// located at the map field's type, as buf does.
     pub fn location(&self, file: FileId, path: &[i32]) -> Option<Location> {
         let f = &self.files[file];
-        f.spans.get(path).map(|span| Location {
+        let span = f.spans.get(path).or_else(|| {
+            (2..=path.len()).rev().find_map(|len| {
+                self.map_entry_type_paths
+                    .get(&(file, path[..len].to_vec()))
+                    .and_then(|type_path| f.spans.get(type_path))
+            })
+        })?;
+        Some(Location {
             file: f.name.clone(),
             span: Some(span),
         })

@@ -35,6 +35,12 @@ for name in "${cases[@]}"; do
     rm -rf "$tmp"
     exit 1
   fi
+  if grep -q '"type":"COMPILE"' "$tmp/out.json"; then
+    echo "record: $name does not compile:" >&2
+    cat "$tmp/out.json" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
   cp "$tmp/out.json" "$case_dir/expected.json"
   rm -f "$case_dir/previous.binpb" "$case_dir/current.binpb"
   if grep -rqE '^\s*edition\s*=' "$case_dir/previous" "$case_dir/current"; then

@@ -12,6 +12,8 @@ pub mod ops;
 pub mod registry;
 pub mod snapshot;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use compat::{CompatCheck, CompatRequest, NoCompatRules};
 pub use error::{CompileError, RegistryError, Result, Violation};

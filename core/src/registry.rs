@@ -469,3 +469,6 @@ fn state_of(entry: &crate::snapshot::SchemaEntry, version_id: i64) -> VersionSta
         VersionState::Previous
     }
 }
+
+#[cfg(test)]
+mod tests;

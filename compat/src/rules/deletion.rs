@@ -439,8 +439,9 @@ mod tests {
 
     #[test]
     fn missing_ranges_are_the_uncovered_parts() {
-        let collapsed = collapse_ranges(&[(5, 6), (1, 2), (3, 3)]);
+        let collapsed = collapse_ranges(&[(5, 6), (1, 2), (3, 3), (4, 4)]);
         assert_eq!(collapsed, vec![(1, 6)]);
+        assert_eq!(collapse_ranges(&[(5, 6), (1, 3)]), vec![(1, 3), (5, 6)]);
         assert_eq!(find_missing(1, 10, &collapsed), vec![(7, 10)]);
         assert_eq!(find_missing(1, 10, &[(3, 4), (7, 8)]), vec![(1, 2), (5, 6), (9, 10)]);
         assert!(find_missing(3, 4, &[(1, 10)]).is_empty());

@@ -297,10 +297,21 @@ fn pretty_kind(schema: &Schema, field: FieldId, kind: Kind) -> &'static str {
     }
 }
 
-fn type_tail(kind: Kind) -> &'static [i32] {
+fn type_location(schema: &Schema, field: FieldId, kind: Kind) -> Option<Location> {
     match kind {
-        Kind::Message | Kind::Enum | Kind::Group => &[6],
-        _ => &[5],
+        Kind::Message | Kind::Enum | Kind::Group => type_name_location(schema, field),
+        _ => location(schema, field, &[5]),
+    }
+}
+
+/// Where buf reports a changed type name. For a proto2 group, buf (like
+/// protoc) reports the `group` keyword, which protox records as the type
+/// (path 5) rather than the type name (path 6).
+fn type_name_location(schema: &Schema, field: FieldId) -> Option<Location> {
+    if schema.fields[field].ty == field_type::GROUP {
+        location(schema, field, &[5]).or_else(|| location(schema, field, &[6]))
+    } else {
+        location(schema, field, &[6])
     }
 }
 
@@ -325,8 +336,8 @@ fn changed_type(
             go_quote(pretty_kind(ctx.previous, prev, prev_kind)),
             go_quote(pretty_kind(ctx.current, cur, cur_kind))
         ),
-        location(ctx.current, cur, type_tail(cur_kind)),
-        against_file(ctx.previous, prev, type_tail(prev_kind)),
+        type_location(ctx.current, cur, cur_kind),
+        type_location(ctx.previous, prev, prev_kind).map(|l| l.file),
     ));
 }
 
@@ -338,8 +349,8 @@ fn changed_type_name(ctx: &CheckContext<'_>, out: &mut Vec<Finding>, prev: Field
             go_quote(ctx.previous.fields[prev].type_name.trim_start_matches('.')),
             go_quote(ctx.current.fields[cur].type_name.trim_start_matches('.'))
         ),
-        location(ctx.current, cur, &[6]),
-        against_file(ctx.previous, prev, &[6]),
+        type_name_location(ctx.current, cur),
+        type_name_location(ctx.previous, prev).map(|l| l.file),
     ));
 }
 

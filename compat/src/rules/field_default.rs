@@ -257,11 +257,9 @@ pub fn same_default(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
                 .location(f.file, &with(&f.path, &[7]))
                 .or_else(|| schema.location(f.file, &f.path))
         };
-        // buf's format string is "% changed default value from %v to %v.":
-        // Go renders the description through the invalid verb "% c".
         out.push(Finding::new(
             format!(
-                "%!c(string={})hanged default value from {} to {}.",
+                "{} changed default value from {} to {}.",
                 field_description(ctx.current, cur),
                 previous.printable,
                 current.printable

@@ -29,7 +29,12 @@ fn same_value(
                     go_quote(&previous),
                     go_quote(&current)
                 ),
-                ctx.current.location(cur, path),
+                // buf reports an option removed in the new file at the file.
+                Some(
+                    ctx.current
+                        .location(cur, path)
+                        .unwrap_or_else(|| ctx.current.file_location(cur)),
+                ),
                 against(ctx.previous, prev, path),
             ));
         }

@@ -1,0 +1,115 @@
+//! Restoring a registry from its store versus recompiling the same data:
+//!
+//! - `restore/registry_open`: `Registry::open` on a SQLite store holding
+//!   1,000 schemas × 10 versions (10 namespaces × 100 schemas; version 9
+//!   current and version 10 staged everywhere): migrations check, then
+//!   restore of every namespace's current and staged versions from the
+//!   stored compiled descriptors, including linking each current pool;
+//! - `restore/recompile`: `compile_schema` on the sources of the same 2,000
+//!   current and staged versions, one after the other.
+//!
+//! The database takes a while to build; it is built once and cached under
+//! `target/bench-restore/<key>/`, where the key covers the data set and the
+//! SQLite migrations. In test mode (`cargo bench -- --test`) a small data
+//! set is used instead.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use protoreg_benches::{Dataset, bench_mode, build_dataset, recompile_dataset, sqlite_config, verify_restored, workspace_root};
+use protoreg_core::Registry;
+
+/// Runs `f` with a registry opened on `db` inside a fresh actix System,
+/// then stops the System (which stops the registry's actors).
+fn with_registry<T>(db: &Path, f: impl AsyncFnOnce(Registry) -> T) -> T {
+    let system = actix_rt::System::new();
+    let out = system.block_on(async {
+        let registry = Registry::open(sqlite_config(db)).await.expect("opening the registry");
+        f(registry).await
+    });
+    actix_rt::System::current().stop();
+    system.run().expect("stopping the actix system");
+    out
+}
+
+/// The cached database of the data set, built when missing.
+fn database(data: Dataset) -> PathBuf {
+    let root = workspace_root().join("target/bench-restore");
+    let dir = root.join(data.cache_key());
+    let db = dir.join("protoreg.db");
+    if dir.join(".complete").is_file() {
+        match with_registry(&db, async |r| verify_restored(&r, data)) {
+            Ok(_) => return db,
+            Err(err) => {
+                eprintln!("cached database {} is unusable ({err}); rebuilding", db.display());
+            }
+        }
+    }
+    let building = root.join(format!("{}.building", data.cache_key()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&building);
+    std::fs::create_dir_all(&building).expect("creating the cache directory");
+    eprintln!(
+        "building the restore data set ({} schemas × {} versions) in {} …",
+        data.schemas(),
+        data.versions,
+        building.display()
+    );
+    let started = Instant::now();
+    with_registry(&building.join("protoreg.db"), async |r| build_dataset(&r, data).await)
+        .unwrap_or_else(|e| panic!("building the data set: {e}"));
+    eprintln!("built in {:.1} s", started.elapsed().as_secs_f64());
+    std::fs::write(building.join(".complete"), format!("{data:?}\n")).expect("writing the marker");
+    std::fs::rename(&building, &dir).expect("moving the built database into place");
+    db
+}
+
+fn restore_benches(c: &mut Criterion) {
+    let data = if bench_mode() { Dataset::FULL } else { Dataset::SMALL };
+    let db = database(data);
+    let snapshots = with_registry(&db, async |r| verify_restored(&r, data)).expect("the data set restores");
+    let size: u64 = std::fs::read_dir(db.parent().expect("db has a parent"))
+        .expect("cache dir")
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    eprintln!(
+        "data set {data:?}: {} schemas, {snapshots} current + staged versions restored; database {} ({:.1} MiB)",
+        data.schemas(),
+        db.display(),
+        size as f64 / (1024.0 * 1024.0)
+    );
+
+    let mut group = c.benchmark_group("restore");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("registry_open", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                // Timed: only `Registry::open` (System start/stop excluded).
+                let system = actix_rt::System::new();
+                let started = Instant::now();
+                let registry = system.block_on(Registry::open(sqlite_config(&db))).expect("open");
+                total += started.elapsed();
+                black_box(&registry);
+                drop(registry);
+                actix_rt::System::current().stop();
+                system.run().expect("stopping the actix system");
+            }
+            total
+        })
+    });
+
+    group.measurement_time(Duration::from_secs(15));
+    group.bench_function("recompile", |b| b.iter(|| black_box(recompile_dataset(data))));
+    group.finish();
+}
+
+criterion_group!(benches, restore_benches);
+criterion_main!(benches);

@@ -1,0 +1,258 @@
+//! Publish, promote, read, restore: the registry's main paths over HTTP.
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// publish → no_change → a second schema importing the first → promote →
+/// descriptor has both → stage v2 → kill -9 → restart → current v1 and
+/// staged v2 are both back.
+fn publish_promote_kill_restore(db: &Db) {
+    let mut server = Server::start(db);
+    let (status, first) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["version"], 1);
+    assert_eq!(first["no_change"], false);
+    assert_eq!(first["staged"], true);
+    assert_eq!(first["messages"], json!(["common.Money"]));
+
+    let (status, again) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["no_change"], true);
+    assert_eq!(again["version"], 1);
+    assert_eq!(again["fingerprint"], first["fingerprint"]);
+
+    let (status, invoice) = server.publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    assert_eq!(status, 201, "{invoice}");
+
+    let (status, promoted) = server.promote("shop");
+    assert_eq!(status, 200, "{promoted}");
+    let mut moved: Vec<_> = promoted["promoted"].as_array().unwrap().iter().map(|p| p["schema"].as_str().unwrap().to_owned()).collect();
+    moved.sort();
+    assert_eq!(moved, ["billing", "common"]);
+
+    let (status, bytes) = server.get_bytes("/v1/namespaces/shop/descriptor");
+    assert_eq!(status, 200);
+    let names = descriptor_file_names(&bytes);
+    assert_eq!(names, ["common/money.proto", "billing/invoice.proto"], "dependencies first");
+    let namespace_descriptor = bytes;
+    let (status, bytes) = server.get_bytes("/v1/namespaces/shop/schemas/billing/versions/current/descriptor");
+    assert_eq!(status, 200);
+    assert_eq!(descriptor_file_names(&bytes), ["common/money.proto", "billing/invoice.proto"]);
+
+    let money_v2 = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let (status, v2) = server.publish("shop", "common", &[("common/money.proto", &money_v2)]);
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(v2["version"], 2);
+
+    server.restart_after_kill9();
+
+    let (status, common) = server.get("/v1/namespaces/shop/schemas/common");
+    assert_eq!(status, 200, "{common}");
+    assert_eq!(common["current_version"], 1);
+    assert_eq!(common["staged_version"], 2);
+    let (_, staged) = server.get("/v1/namespaces/shop/schemas/common/versions/staged/sources");
+    assert_eq!(staged["sources"]["common/money.proto"], money_v2.as_str());
+    let (_, current) = server.get("/v1/namespaces/shop/schemas/common/versions/current/sources");
+    assert_eq!(current["sources"]["common/money.proto"], MONEY_V1);
+    let (_, restored) = server.get_bytes("/v1/namespaces/shop/descriptor");
+    assert_eq!(restored, namespace_descriptor, "restored byte for byte from the store");
+    let (status, promoted) = server.promote("shop");
+    assert_eq!(status, 200, "{promoted}");
+    assert_eq!(promoted["promoted"], json!([{"schema": "common", "from_version": 1, "to_version": 2}]));
+}
+
+#[test]
+fn publish_promote_kill9_restore_sqlite() {
+    publish_promote_kill_restore(&Db::sqlite());
+}
+
+#[test]
+fn publish_promote_kill9_restore_postgres() {
+    if let Some(db) = Db::postgres() {
+        publish_promote_kill_restore(&db);
+    }
+}
+
+#[test]
+fn descriptor_etag_and_json_form() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.promote("ns");
+    let url = server.url("/v1/namespaces/ns/schemas/common/versions/1/descriptor");
+    let first = server.http.get(&url).send().unwrap();
+    assert_eq!(first.headers()["content-type"], "application/x-protobuf");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'));
+    let cached = server.http.get(&url).header("If-None-Match", &etag).send().unwrap();
+    assert_eq!(cached.status(), 304);
+    let other = server.http.get(&url).header("If-None-Match", "\"nope\"").send().unwrap();
+    assert_eq!(other.status(), 200);
+    let json_form = server.http.get(format!("{url}?format=json")).send().unwrap();
+    assert_eq!(json_form.status(), 200);
+    assert_ne!(json_form.headers()["etag"].to_str().unwrap(), etag);
+    let body: serde_json::Value = json_form.json().unwrap();
+    assert_eq!(body["file"][0]["name"], "common/money.proto");
+    assert_eq!(body["file"][0]["messageType"][0]["name"], "Money");
+    let (status, _) = server.get("/v1/namespaces/ns/schemas/common/versions/1/descriptor?format=xml");
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn sixteen_concurrent_publishes_get_dense_versions() {
+    on_each_backend(|db| {
+        let server = Server::start(db);
+        let versions: Vec<i64> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    let server = &server;
+                    scope.spawn(move || {
+                        let text = format!("syntax = \"proto3\";\npackage p;\nmessage M{i} {{ int32 a = 1; }}\n");
+                        let (status, body) = server.publish("dense", "s", &[("p/m.proto", &text)]);
+                        assert_eq!(status, 201, "{body}");
+                        body["version"].as_i64().unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = versions.clone();
+        sorted.sort();
+        assert_eq!(sorted, (1..=16).collect::<Vec<_>>(), "{versions:?}");
+        let (_, listed) = server.get("/v1/namespaces/dense/schemas/s/versions");
+        assert_eq!(listed["versions"].as_array().unwrap().len(), 16);
+    });
+}
+
+#[test]
+fn namespaces_are_isolated() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("a", "common", &[("common/money.proto", MONEY_V1)]);
+    server.promote("a");
+    let (status, body) = server.publish("b", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "compile_failed");
+    assert_eq!(body["errors"][0]["file"], "billing/invoice.proto");
+    assert_eq!(body["errors"][0]["line"], 3);
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("common/money.proto"), "{body}");
+    // The same path in another namespace is not a conflict.
+    let (status, body) = server.publish("b", "money", &[("common/money.proto", MONEY_V1)]);
+    assert_eq!(status, 201, "{body}");
+}
+
+#[test]
+fn builtins_are_importable_and_shadowing_is_refused() {
+    let server = Server::start(&Db::sqlite());
+    let (status, body) = server.publish("__builtins__", "money", &[("common/money.proto", MONEY_V1)]);
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    assert_eq!(status, 422, "builtins are importable only once current");
+    let (status, body) = server.promote("__builtins__");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.publish("team", "evil", &[("common/money.proto", MONEY_V1)]);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "conflict");
+    let ts = "syntax = \"proto3\";\npackage google.protobuf;\nmessage Timestamp { int64 seconds = 1; }\n";
+    let (status, body) = server.publish("team", "wkt", &[("google/protobuf/timestamp.proto", ts)]);
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("well-known"), "{body}");
+    let (status, body) = server.post(
+        "/v1/namespaces/team/schemas/wkt/versions",
+        json!({"sources": {"google/protobuf/timestamp.proto": ts}, "force": true}),
+    );
+    assert_eq!(status, 201, "force allows shadowing: {body}");
+}
+
+#[test]
+fn discard_rollback_and_multi_schema_promote() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.publish("ns", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (status, staging) = server.get("/v1/namespaces/ns/staging");
+    assert_eq!(status, 200);
+    assert_eq!(staging["staged"].as_array().unwrap().len(), 2);
+    let (status, dry) = server.post("/v1/namespaces/ns/promote", json!({"dry_run": true}));
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["promoted"].as_array().unwrap().len(), 2);
+    assert_eq!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().len(), 2, "dry run changes nothing");
+    let (status, _) = server.promote("ns");
+    assert_eq!(status, 200);
+
+    let v2 = MONEY_V1.replace("Money {", "Money {\n  // cents\n");
+    let (status, body) = server.publish("ns", "common", &[("common/money.proto", &v2)]);
+    assert_eq!((status, body["version"].as_i64()), (201, Some(2)), "a comment-only edit is a new version");
+    let (status, discarded) = server.delete("/v1/namespaces/ns/staging");
+    assert_eq!(status, 200);
+    assert_eq!(discarded["discarded"], json!(["common"]));
+    assert!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().is_empty());
+
+    let v3 = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    server.publish("ns", "common", &[("common/money.proto", &v3)]);
+    server.promote("ns");
+    assert_eq!(server.get("/v1/namespaces/ns/schemas/common").1["current_version"], 3);
+    let (status, rolled) = server.post("/v1/namespaces/ns/schemas/common/rollback", json!({"version": 1}));
+    assert_eq!(status, 200, "{rolled}");
+    assert_eq!(rolled["staged"], true);
+    assert_eq!(server.get("/v1/namespaces/ns/schemas/common").1["staged_version"], 1);
+    let (status, promoted) = server.promote("ns");
+    assert_eq!(status, 200, "{promoted}");
+    assert_eq!(promoted["promoted"], json!([{"schema": "common", "from_version": 3, "to_version": 1}]));
+    let (_, info) = server.get("/v1/namespaces/ns/schemas/common/versions/3");
+    assert_eq!(info["state"], "previous");
+    let (_, info) = server.get("/v1/namespaces/ns/schemas/common/versions/1");
+    assert_eq!(info["state"], "current");
+    let (status, body) = server.post("/v1/namespaces/ns/schemas/common/rollback", json!({"version": 99}));
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+}
+
+#[test]
+fn promote_fails_when_an_import_no_longer_links() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.publish("ns", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    server.promote("ns");
+    let renamed = MONEY_V1.replace("message Money", "message Amount");
+    let (status, body) = server.publish("ns", "common", &[("common/money.proto", &renamed)]);
+    assert_eq!(status, 201, "publish checks only that the schema compiles: {body}");
+    let revision = server.revision("ns");
+    let (status, body) = server.promote("ns");
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "compile_failed");
+    assert!(body["detail"].as_str().unwrap().contains("Money"), "{body}");
+    assert_eq!(server.revision("ns"), revision, "nothing changed");
+    assert_eq!(server.get("/v1/namespaces/ns/schemas/common").1["current_version"], 1);
+}
+
+#[test]
+fn namespace_crud_and_soft_delete() {
+    let server = Server::start(&Db::sqlite());
+    let (status, created) = server.put("/v1/namespaces/team", json!({"metadata": {"owner": "payments"}}));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["metadata"]["owner"], "payments");
+    let (status, updated) = server.put("/v1/namespaces/team", json!({"metadata": {"owner": "risk"}}));
+    assert_eq!(status, 200);
+    assert_eq!(updated["metadata"]["owner"], "risk");
+    assert!(updated["revision"].as_i64() > created["revision"].as_i64());
+    let (_, list) = server.get("/v1/namespaces");
+    let ids: Vec<_> = list["namespaces"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, ["__builtins__", "team"]);
+    server.publish("team", "common", &[("common/money.proto", MONEY_V1)]);
+    let (status, _) = server.delete("/v1/namespaces/team");
+    assert_eq!(status, 204);
+    assert_eq!(server.get("/v1/namespaces/team").0, 404);
+    let (status, recreated) = server.put("/v1/namespaces/team", json!({}));
+    assert_eq!(status, 201);
+    assert_eq!(recreated["schema_count"], 0, "a re-created namespace starts empty");
+    let (status, body) = server.delete("/v1/namespaces/__builtins__");
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")));
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_status_zero() {
+    let server = Server::start(&Db::sqlite());
+    assert_eq!(server.get("/healthz").0, 200);
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0));
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real `protoreg` binary, over HTTP, on SQLite and
+//! PostgreSQL.
+
+mod bad_input;
+mod crash;
+mod lifecycle;
+mod support;

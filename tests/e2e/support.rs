@@ -1,0 +1,269 @@
+//! Test harness: start the real `protoreg` binary on a free port against a
+//! fresh database (SQLite file or a new PostgreSQL database) and talk HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_protoreg");
+
+/// Where a server keeps its data.
+pub enum Db {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { url: String, admin_url: String, name: String },
+}
+
+impl Db {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/protoreg.db", dir.path().display());
+        Db::Sqlite { _dir: dir, url }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a printed notice) when
+    /// PostgreSQL is unreachable outside CI. Under `CI=true` that panics.
+    pub fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("PROTOREG_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut client = match postgres::Client::connect(&admin_url, postgres::NoTls) {
+            Ok(client) => client,
+            Err(err) => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("PostgreSQL unreachable at {admin_url} under CI=true: {err}");
+                }
+                eprintln!("skipped: PostgreSQL unreachable at {admin_url}: {err}");
+                return None;
+            }
+        };
+        let name = format!("protoreg_e2e_{:016x}", rand::random::<u64>());
+        client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        let url = replace_database(&admin_url, &name);
+        Some(Db::Postgres { url, admin_url, name })
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Db::Sqlite { url, .. } | Db::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Db::Postgres { admin_url, name, .. } = self {
+            if let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls) {
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let head = base[authority..].find('/').map_or(base, |i| &base[..authority + i]);
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{head}/{name}{query}")
+}
+
+/// A running `protoreg serve`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    database_url: String,
+    workdir: tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Server {
+    pub fn start(db: &Db) -> Self {
+        Self::start_with_env(db, &[])
+    }
+
+    pub fn start_with_env(db: &Db, env: &[(&str, &str)]) -> Self {
+        let workdir = tempfile::tempdir().expect("tempdir");
+        let extra_env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let (child, base) = spawn(db.url(), workdir.path().to_path_buf(), &extra_env);
+        let server = Server {
+            child,
+            base,
+            database_url: db.url().to_owned(),
+            workdir,
+            extra_env,
+            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        };
+        server.wait_ready();
+        server
+    }
+
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server at {} never became ready", self.base);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kill -9 and start again on the same database and work dir.
+    pub fn restart_after_kill9(&mut self) {
+        self.kill9();
+        let (child, base) = spawn(&self.database_url, self.workdir.path().to_path_buf(), &self.extra_env);
+        self.child = child;
+        self.base = base;
+        self.wait_ready();
+    }
+
+    /// SIGTERM and the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().expect("GET");
+        status_json(r)
+    }
+
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self.http.get(self.url(path)).send().expect("GET");
+        (r.status().as_u16(), r.bytes().unwrap().to_vec())
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(self.url(path)).json(&body).send().expect("POST");
+        status_json(r)
+    }
+
+    pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .expect("POST");
+        status_json(r)
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.put(self.url(path)).json(&body).send().expect("PUT");
+        status_json(r)
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let r = self.http.delete(self.url(path)).send().expect("DELETE");
+        status_json(r)
+    }
+
+    /// Publishes `files` into `ns/schema`.
+    pub fn publish(&self, ns: &str, schema: &str, files: &[(&str, &str)]) -> (u16, Value) {
+        let sources: serde_json::Map<String, Value> =
+            files.iter().map(|(p, t)| (p.to_string(), Value::String(t.to_string()))).collect();
+        self.post(&format!("/v1/namespaces/{ns}/schemas/{schema}/versions"), json!({ "sources": sources }))
+    }
+
+    pub fn promote(&self, ns: &str) -> (u16, Value) {
+        self.post(&format!("/v1/namespaces/{ns}/promote"), json!({}))
+    }
+
+    pub fn revision(&self, ns: &str) -> i64 {
+        let (status, body) = self.get(&format!("/v1/namespaces/{ns}"));
+        assert_eq!(status, 200, "{body}");
+        body["revision"].as_i64().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(database_url: &str, workdir: PathBuf, env: &[(String, String)]) -> (Child, String) {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .current_dir(&workdir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PROTOREG_")) {
+        command.env_remove(key);
+    }
+    command.env("PROTOREG_LOG__LEVEL", "warn");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("start protoreg");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("protoreg listening on ") {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => panic!("protoreg exited before listening (status {:?})", child.try_wait()),
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+/// Runs `test` on SQLite and, when reachable, on PostgreSQL.
+pub fn on_each_backend(test: impl Fn(&Db)) {
+    test(&Db::sqlite());
+    if let Some(db) = Db::postgres() {
+        test(&db);
+    }
+}
+
+/// Decodes a served `FileDescriptorSet` into file names.
+pub fn descriptor_file_names(bytes: &[u8]) -> Vec<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(bytes).expect("a FileDescriptorSet");
+    set.file.into_iter().map(|f| f.name.unwrap_or_default()).collect()
+}
+
+pub const MONEY_V1: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n}\n";
+pub const INVOICE_V1: &str = "syntax = \"proto3\";\npackage billing;\nimport \"common/money.proto\";\nmessage Invoice {\n  string id = 1;\n  common.Money total = 2;\n}\n";
