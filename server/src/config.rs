@@ -76,13 +76,19 @@ impl Default for DatabaseConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: "text".into() }
+        Self {
+            level: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { workers: 0, shutdown_timeout_secs: 30 }
+        Self {
+            workers: 0,
+            shutdown_timeout_secs: 30,
+        }
     }
 }
 
@@ -136,15 +142,28 @@ mod tests {
     #[test]
     fn the_shipped_file_states_every_default() {
         let shipped: Config = Figment::new()
-            .merge(Toml::file(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/protoreg.toml")))
+            .merge(Toml::file(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../config/protoreg.toml"
+            )))
             .extract()
             .expect("config/protoreg.toml parses");
         assert_eq!(shipped, Config::default());
-        let file = Figment::from(Toml::file(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/protoreg.toml")));
+        let file = Figment::from(Toml::file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/protoreg.toml"
+        )));
         let mut keys = Vec::new();
-        leaf_keys("", &serde_json::to_value(Config::default()).unwrap(), &mut keys);
+        leaf_keys(
+            "",
+            &serde_json::to_value(Config::default()).unwrap(),
+            &mut keys,
+        );
         for key in keys {
-            assert!(file.find_value(&key).is_ok(), "{key} is missing from config/protoreg.toml");
+            assert!(
+                file.find_value(&key).is_ok(),
+                "{key} is missing from config/protoreg.toml"
+            );
         }
     }
 
@@ -152,7 +171,11 @@ mod tests {
         match value {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     leaf_keys(&key, v, out);
                 }
             }
@@ -161,9 +184,13 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature
     fn environment_and_flags_override_files() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("custom.toml", "listen = \"127.0.0.1:9000\"\n[limits]\nmax_files = 5\n")?;
+            jail.create_file(
+                "custom.toml",
+                "listen = \"127.0.0.1:9000\"\n[limits]\nmax_files = 5\n",
+            )?;
             jail.set_env("PROTOREG_DATABASE__URL", "postgres://x@127.0.0.1/db");
             jail.set_env("PROTOREG_LIMITS__MAX_FILE_BYTES", "77");
             jail.set_env("PROTOREG_TEST_DATABASE_URL", "ignored");
@@ -190,7 +217,10 @@ mod tests {
 
     #[test]
     fn a_missing_config_file_is_an_error() {
-        let err = Config::load(&Overrides { config_file: Some("/nonexistent/protoreg.toml".into()), ..Default::default() });
+        let err = Config::load(&Overrides {
+            config_file: Some("/nonexistent/protoreg.toml".into()),
+            ..Default::default()
+        });
         assert!(err.is_err());
     }
 }

@@ -86,7 +86,9 @@ impl ResponseError for ApiError {
         let err = match self {
             Self::Registry(err) => err,
             Self::NotModified(etag) => {
-                return HttpResponse::NotModified().insert_header(("ETag", etag.as_str())).finish();
+                return HttpResponse::NotModified()
+                    .insert_header(("ETag", etag.as_str()))
+                    .finish();
             }
         };
         let request_id = REQUEST_ID.try_with(String::clone).ok();
@@ -113,7 +115,9 @@ impl ResponseError for ApiError {
                 RegistryError::Incompatible { violations, .. } => Some(violations),
                 _ => None,
             },
-            request_id: matches!(err, RegistryError::Internal(_)).then_some(request_id).flatten(),
+            request_id: matches!(err, RegistryError::Internal(_))
+                .then_some(request_id)
+                .flatten(),
         };
         HttpResponse::build(status_of(err))
             .content_type("application/problem+json")

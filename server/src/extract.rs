@@ -18,21 +18,31 @@ pub struct JsonBody<T>(pub T);
 #[derive(Debug)]
 pub struct MaybeJson<T>(pub T);
 
-fn read_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<web::Bytes, ApiError>> {
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<web::Bytes, ApiError>> {
     let bytes = web::Bytes::from_request(req, payload);
     Box::pin(async move {
-        bytes.await.map_err(|err| match err.as_error::<PayloadError>() {
-            Some(PayloadError::Overflow) => ApiError::too_large("request body exceeds the configured limit"),
-            _ => match err.as_error::<actix_web::error::PayloadError>() {
-                Some(other) => ApiError::invalid(format!("could not read the request body: {other}")),
-                None => ApiError::too_large(format!("request body rejected: {err}")),
-            },
-        })
+        bytes
+            .await
+            .map_err(|err| match err.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => {
+                    ApiError::too_large("request body exceeds the configured limit")
+                }
+                _ => match err.as_error::<actix_web::error::PayloadError>() {
+                    Some(other) => {
+                        ApiError::invalid(format!("could not read the request body: {other}"))
+                    }
+                    None => ApiError::too_large(format!("request body rejected: {err}")),
+                },
+            })
     })
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {

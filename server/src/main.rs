@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "protoreg", version, about = "A multi-namespace Protocol Buffers schema registry")]
+#[command(
+    name = "protoreg",
+    version,
+    about = "A multi-namespace Protocol Buffers schema registry"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -19,11 +19,29 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/{ns}/promote", web::post().to(staging::promote))
                 .route("/{ns}/schemas", web::get().to(schemas::list))
                 .route("/{ns}/schemas/{schema}", web::get().to(schemas::get))
-                .route("/{ns}/schemas/{schema}/versions", web::get().to(schemas::versions))
-                .route("/{ns}/schemas/{schema}/versions", web::post().to(schemas::publish))
-                .route("/{ns}/schemas/{schema}/versions/{version}", web::get().to(schemas::version))
-                .route("/{ns}/schemas/{schema}/versions/{version}/sources", web::get().to(schemas::sources))
-                .route("/{ns}/schemas/{schema}/versions/{version}/descriptor", web::get().to(schemas::descriptor))
-                .route("/{ns}/schemas/{schema}/rollback", web::post().to(schemas::rollback)),
+                .route(
+                    "/{ns}/schemas/{schema}/versions",
+                    web::get().to(schemas::versions),
+                )
+                .route(
+                    "/{ns}/schemas/{schema}/versions",
+                    web::post().to(schemas::publish),
+                )
+                .route(
+                    "/{ns}/schemas/{schema}/versions/{version}",
+                    web::get().to(schemas::version),
+                )
+                .route(
+                    "/{ns}/schemas/{schema}/versions/{version}/sources",
+                    web::get().to(schemas::sources),
+                )
+                .route(
+                    "/{ns}/schemas/{schema}/versions/{version}/descriptor",
+                    web::get().to(schemas::descriptor),
+                )
+                .route(
+                    "/{ns}/schemas/{schema}/rollback",
+                    web::post().to(schemas::rollback),
+                ),
         );
 }

@@ -23,8 +23,11 @@ pub fn run(overrides: Overrides) -> anyhow::Result<()> {
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&config.log.level).with_context(|| format!("invalid log.level {:?}", config.log.level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_new(&config.log.level)
+        .with_context(|| format!("invalid log.level {:?}", config.log.level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log.format == "json" {
         builder.json().init();
     } else {
@@ -41,39 +44,50 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mut registry_config = RegistryConfig::new(store_config);
     registry_config.limits = config.limits.clone();
     tracing::info!(database = %store::redact(&config.database.url), "opening the store");
-    let registry = Registry::connect(registry_config).await.context("opening the store")?;
+    let registry = Registry::connect(registry_config)
+        .await
+        .context("opening the store")?;
     if registry.compat_checker() == "none" {
-        tracing::warn!("no compatibility rules are configured: promotes are not compatibility-checked");
+        tracing::warn!(
+            "no compatibility rules are configured: promotes are not compatibility-checked"
+        );
     }
 
     let data = web::Data::new(registry.clone());
     let request_limit = config.limits.max_request_bytes;
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .app_data(web::PayloadConfig::new(request_limit))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| ApiError::invalid(format!("invalid query: {err}")).into()))
-            .wrap_fn(|req, srv| {
-                let id = request_id(req.headers().get("x-request-id"));
-                let call = srv.call(req);
-                REQUEST_ID.scope(id.clone(), async move {
-                    let mut response = call.await?;
-                    if let Ok(value) = HeaderValue::from_str(&id) {
-                        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
-                    }
-                    Ok(response)
+    let mut server =
+        HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(request_limit))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::invalid(format!("invalid query: {err}")).into()
+                }))
+                .wrap_fn(|req, srv| {
+                    let id = request_id(req.headers().get("x-request-id"));
+                    let call = srv.call(req);
+                    REQUEST_ID.scope(id.clone(), async move {
+                        let mut response = call.await?;
+                        if let Ok(value) = HeaderValue::from_str(&id) {
+                            response
+                                .headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(response)
+                    })
                 })
-            })
-            .configure(routes::config)
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::not_found("no such route"))
-            }))
-    })
-    .shutdown_timeout(config.http.shutdown_timeout_secs);
+                .configure(routes::config)
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(ApiError::not_found("no such route"))
+                }))
+        })
+        .shutdown_timeout(config.http.shutdown_timeout_secs);
     if config.http.workers > 0 {
         server = server.workers(config.http.workers);
     }
-    let server = server.bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
+    let server = server
+        .bind(&config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
     for addr in server.addrs() {
         // A stable line on stdout, so scripts and tests can find the port.
         println!("protoreg listening on http://{addr}");
@@ -102,7 +116,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn request_id(given: Option<&HeaderValue>) -> String {
     given
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
 }

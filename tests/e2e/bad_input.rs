@@ -8,50 +8,105 @@ fn assert_problem(status: u16, body: &Value, want_status: u16, want_code: &str) 
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
     assert_eq!(body["status"], want_status, "{body}");
-    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
 }
 
 #[test]
 fn bad_publishes_are_refused_and_change_nothing() {
-    let server = Server::start_with_env(&Db::sqlite(), &[("PROTOREG_LIMITS__MAX_FILES", "3"), ("PROTOREG_LIMITS__MAX_FILE_BYTES", "2000"), ("PROTOREG_LIMITS__MAX_REQUEST_BYTES", "100000")]);
+    let server = Server::start_with_env(
+        &Db::sqlite(),
+        &[
+            ("PROTOREG_LIMITS__MAX_FILES", "3"),
+            ("PROTOREG_LIMITS__MAX_FILE_BYTES", "2000"),
+            ("PROTOREG_LIMITS__MAX_REQUEST_BYTES", "100000"),
+        ],
+    );
     server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
     let revision = server.revision("ns");
-    let publish = |ns: &str, schema: &str, body: Value| server.post(&format!("/v1/namespaces/{ns}/schemas/{schema}/versions"), body);
+    let publish = |ns: &str, schema: &str, body: Value| {
+        server.post(
+            &format!("/v1/namespaces/{ns}/schemas/{schema}/versions"),
+            body,
+        )
+    };
 
-    let (s, b) = publish("ns", "bad id!", json!({"sources": {"a.proto": "syntax = \"proto3\";"}}));
+    let (s, b) = publish(
+        "ns",
+        "bad id!",
+        json!({"sources": {"a.proto": "syntax = \"proto3\";"}}),
+    );
     assert_problem(s, &b, 400, "invalid_argument");
-    let (s, b) = publish("-ns", "x", json!({"sources": {"a.proto": "syntax = \"proto3\";"}}));
+    let (s, b) = publish(
+        "-ns",
+        "x",
+        json!({"sources": {"a.proto": "syntax = \"proto3\";"}}),
+    );
     assert_problem(s, &b, 400, "invalid_argument");
-    for path in ["../a.proto", "/abs.proto", "a//b.proto", "a\\b.proto", "a.txt", ""] {
-        let (s, b) = publish("ns", "x", json!({"sources": {path: "syntax = \"proto3\";"}}));
+    for path in [
+        "../a.proto",
+        "/abs.proto",
+        "a//b.proto",
+        "a\\b.proto",
+        "a.txt",
+        "",
+    ] {
+        let (s, b) = publish(
+            "ns",
+            "x",
+            json!({"sources": {path: "syntax = \"proto3\";"}}),
+        );
         assert_problem(s, &b, 400, "invalid_argument");
     }
     let (s, b) = publish("ns", "x", json!({"sources": {}}));
     assert_problem(s, &b, 400, "invalid_argument");
     let (s, b) = publish("ns", "x", json!({"source": {"a.proto": "x"}}));
     assert_problem(s, &b, 400, "invalid_argument");
-    let four: serde_json::Map<String, Value> = (0..4).map(|i| (format!("f{i}.proto"), json!("syntax = \"proto3\";"))).collect();
+    let four: serde_json::Map<String, Value> = (0..4)
+        .map(|i| (format!("f{i}.proto"), json!("syntax = \"proto3\";")))
+        .collect();
     let (s, b) = publish("ns", "x", json!({"sources": four}));
     assert_problem(s, &b, 413, "payload_too_large");
-    let (s, b) = publish("ns", "x", json!({"sources": {"big.proto": "/".repeat(2001)}}));
+    let (s, b) = publish(
+        "ns",
+        "x",
+        json!({"sources": {"big.proto": "/".repeat(2001)}}),
+    );
     assert_problem(s, &b, 413, "payload_too_large");
     let (s, b) = server.post_raw("/v1/namespaces/ns/schemas/x/versions", vec![b' '; 100_001]);
     assert_problem(s, &b, 413, "payload_too_large");
-    let (s, b) = server.post_raw("/v1/namespaces/ns/schemas/x/versions", b"{\"sources\": {".to_vec());
+    let (s, b) = server.post_raw(
+        "/v1/namespaces/ns/schemas/x/versions",
+        b"{\"sources\": {".to_vec(),
+    );
     assert_problem(s, &b, 400, "invalid_argument");
     let mut non_utf8 = b"{\"sources\": {\"a.proto\": \"syntax = \\\"proto3\\\"; // ".to_vec();
     non_utf8.extend_from_slice(&[0xff, 0xfe]);
     non_utf8.extend_from_slice(b"\"}}");
     let (s, b) = server.post_raw("/v1/namespaces/ns/schemas/x/versions", non_utf8);
     assert_problem(s, &b, 400, "invalid_argument");
-    let (s, b) = publish("ns", "x", json!({"sources": {"x.proto": "syntax = \"proto3\";\nmessage {"}}));
+    let (s, b) = publish(
+        "ns",
+        "x",
+        json!({"sources": {"x.proto": "syntax = \"proto3\";\nmessage {"}}),
+    );
     assert_problem(s, &b, 422, "compile_failed");
     assert_eq!(b["errors"][0]["file"], "x.proto");
     assert_eq!(b["errors"][0]["line"], 2);
-    let (s, b) = publish("ns", "other", json!({"sources": {"common/money.proto": MONEY_V1}}));
+    let (s, b) = publish(
+        "ns",
+        "other",
+        json!({"sources": {"common/money.proto": MONEY_V1}}),
+    );
     assert_problem(s, &b, 409, "conflict");
 
-    assert_eq!(server.revision("ns"), revision, "no bad request changed the namespace");
+    assert_eq!(
+        server.revision("ns"),
+        revision,
+        "no bad request changed the namespace"
+    );
     let (_, list) = server.get("/v1/namespaces/ns/schemas");
     assert_eq!(list["schemas"].as_array().unwrap().len(), 1);
 }
@@ -75,14 +130,19 @@ fn unknown_things_are_not_found() {
         assert_problem(s, &b, 404, "not_found");
     }
     for version in ["0", "-1", "abc", "1.5"] {
-        let (s, b) = server.get(&format!("/v1/namespaces/ns/schemas/common/versions/{version}"));
+        let (s, b) = server.get(&format!(
+            "/v1/namespaces/ns/schemas/common/versions/{version}"
+        ));
         assert_problem(s, &b, 400, "invalid_argument");
     }
     let (s, b) = server.post("/v1/namespaces/nope/promote", json!({}));
     assert_problem(s, &b, 404, "not_found");
     let (s, b) = server.post("/v1/namespaces/ns/promote", json!({"dry_run": "yes"}));
     assert_problem(s, &b, 400, "invalid_argument");
-    let (s, b) = server.post("/v1/namespaces/ns/schemas/common/rollback", json!({"version": 0}));
+    let (s, b) = server.post(
+        "/v1/namespaces/ns/schemas/common/rollback",
+        json!({"version": 0}),
+    );
     assert_problem(s, &b, 400, "invalid_argument");
     let r = server.http.get(server.url("/healthz")).send().unwrap();
     assert!(r.headers().contains_key("x-request-id"));

@@ -19,7 +19,9 @@ fn sources(round: u64) -> [(String, String); 2] {
         ),
         (
             "b/b.proto".into(),
-            format!("syntax = \"proto3\";\npackage b;\nimport \"a/a.proto\";\nmessage B {{ a.A a = 1; int64 round_{round} = 2; }}\n"),
+            format!(
+                "syntax = \"proto3\";\npackage b;\nimport \"a/a.proto\";\nmessage B {{ a.A a = 1; int64 round_{round} = 2; }}\n"
+            ),
         ),
     ]
 }
@@ -34,7 +36,12 @@ struct Acknowledged {
 
 fn round_of(text: &str) -> u64 {
     let start = text.find("round_").expect("round marker") + "round_".len();
-    text[start..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+    text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
 }
 
 fn run_rounds(server: &Server, first_round: u64, stop: &AtomicBool, acked: &mut Acknowledged) {
@@ -43,15 +50,28 @@ fn run_rounds(server: &Server, first_round: u64, stop: &AtomicBool, acked: &mut 
         round += 1;
         for (schema, (path, text)) in ["a", "b"].iter().zip(sources(round)) {
             let body = serde_json::json!({ "sources": { path: text } });
-            let response = server.http.post(server.url(&format!("/v1/namespaces/crash/schemas/{schema}/versions"))).json(&body).send();
+            let response = server
+                .http
+                .post(server.url(&format!("/v1/namespaces/crash/schemas/{schema}/versions")))
+                .json(&body)
+                .send();
             let Ok(response) = response else { return };
             if response.status() != 201 {
                 return;
             }
-            let Ok(body) = response.json::<serde_json::Value>() else { return };
-            acked.versions.push((schema.to_string(), body["version"].as_i64().unwrap(), body["fingerprint"].as_str().unwrap().to_owned()));
+            let Ok(body) = response.json::<serde_json::Value>() else {
+                return;
+            };
+            acked.versions.push((
+                schema.to_string(),
+                body["version"].as_i64().unwrap(),
+                body["fingerprint"].as_str().unwrap().to_owned(),
+            ));
         }
-        let response = server.http.post(server.url("/v1/namespaces/crash/promote")).send();
+        let response = server
+            .http
+            .post(server.url("/v1/namespaces/crash/promote"))
+            .send();
         match response {
             Ok(r) if r.status() == 200 => acked.promoted_rounds.push(round),
             _ => return,
@@ -61,13 +81,22 @@ fn run_rounds(server: &Server, first_round: u64, stop: &AtomicBool, acked: &mut 
 
 fn check_after_restart(server: &Server, acked: &Acknowledged) -> u64 {
     for (schema, version, fingerprint) in &acked.versions {
-        let (status, info) = server.get(&format!("/v1/namespaces/crash/schemas/{schema}/versions/{version}"));
+        let (status, info) = server.get(&format!(
+            "/v1/namespaces/crash/schemas/{schema}/versions/{version}"
+        ));
         assert_eq!(status, 200, "acknowledged {schema} v{version} lost: {info}");
-        assert_eq!(info["fingerprint"], fingerprint.as_str(), "{schema} v{version} changed");
+        assert_eq!(
+            info["fingerprint"],
+            fingerprint.as_str(),
+            "{schema} v{version} changed"
+        );
     }
     let (status, a) = server.get("/v1/namespaces/crash/schemas/a/versions/current/sources");
     if status == 404 {
-        assert!(acked.promoted_rounds.is_empty(), "an acknowledged promote was lost");
+        assert!(
+            acked.promoted_rounds.is_empty(),
+            "an acknowledged promote was lost"
+        );
         return 0;
     }
     let (status_b, b) = server.get("/v1/namespaces/crash/schemas/b/versions/current/sources");
@@ -76,7 +105,10 @@ fn check_after_restart(server: &Server, acked: &Acknowledged) -> u64 {
     let round_b = round_of(b["sources"]["b/b.proto"].as_str().unwrap());
     assert_eq!(round_a, round_b, "half a promotion survived the crash");
     if let Some(last) = acked.promoted_rounds.last() {
-        assert!(round_a >= *last, "acknowledged promote of round {last} lost (current is round {round_a})");
+        assert!(
+            round_a >= *last,
+            "acknowledged promote of round {last} lost (current is round {round_a})"
+        );
     }
     let (status, bytes) = server.get_bytes("/v1/namespaces/crash/descriptor");
     assert_eq!(status, 200);
@@ -98,7 +130,9 @@ fn kill_loop(db: &Db, kills: usize) {
             std::thread::spawn(move || {
                 std::thread::sleep(delay);
                 // SIGKILL from outside, at whatever moment the loop is in.
-                let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
                 stop.store(true, Ordering::Relaxed);
             })
         };
@@ -112,7 +146,10 @@ fn kill_loop(db: &Db, kills: usize) {
         acked.versions.len(),
         acked.promoted_rounds.len()
     );
-    assert!(!acked.versions.is_empty(), "the loop acknowledged nothing: the test proved nothing");
+    assert!(
+        !acked.versions.is_empty(),
+        "the loop acknowledged nothing: the test proved nothing"
+    );
 }
 
 #[test]

@@ -22,25 +22,42 @@ fn publish_promote_kill_restore(db: &Db) {
     assert_eq!(again["version"], 1);
     assert_eq!(again["fingerprint"], first["fingerprint"]);
 
-    let (status, invoice) = server.publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (status, invoice) =
+        server.publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
     assert_eq!(status, 201, "{invoice}");
 
     let (status, promoted) = server.promote("shop");
     assert_eq!(status, 200, "{promoted}");
-    let mut moved: Vec<_> = promoted["promoted"].as_array().unwrap().iter().map(|p| p["schema"].as_str().unwrap().to_owned()).collect();
+    let mut moved: Vec<_> = promoted["promoted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["schema"].as_str().unwrap().to_owned())
+        .collect();
     moved.sort();
     assert_eq!(moved, ["billing", "common"]);
 
     let (status, bytes) = server.get_bytes("/v1/namespaces/shop/descriptor");
     assert_eq!(status, 200);
     let names = descriptor_file_names(&bytes);
-    assert_eq!(names, ["common/money.proto", "billing/invoice.proto"], "dependencies first");
+    assert_eq!(
+        names,
+        ["common/money.proto", "billing/invoice.proto"],
+        "dependencies first"
+    );
     let namespace_descriptor = bytes;
-    let (status, bytes) = server.get_bytes("/v1/namespaces/shop/schemas/billing/versions/current/descriptor");
+    let (status, bytes) =
+        server.get_bytes("/v1/namespaces/shop/schemas/billing/versions/current/descriptor");
     assert_eq!(status, 200);
-    assert_eq!(descriptor_file_names(&bytes), ["common/money.proto", "billing/invoice.proto"]);
+    assert_eq!(
+        descriptor_file_names(&bytes),
+        ["common/money.proto", "billing/invoice.proto"]
+    );
 
-    let money_v2 = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let money_v2 = MONEY_V1.replace(
+        "string currency = 2;",
+        "string currency = 2;\n  int32 nanos = 3;",
+    );
     let (status, v2) = server.publish("shop", "common", &[("common/money.proto", &money_v2)]);
     assert_eq!(status, 201, "{v2}");
     assert_eq!(v2["version"], 2);
@@ -56,10 +73,16 @@ fn publish_promote_kill_restore(db: &Db) {
     let (_, current) = server.get("/v1/namespaces/shop/schemas/common/versions/current/sources");
     assert_eq!(current["sources"]["common/money.proto"], MONEY_V1);
     let (_, restored) = server.get_bytes("/v1/namespaces/shop/descriptor");
-    assert_eq!(restored, namespace_descriptor, "restored byte for byte from the store");
+    assert_eq!(
+        restored, namespace_descriptor,
+        "restored byte for byte from the store"
+    );
     let (status, promoted) = server.promote("shop");
     assert_eq!(status, 200, "{promoted}");
-    assert_eq!(promoted["promoted"], json!([{"schema": "common", "from_version": 1, "to_version": 2}]));
+    assert_eq!(
+        promoted["promoted"],
+        json!([{"schema": "common", "from_version": 1, "to_version": 2}])
+    );
 }
 
 #[test]
@@ -84,17 +107,32 @@ fn descriptor_etag_and_json_form() {
     assert_eq!(first.headers()["content-type"], "application/x-protobuf");
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'));
-    let cached = server.http.get(&url).header("If-None-Match", &etag).send().unwrap();
+    let cached = server
+        .http
+        .get(&url)
+        .header("If-None-Match", &etag)
+        .send()
+        .unwrap();
     assert_eq!(cached.status(), 304);
-    let other = server.http.get(&url).header("If-None-Match", "\"nope\"").send().unwrap();
+    let other = server
+        .http
+        .get(&url)
+        .header("If-None-Match", "\"nope\"")
+        .send()
+        .unwrap();
     assert_eq!(other.status(), 200);
-    let json_form = server.http.get(format!("{url}?format=json")).send().unwrap();
+    let json_form = server
+        .http
+        .get(format!("{url}?format=json"))
+        .send()
+        .unwrap();
     assert_eq!(json_form.status(), 200);
     assert_ne!(json_form.headers()["etag"].to_str().unwrap(), etag);
     let body: serde_json::Value = json_form.json().unwrap();
     assert_eq!(body["file"][0]["name"], "common/money.proto");
     assert_eq!(body["file"][0]["messageType"][0]["name"], "Money");
-    let (status, _) = server.get("/v1/namespaces/ns/schemas/common/versions/1/descriptor?format=xml");
+    let (status, _) =
+        server.get("/v1/namespaces/ns/schemas/common/versions/1/descriptor?format=xml");
     assert_eq!(status, 400);
 }
 
@@ -107,7 +145,9 @@ fn sixteen_concurrent_publishes_get_dense_versions() {
                 .map(|i| {
                     let server = &server;
                     scope.spawn(move || {
-                        let text = format!("syntax = \"proto3\";\npackage p;\nmessage M{i} {{ int32 a = 1; }}\n");
+                        let text = format!(
+                            "syntax = \"proto3\";\npackage p;\nmessage M{i} {{ int32 a = 1; }}\n"
+                        );
                         let (status, body) = server.publish("dense", "s", &[("p/m.proto", &text)]);
                         assert_eq!(status, 201, "{body}");
                         body["version"].as_i64().unwrap()
@@ -134,7 +174,13 @@ fn namespaces_are_isolated() {
     assert_eq!(body["code"], "compile_failed");
     assert_eq!(body["errors"][0]["file"], "billing/invoice.proto");
     assert_eq!(body["errors"][0]["line"], 3);
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("common/money.proto"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("common/money.proto"),
+        "{body}"
+    );
     // The same path in another namespace is not a conflict.
     let (status, body) = server.publish("b", "money", &[("common/money.proto", MONEY_V1)]);
     assert_eq!(status, 201, "{body}");
@@ -143,13 +189,15 @@ fn namespaces_are_isolated() {
 #[test]
 fn builtins_are_importable_and_shadowing_is_refused() {
     let server = Server::start(&Db::sqlite());
-    let (status, body) = server.publish("__builtins__", "money", &[("common/money.proto", MONEY_V1)]);
+    let (status, body) =
+        server.publish("__builtins__", "money", &[("common/money.proto", MONEY_V1)]);
     assert_eq!(status, 201, "{body}");
     let (status, _) = server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
     assert_eq!(status, 422, "builtins are importable only once current");
     let (status, body) = server.promote("__builtins__");
     assert_eq!(status, 200, "{body}");
-    let (status, body) = server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (status, body) =
+        server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
     assert_eq!(status, 201, "{body}");
     let (status, body) = server.publish("team", "evil", &[("common/money.proto", MONEY_V1)]);
     assert_eq!(status, 409, "{body}");
@@ -157,7 +205,10 @@ fn builtins_are_importable_and_shadowing_is_refused() {
     let ts = "syntax = \"proto3\";\npackage google.protobuf;\nmessage Timestamp { int64 seconds = 1; }\n";
     let (status, body) = server.publish("team", "wkt", &[("google/protobuf/timestamp.proto", ts)]);
     assert_eq!(status, 409, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("well-known"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("well-known"),
+        "{body}"
+    );
     let (status, body) = server.post(
         "/v1/namespaces/team/schemas/wkt/versions",
         json!({"sources": {"google/protobuf/timestamp.proto": ts}, "force": true}),
@@ -176,34 +227,68 @@ fn discard_rollback_and_multi_schema_promote() {
     let (status, dry) = server.post("/v1/namespaces/ns/promote", json!({"dry_run": true}));
     assert_eq!(status, 200, "{dry}");
     assert_eq!(dry["promoted"].as_array().unwrap().len(), 2);
-    assert_eq!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().len(), 2, "dry run changes nothing");
+    assert_eq!(
+        server.get("/v1/namespaces/ns/staging").1["staged"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "dry run changes nothing"
+    );
     let (status, _) = server.promote("ns");
     assert_eq!(status, 200);
 
     let v2 = MONEY_V1.replace("Money {", "Money {\n  // cents\n");
     let (status, body) = server.publish("ns", "common", &[("common/money.proto", &v2)]);
-    assert_eq!((status, body["version"].as_i64()), (201, Some(2)), "a comment-only edit is a new version");
+    assert_eq!(
+        (status, body["version"].as_i64()),
+        (201, Some(2)),
+        "a comment-only edit is a new version"
+    );
     let (status, discarded) = server.delete("/v1/namespaces/ns/staging");
     assert_eq!(status, 200);
     assert_eq!(discarded["discarded"], json!(["common"]));
-    assert!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().is_empty());
+    assert!(
+        server.get("/v1/namespaces/ns/staging").1["staged"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
-    let v3 = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let v3 = MONEY_V1.replace(
+        "string currency = 2;",
+        "string currency = 2;\n  int32 nanos = 3;",
+    );
     server.publish("ns", "common", &[("common/money.proto", &v3)]);
     server.promote("ns");
-    assert_eq!(server.get("/v1/namespaces/ns/schemas/common").1["current_version"], 3);
-    let (status, rolled) = server.post("/v1/namespaces/ns/schemas/common/rollback", json!({"version": 1}));
+    assert_eq!(
+        server.get("/v1/namespaces/ns/schemas/common").1["current_version"],
+        3
+    );
+    let (status, rolled) = server.post(
+        "/v1/namespaces/ns/schemas/common/rollback",
+        json!({"version": 1}),
+    );
     assert_eq!(status, 200, "{rolled}");
     assert_eq!(rolled["staged"], true);
-    assert_eq!(server.get("/v1/namespaces/ns/schemas/common").1["staged_version"], 1);
+    assert_eq!(
+        server.get("/v1/namespaces/ns/schemas/common").1["staged_version"],
+        1
+    );
     let (status, promoted) = server.promote("ns");
     assert_eq!(status, 200, "{promoted}");
-    assert_eq!(promoted["promoted"], json!([{"schema": "common", "from_version": 3, "to_version": 1}]));
+    assert_eq!(
+        promoted["promoted"],
+        json!([{"schema": "common", "from_version": 3, "to_version": 1}])
+    );
     let (_, info) = server.get("/v1/namespaces/ns/schemas/common/versions/3");
     assert_eq!(info["state"], "previous");
     let (_, info) = server.get("/v1/namespaces/ns/schemas/common/versions/1");
     assert_eq!(info["state"], "current");
-    let (status, body) = server.post("/v1/namespaces/ns/schemas/common/rollback", json!({"version": 99}));
+    let (status, body) = server.post(
+        "/v1/namespaces/ns/schemas/common/rollback",
+        json!({"version": 99}),
+    );
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 }
 
@@ -215,28 +300,45 @@ fn promote_fails_when_an_import_no_longer_links() {
     server.promote("ns");
     let renamed = MONEY_V1.replace("message Money", "message Amount");
     let (status, body) = server.publish("ns", "common", &[("common/money.proto", &renamed)]);
-    assert_eq!(status, 201, "publish checks only that the schema compiles: {body}");
+    assert_eq!(
+        status, 201,
+        "publish checks only that the schema compiles: {body}"
+    );
     let revision = server.revision("ns");
     let (status, body) = server.promote("ns");
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "compile_failed");
     assert!(body["detail"].as_str().unwrap().contains("Money"), "{body}");
     assert_eq!(server.revision("ns"), revision, "nothing changed");
-    assert_eq!(server.get("/v1/namespaces/ns/schemas/common").1["current_version"], 1);
+    assert_eq!(
+        server.get("/v1/namespaces/ns/schemas/common").1["current_version"],
+        1
+    );
 }
 
 #[test]
 fn namespace_crud_and_soft_delete() {
     let server = Server::start(&Db::sqlite());
-    let (status, created) = server.put("/v1/namespaces/team", json!({"metadata": {"owner": "payments"}}));
+    let (status, created) = server.put(
+        "/v1/namespaces/team",
+        json!({"metadata": {"owner": "payments"}}),
+    );
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["metadata"]["owner"], "payments");
-    let (status, updated) = server.put("/v1/namespaces/team", json!({"metadata": {"owner": "risk"}}));
+    let (status, updated) = server.put(
+        "/v1/namespaces/team",
+        json!({"metadata": {"owner": "risk"}}),
+    );
     assert_eq!(status, 200);
     assert_eq!(updated["metadata"]["owner"], "risk");
     assert!(updated["revision"].as_i64() > created["revision"].as_i64());
     let (_, list) = server.get("/v1/namespaces");
-    let ids: Vec<_> = list["namespaces"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<_> = list["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids, ["__builtins__", "team"]);
     server.publish("team", "common", &[("common/money.proto", MONEY_V1)]);
     let (status, _) = server.delete("/v1/namespaces/team");
@@ -244,9 +346,15 @@ fn namespace_crud_and_soft_delete() {
     assert_eq!(server.get("/v1/namespaces/team").0, 404);
     let (status, recreated) = server.put("/v1/namespaces/team", json!({}));
     assert_eq!(status, 201);
-    assert_eq!(recreated["schema_count"], 0, "a re-created namespace starts empty");
+    assert_eq!(
+        recreated["schema_count"], 0,
+        "a re-created namespace starts empty"
+    );
     let (status, body) = server.delete("/v1/namespaces/__builtins__");
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument"))
+    );
 }
 
 #[test]

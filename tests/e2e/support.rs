@@ -12,8 +12,15 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_protoreg");
 
 /// Where a server keeps its data.
 pub enum Db {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { url: String, admin_url: String, name: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        url: String,
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl Db {
@@ -39,9 +46,15 @@ impl Db {
             }
         };
         let name = format!("protoreg_e2e_{:016x}", rand::random::<u64>());
-        client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
         let url = replace_database(&admin_url, &name);
-        Some(Db::Postgres { url, admin_url, name })
+        Some(Db::Postgres {
+            url,
+            admin_url,
+            name,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -53,18 +66,26 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        if let Db::Postgres { admin_url, name, .. } = self {
+        if let Db::Postgres {
+            admin_url, name, ..
+        } = self
+        {
             if let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ =
+                    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority = base.find("://").map_or(0, |i| i + 3);
-    let head = base[authority..].find('/').map_or(base, |i| &base[..authority + i]);
+    let head = base[authority..]
+        .find('/')
+        .map_or(base, |i| &base[..authority + i]);
     let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     format!("{head}/{name}{query}")
 }
@@ -86,7 +107,10 @@ impl Server {
 
     pub fn start_with_env(db: &Db, env: &[(&str, &str)]) -> Self {
         let workdir = tempfile::tempdir().expect("tempdir");
-        let extra_env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let extra_env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let (child, base) = spawn(db.url(), workdir.path().to_path_buf(), &extra_env);
         let server = Server {
             child,
@@ -94,7 +118,10 @@ impl Server {
             database_url: db.url().to_owned(),
             workdir,
             extra_env,
-            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
         };
         server.wait_ready();
         server
@@ -108,7 +135,11 @@ impl Server {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "server at {} never became ready", self.base);
+            assert!(
+                Instant::now() < deadline,
+                "server at {} never became ready",
+                self.base
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -130,7 +161,11 @@ impl Server {
     /// Kill -9 and start again on the same database and work dir.
     pub fn restart_after_kill9(&mut self) {
         self.kill9();
-        let (child, base) = spawn(&self.database_url, self.workdir.path().to_path_buf(), &self.extra_env);
+        let (child, base) = spawn(
+            &self.database_url,
+            self.workdir.path().to_path_buf(),
+            &self.extra_env,
+        );
         self.child = child;
         self.base = base;
         self.wait_ready();
@@ -138,14 +173,21 @@ impl Server {
 
     /// SIGTERM and the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not stop after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "server did not stop after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -161,7 +203,12 @@ impl Server {
     }
 
     pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.post(self.url(path)).json(&body).send().expect("POST");
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .expect("POST");
         status_json(r)
     }
 
@@ -177,7 +224,12 @@ impl Server {
     }
 
     pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.put(self.url(path)).json(&body).send().expect("PUT");
+        let r = self
+            .http
+            .put(self.url(path))
+            .json(&body)
+            .send()
+            .expect("PUT");
         status_json(r)
     }
 
@@ -188,9 +240,14 @@ impl Server {
 
     /// Publishes `files` into `ns/schema`.
     pub fn publish(&self, ns: &str, schema: &str, files: &[(&str, &str)]) -> (u16, Value) {
-        let sources: serde_json::Map<String, Value> =
-            files.iter().map(|(p, t)| (p.to_string(), Value::String(t.to_string()))).collect();
-        self.post(&format!("/v1/namespaces/{ns}/schemas/{schema}/versions"), json!({ "sources": sources }))
+        let sources: serde_json::Map<String, Value> = files
+            .iter()
+            .map(|(p, t)| (p.to_string(), Value::String(t.to_string())))
+            .collect();
+        self.post(
+            &format!("/v1/namespaces/{ns}/schemas/{schema}/versions"),
+            json!({ "sources": sources }),
+        )
     }
 
     pub fn promote(&self, ns: &str) -> (u16, Value) {
@@ -214,7 +271,13 @@ impl Drop for Server {
 fn spawn(database_url: &str, workdir: PathBuf, env: &[(String, String)]) -> (Child, String) {
     let mut command = Command::new(BIN);
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .current_dir(&workdir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -235,7 +298,10 @@ fn spawn(database_url: &str, workdir: PathBuf, env: &[(String, String)]) -> (Chi
                     break url.trim().to_owned();
                 }
             }
-            _ => panic!("protoreg exited before listening (status {:?})", child.try_wait()),
+            _ => panic!(
+                "protoreg exited before listening (status {:?})",
+                child.try_wait()
+            ),
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
@@ -246,7 +312,11 @@ fn spawn(database_url: &str, workdir: PathBuf, env: &[(String, String)]) -> (Chi
 fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().unwrap_or_default();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, body)
 }
 
@@ -262,7 +332,10 @@ pub fn on_each_backend(test: impl Fn(&Db)) {
 pub fn descriptor_file_names(bytes: &[u8]) -> Vec<String> {
     use prost::Message;
     let set = prost_types::FileDescriptorSet::decode(bytes).expect("a FileDescriptorSet");
-    set.file.into_iter().map(|f| f.name.unwrap_or_default()).collect()
+    set.file
+        .into_iter()
+        .map(|f| f.name.unwrap_or_default())
+        .collect()
 }
 
 pub const MONEY_V1: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n}\n";

@@ -32,13 +32,26 @@ pub struct DescriptorQuery {
 
 /// Serves an encoded `FileDescriptorSet` (binary, or `?format=json`) with a
 /// strong ETag, answering `If-None-Match` with 304.
-pub fn descriptor_response(req: &HttpRequest, query: &DescriptorQuery, set: &Bytes, content_hash: &str) -> ApiResult<HttpResponse> {
+pub fn descriptor_response(
+    req: &HttpRequest,
+    query: &DescriptorQuery,
+    set: &Bytes,
+    content_hash: &str,
+) -> ApiResult<HttpResponse> {
     let json = match query.format.as_deref() {
         None | Some("binary") => false,
         Some("json") => true,
-        Some(other) => return Err(ApiError::invalid(format!("unknown format {other:?}: use json or binary"))),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "unknown format {other:?}: use json or binary"
+            )));
+        }
     };
-    let etag = if json { format!("\"{content_hash}.json\"") } else { format!("\"{content_hash}\"") };
+    let etag = if json {
+        format!("\"{content_hash}.json\"")
+    } else {
+        format!("\"{content_hash}\"")
+    };
     if if_none_match(req, &etag) {
         return Err(ApiError::NotModified(etag));
     }
@@ -47,12 +60,19 @@ pub fn descriptor_response(req: &HttpRequest, query: &DescriptorQuery, set: &Byt
     if json {
         let descriptor = DescriptorPool::global()
             .get_message_by_name("google.protobuf.FileDescriptorSet")
-            .ok_or_else(|| ApiError::Registry(protoreg_core::RegistryError::Internal("FileDescriptorSet type missing".into())))?;
-        let message = DynamicMessage::decode(descriptor, set.clone())
-            .map_err(|e| protoreg_core::RegistryError::internal("decoding a served descriptor set", e))?;
+            .ok_or_else(|| {
+                ApiError::Registry(protoreg_core::RegistryError::Internal(
+                    "FileDescriptorSet type missing".into(),
+                ))
+            })?;
+        let message = DynamicMessage::decode(descriptor, set.clone()).map_err(|e| {
+            protoreg_core::RegistryError::internal("decoding a served descriptor set", e)
+        })?;
         Ok(response.json(message))
     } else {
-        Ok(response.content_type("application/x-protobuf").body(set.clone()))
+        Ok(response
+            .content_type("application/x-protobuf")
+            .body(set.clone()))
     }
 }
 
@@ -62,5 +82,7 @@ fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate == etag || candidate.strip_prefix("W/") == Some(etag))
+        .any(|candidate| {
+            candidate == "*" || candidate == etag || candidate.strip_prefix("W/") == Some(etag)
+        })
 }

@@ -45,18 +45,30 @@ pub struct PutNamespace {
     settings: Option<Value>,
 }
 
-pub async fn put(registry: Reg, path: web::Path<String>, MaybeJson(request): MaybeJson<PutNamespace>) -> ApiResult<HttpResponse> {
+pub async fn put(
+    registry: Reg,
+    path: web::Path<String>,
+    MaybeJson(request): MaybeJson<PutNamespace>,
+) -> ApiResult<HttpResponse> {
     let ns = namespace_id(&path)?;
     if ns.is_builtins() && !registry.views()?.iter().any(|v| v.info.name == ns) {
         return Err(crate::error::ApiError::invalid("__builtins__ is reserved"));
     }
     if let Some(settings) = &request.settings {
         if !settings.is_object() {
-            return Err(crate::error::ApiError::invalid("settings must be a JSON object"));
+            return Err(crate::error::ApiError::invalid(
+                "settings must be a JSON object",
+            ));
         }
     }
-    let (view, created) = registry.put_namespace(&ns, request.metadata, request.settings).await?;
-    let mut response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    let (view, created) = registry
+        .put_namespace(&ns, request.metadata, request.settings)
+        .await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
     Ok(response.json(body(&view, true)))
 }
 
@@ -71,7 +83,17 @@ pub async fn delete(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRes
 }
 
 /// Every current file of the namespace with its imports.
-pub async fn descriptor(registry: Reg, req: HttpRequest, path: web::Path<String>, query: web::Query<DescriptorQuery>) -> ApiResult<HttpResponse> {
+pub async fn descriptor(
+    registry: Reg,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<DescriptorQuery>,
+) -> ApiResult<HttpResponse> {
     let view = registry.view(&path)?;
-    descriptor_response(&req, &query, &view.current.descriptor_set, &view.current.etag)
+    descriptor_response(
+        &req,
+        &query,
+        &view.current.descriptor_set,
+        &view.current.etag,
+    )
 }

@@ -63,18 +63,25 @@ pub struct PublishBody {
     force: bool,
 }
 
-pub async fn publish(registry: Reg, path: web::Path<(String, String)>, JsonBody(body): JsonBody<PublishBody>) -> ApiResult<HttpResponse> {
+pub async fn publish(
+    registry: Reg,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<PublishBody>,
+) -> ApiResult<HttpResponse> {
     let (ns, schema) = path.into_inner();
     let ns = namespace_id(&ns)?;
     let schema = schema_id(&schema)?;
     let outcome = registry
-        .publish(&ns, PublishRequest {
-            schema: schema.clone(),
-            sources: body.sources,
-            created_by: body.created_by.unwrap_or_default(),
-            metadata: body.metadata.unwrap_or_default(),
-            force: body.force,
-        })
+        .publish(
+            &ns,
+            PublishRequest {
+                schema: schema.clone(),
+                sources: body.sources,
+                created_by: body.created_by.unwrap_or_default(),
+                metadata: body.metadata.unwrap_or_default(),
+                force: body.force,
+            },
+        )
         .await?;
     let version = &outcome.version;
     let staged = registry
@@ -83,7 +90,11 @@ pub async fn publish(registry: Reg, path: web::Path<(String, String)>, JsonBody(
         .get(&schema)
         .and_then(|e| e.staged.as_ref())
         .is_some_and(|s| s.version_id == version.version_id);
-    let mut response = if outcome.no_change { HttpResponse::Ok() } else { HttpResponse::Created() };
+    let mut response = if outcome.no_change {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    };
     Ok(response.json(json!({
         "version": version.version,
         "fingerprint": version.fingerprint,
@@ -100,15 +111,25 @@ fn version_ref(raw: &str) -> ApiResult<VersionRef> {
     Ok(VersionRef::parse(raw)?)
 }
 
-pub async fn version(registry: Reg, path: web::Path<(String, String, String)>) -> ApiResult<HttpResponse> {
+pub async fn version(
+    registry: Reg,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
     let (ns, schema, version) = path.into_inner();
-    let (snapshot, state) = registry.version(&ns, &schema, version_ref(&version)?).await?;
+    let (snapshot, state) = registry
+        .version(&ns, &schema, version_ref(&version)?)
+        .await?;
     Ok(HttpResponse::Ok().json(VersionInfo::of(&snapshot, state)))
 }
 
-pub async fn sources(registry: Reg, path: web::Path<(String, String, String)>) -> ApiResult<HttpResponse> {
+pub async fn sources(
+    registry: Reg,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
     let (ns, schema, version) = path.into_inner();
-    let sources = registry.sources(&ns, &schema, version_ref(&version)?).await?;
+    let sources = registry
+        .sources(&ns, &schema, version_ref(&version)?)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "sources": sources })))
 }
 
@@ -119,8 +140,15 @@ pub async fn descriptor(
     query: web::Query<DescriptorQuery>,
 ) -> ApiResult<HttpResponse> {
     let (ns, schema, version) = path.into_inner();
-    let (snapshot, _) = registry.version(&ns, &schema, version_ref(&version)?).await?;
-    descriptor_response(&req, &query, &snapshot.descriptor_set, &snapshot.descriptor_sha256)
+    let (snapshot, _) = registry
+        .version(&ns, &schema, version_ref(&version)?)
+        .await?;
+    descriptor_response(
+        &req,
+        &query,
+        &snapshot.descriptor_set,
+        &snapshot.descriptor_sha256,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,13 +159,21 @@ pub struct RollbackBody {
     force: bool,
 }
 
-pub async fn rollback(registry: Reg, path: web::Path<(String, String)>, JsonBody(body): JsonBody<RollbackBody>) -> ApiResult<HttpResponse> {
+pub async fn rollback(
+    registry: Reg,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<RollbackBody>,
+) -> ApiResult<HttpResponse> {
     let (ns, schema) = path.into_inner();
     let schema = schema_id(&schema)?;
     if body.version <= 0 {
-        return Err(crate::error::ApiError::invalid("version must be a positive integer"));
+        return Err(crate::error::ApiError::invalid(
+            "version must be a positive integer",
+        ));
     }
-    let outcome = registry.rollback(&ns, schema, body.version, body.force).await?;
+    let outcome = registry
+        .rollback(&ns, schema, body.version, body.force)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "version": outcome.version,
         "staged": true,

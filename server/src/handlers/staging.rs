@@ -38,7 +38,11 @@ pub struct PromoteRequest {
     dry_run: bool,
 }
 
-pub async fn promote(registry: Reg, path: web::Path<String>, MaybeJson(request): MaybeJson<PromoteRequest>) -> ApiResult<HttpResponse> {
+pub async fn promote(
+    registry: Reg,
+    path: web::Path<String>,
+    MaybeJson(request): MaybeJson<PromoteRequest>,
+) -> ApiResult<HttpResponse> {
     let outcome = registry.promote(&path, request.dry_run).await?;
     Ok(HttpResponse::Ok().json(json!({
         "promoted": outcome.promoted,
