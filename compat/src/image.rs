@@ -80,7 +80,9 @@ impl Image {
                 return Err(CompatError::InvalidImage("a file has no name".into()));
             }
             if !seen.insert(name.clone()) {
-                return Err(CompatError::InvalidImage(format!("duplicate file {name:?}")));
+                return Err(CompatError::InvalidImage(format!(
+                    "duplicate file {name:?}"
+                )));
             }
             out.push(ImageFile {
                 descriptor,

@@ -353,7 +353,10 @@ impl Schema {
     pub fn new(image: &Image) -> Self {
         let mut schema = Schema::default();
         for file in image.files() {
-            Builder { schema: &mut schema }.add_file(&file.descriptor, file.is_import);
+            Builder {
+                schema: &mut schema,
+            }
+            .add_file(&file.descriptor, file.is_import);
         }
         schema.message_by_name = schema
             .messages
@@ -636,7 +639,12 @@ impl Builder<'_> {
         }
     }
 
-    fn add_message(&mut self, scope: &Scope<'_>, proto: &pb::DescriptorProto, path: Vec<i32>) -> MessageId {
+    fn add_message(
+        &mut self,
+        scope: &Scope<'_>,
+        proto: &pb::DescriptorProto,
+        path: Vec<i32>,
+    ) -> MessageId {
         let name = proto.name.clone().unwrap_or_default();
         let full_name = join(&scope.prefix, &name);
         let options = proto.options.clone().unwrap_or_default();
@@ -659,7 +667,9 @@ impl Builder<'_> {
             extension_ranges: exclusive_ranges(&proto.extension_range),
             is_map_entry: options.map_entry.unwrap_or(false),
             message_set_wire_format: options.message_set_wire_format.unwrap_or(false),
-            no_standard_descriptor_accessor: options.no_standard_descriptor_accessor.unwrap_or(false),
+            no_standard_descriptor_accessor: options
+                .no_standard_descriptor_accessor
+                .unwrap_or(false),
             features: message_features,
         });
         let inner = Scope {
@@ -679,13 +689,17 @@ impl Builder<'_> {
                 fields: Vec::new(),
                 synthetic: false,
             });
-            oneof_ids.push((oneof_id, oneof.options.as_ref().and_then(|o| o.features.clone())));
+            oneof_ids.push((
+                oneof_id,
+                oneof.options.as_ref().and_then(|o| o.features.clone()),
+            ));
         }
         for (i, field) in proto.field.iter().enumerate() {
             let oneof = field
                 .oneof_index
                 .and_then(|index| oneof_ids.get(index as usize).cloned());
-            let field_id = self.add_field(&inner, field, with(&path, &[2, i as i32]), oneof.clone());
+            let field_id =
+                self.add_field(&inner, field, with(&path, &[2, i as i32]), oneof.clone());
             self.schema.messages[id].fields.push(field_id);
             if let Some((oneof_id, _)) = oneof {
                 self.schema.oneofs[oneof_id].fields.push(field_id);
@@ -750,7 +764,12 @@ impl Builder<'_> {
         id
     }
 
-    fn add_enum(&mut self, scope: &Scope<'_>, proto: &pb::EnumDescriptorProto, path: Vec<i32>) -> EnumId {
+    fn add_enum(
+        &mut self,
+        scope: &Scope<'_>,
+        proto: &pb::EnumDescriptorProto,
+        path: Vec<i32>,
+    ) -> EnumId {
         let name = proto.name.clone().unwrap_or_default();
         let full_name = join(&scope.prefix, &name);
         let id = self.schema.enums.len();
@@ -785,7 +804,12 @@ impl Builder<'_> {
         id
     }
 
-    fn add_service(&mut self, scope: &Scope<'_>, proto: &pb::ServiceDescriptorProto, path: Vec<i32>) -> ServiceId {
+    fn add_service(
+        &mut self,
+        scope: &Scope<'_>,
+        proto: &pb::ServiceDescriptorProto,
+        path: Vec<i32>,
+    ) -> ServiceId {
         let name = proto.name.clone().unwrap_or_default();
         let id = self.schema.services.len();
         self.schema.services.push(Service {

@@ -43,7 +43,10 @@ pub fn messages_by_name(schema: &Schema) -> BTreeMap<String, MessageId> {
 
 /// Messages present on both sides.
 pub fn messages(ctx: &CheckContext<'_>) -> Vec<(MessageId, MessageId)> {
-    pair_maps(&messages_by_name(ctx.previous), &messages_by_name(ctx.current))
+    pair_maps(
+        &messages_by_name(ctx.previous),
+        &messages_by_name(ctx.current),
+    )
 }
 
 /// Enums by fully-qualified name.
@@ -73,7 +76,10 @@ pub fn services_by_name(schema: &Schema) -> BTreeMap<String, ServiceId> {
 
 /// Services present on both sides.
 pub fn services(ctx: &CheckContext<'_>) -> Vec<(ServiceId, ServiceId)> {
-    pair_maps(&services_by_name(ctx.previous), &services_by_name(ctx.current))
+    pair_maps(
+        &services_by_name(ctx.previous),
+        &services_by_name(ctx.current),
+    )
 }
 
 /// Methods of a service by name.
@@ -143,7 +149,10 @@ pub fn fields(ctx: &CheckContext<'_>) -> Vec<(FieldId, FieldId)> {
 }
 
 /// Values of an enum by number, then name (aliases share a number).
-pub fn values_by_number(schema: &Schema, id: EnumId) -> BTreeMap<i32, BTreeMap<String, EnumValueId>> {
+pub fn values_by_number(
+    schema: &Schema,
+    id: EnumId,
+) -> BTreeMap<i32, BTreeMap<String, EnumValueId>> {
     let mut out: BTreeMap<i32, BTreeMap<String, EnumValueId>> = BTreeMap::new();
     for value_id in &schema.enums[id].values {
         let value = &schema.enum_values[*value_id];

@@ -194,7 +194,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(module.use_, vec!["WIRE_JSON"]);
-        assert_eq!(Policy::from_buf_yaml("version: v2\n").unwrap(), Policy::default());
+        assert_eq!(
+            Policy::from_buf_yaml("version: v2\n").unwrap(),
+            Policy::default()
+        );
     }
 
     #[test]
@@ -215,10 +218,24 @@ mod tests {
 
     #[test]
     fn unstable_packages_follow_buf() {
-        for unstable in ["foo.v1beta1", "foo.v1alpha", "foo.v2test", "foo.v1testfoo", "a.b.v1p1beta1"] {
+        for unstable in [
+            "foo.v1beta1",
+            "foo.v1alpha",
+            "foo.v2test",
+            "foo.v1testfoo",
+            "a.b.v1p1beta1",
+        ] {
             assert!(is_unstable_package(unstable), "{unstable}");
         }
-        for stable in ["foo.v1", "v1beta1", "foo", "foo.v0beta1", "foo.v1alphabeta", "foo.bar", ""] {
+        for stable in [
+            "foo.v1",
+            "v1beta1",
+            "foo",
+            "foo.v0beta1",
+            "foo.v1alphabeta",
+            "foo.bar",
+            "",
+        ] {
             assert!(!is_unstable_package(stable), "{stable}");
         }
     }

@@ -29,7 +29,8 @@ pub trait Rule: Send + Sync {
     fn purpose(&self) -> &str;
     /// Compares the images and appends what breaks. `Err` only when the
     /// images cannot be evaluated.
-    fn check(&self, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>) -> Result<(), CompatError>;
+    fn check(&self, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>)
+    -> Result<(), CompatError>;
 }
 
 /// A built-in rule: an ID, a purpose and one function.
@@ -46,7 +47,11 @@ impl Rule for FnRule {
     fn purpose(&self) -> &str {
         self.purpose
     }
-    fn check(&self, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>) -> Result<(), CompatError> {
+    fn check(
+        &self,
+        ctx: &CheckContext<'_>,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), CompatError> {
         (self.check)(ctx, findings)
     }
 }
@@ -77,7 +82,10 @@ pub struct RuleRegistry {
 impl std::fmt::Debug for RuleRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleRegistry")
-            .field("rules", &self.rules.iter().map(|r| r.rule.id()).collect::<Vec<_>>())
+            .field(
+                "rules",
+                &self.rules.iter().map(|r| r.rule.id()).collect::<Vec<_>>(),
+            )
             .field("deprecated", &self.deprecated)
             .finish()
     }
@@ -180,7 +188,10 @@ impl RuleRegistry {
         let mut ignore_only: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (name, paths) in &policy.ignore_only {
             for id in self.expand(name)? {
-                ignore_only.entry(id).or_default().extend(paths.iter().cloned());
+                ignore_only
+                    .entry(id)
+                    .or_default()
+                    .extend(paths.iter().cloned());
             }
         }
         Ok(ResolvedPolicy::new(
@@ -249,7 +260,12 @@ impl RuleRegistry {
 /// Like buf: a finding is dropped when its file or its against file is an
 /// import, is ignored (for all rules or this one), or is in an unstable
 /// package when those are ignored.
-fn is_ignored(policy: &ResolvedPolicy, rule: &str, finding: &Finding, ctx: &CheckContext<'_>) -> bool {
+fn is_ignored(
+    policy: &ResolvedPolicy,
+    rule: &str,
+    finding: &Finding,
+    ctx: &CheckContext<'_>,
+) -> bool {
     let check = |schema: &Schema, name: &str| -> bool {
         match schema.file_by_name(name) {
             Some(id) => {

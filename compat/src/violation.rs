@@ -46,7 +46,11 @@ pub struct Finding {
 impl Finding {
     /// A finding at `location` (in the current image) against `against_file`
     /// (in the previous image).
-    pub fn new(message: impl Into<String>, location: Option<Location>, against_file: Option<String>) -> Self {
+    pub fn new(
+        message: impl Into<String>,
+        location: Option<Location>,
+        against_file: Option<String>,
+    ) -> Self {
         Finding {
             message: message.into(),
             location,
@@ -99,7 +103,11 @@ impl Violation {
 
     /// The line `buf breaking` prints in its default text format.
     pub fn to_buf_text(&self) -> String {
-        let file = if self.file.is_empty() { "<input>" } else { &self.file };
+        let file = if self.file.is_empty() {
+            "<input>"
+        } else {
+            &self.file
+        };
         format!(
             "{}:{}:{}:{}",
             file,
@@ -136,7 +144,9 @@ fn push_go_json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -173,6 +183,9 @@ mod tests {
     #[test]
     fn json_escapes_like_go() {
         let v = violation("a.proto", "map<string, int32> & \u{1}");
-        assert!(v.to_buf_json().contains(r#""message":"map\u003cstring, int32\u003e \u0026 \u0001""#));
+        assert!(
+            v.to_buf_json()
+                .contains(r#""message":"map\u003cstring, int32\u003e \u0026 \u0001""#)
+        );
     }
 }

@@ -7,7 +7,7 @@ ignore / ignore_only / except / ignore_unstable_packages). Scenario cases
 (`scenario__*`) run realistic changes under whole categories. Run
 `tests/record.sh` afterwards to record expected.json with buf.
 
-Usage: gen_cases.py [--clean]   (--clean removes generated case dirs first)
+Usage: gen_cases.py [--clean]   (--clean also removes case dirs no longer defined)
 """
 import json
 import os
@@ -475,6 +475,14 @@ case("scenario__unstable_packages",
      {"a/v1beta1/a.proto": p3("message A {}\n", pkg="a.v1beta1"),
       "b/v1/b.proto": p3("message B {}\n", pkg="b.v1")},
      use=["FILE", "PACKAGE"], unstable=True)
+case("scenario__tabs_and_comments",
+     {A: 'syntax = "proto3";\n\npackage foo.v1;\n\n// Leading comment.\nmessage M {\n\tint32 a = 1; // trailing\n\t/* block */ string b = 2;\n\tmessage N {\n\t\tbool c = 1;\n\t}\n}\n'},
+     {A: 'syntax = "proto3";\n\npackage foo.v1;\n\n// Leading comment.\nmessage M {\n\tint64 a = 1; // trailing\n\t/* block */ bytes b = 2;\n\tmessage N {\n\t}\n}\n'},
+     use=["FILE"])
+case("scenario__deleted_parents",
+     {A: p2("message Outer {\n  message Inner {\n    enum E {\n      E_ZERO = 0;\n    }\n    extensions 10 to 20;\n  }\n  extend Inner {\n    optional int32 ext = 10;\n  }\n}\n\nmessage Kept {\n  message Gone {\n    message Deeper {}\n  }\n}\n")},
+     {A: p2("message Kept {}\n")},
+     use=["FILE", "PACKAGE"])
 case("scenario__no_changes",
      {A: p3("message M {\n  int32 a = 1;\n}\n")}, {A: p3("message M {\n  // a comment\n  int32 a = 1;\n}\n")},
      use=["FILE", "PACKAGE", "WIRE_JSON", "WIRE"])
@@ -490,11 +498,13 @@ def write_tree(base, files):
 
 def main():
     if "--clean" in sys.argv:
+        # drop generated cases that are no longer defined
         for name in os.listdir(ROOT):
-            if "__" in name:
+            if "__" in name and name not in CASES:
                 shutil.rmtree(os.path.join(ROOT, name))
     for name, (previous, current, config) in sorted(CASES.items()):
         base = os.path.join(ROOT, name)
+        # known-difference.txt (hand-written, see tests/compat/README.md) is kept.
         for side in ("previous", "current"):
             if os.path.isdir(os.path.join(base, side)):
                 shutil.rmtree(os.path.join(base, side))

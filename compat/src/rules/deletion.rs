@@ -71,7 +71,10 @@ pub fn service_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Resu
         for name in ctx.previous.file_services(prev_file).keys() {
             if !current.contains_key(name) {
                 out.push(Finding::new(
-                    format!("Previously present service {} was deleted from file.", go_quote(name)),
+                    format!(
+                        "Previously present service {} was deleted from file.",
+                        go_quote(name)
+                    ),
                     Some(ctx.current.file_location(cur_file)),
                     Some(ctx.previous.files[prev_file].name.clone()),
                 ));
@@ -89,7 +92,9 @@ enum Unless {
 }
 
 fn in_ranges(number: i32, ranges: &[(i32, i32)]) -> bool {
-    ranges.iter().any(|(start, end)| *start <= number && number <= *end)
+    ranges
+        .iter()
+        .any(|(start, end)| *start <= number && number <= *end)
 }
 
 fn enum_value_deleted(ctx: &CheckContext<'_>, out: &mut Vec<Finding>, unless: Unless) -> Result {
@@ -105,7 +110,11 @@ fn enum_value_deleted(ctx: &CheckContext<'_>, out: &mut Vec<Finding>, unless: Un
                 Unless::Never => String::new(),
                 Unless::NumberReserved if in_ranges(number, &cur_enum.reserved_ranges) => continue,
                 Unless::NumberReserved => format!(" without reserving the number \"{number}\""),
-                Unless::NameReserved if names.iter().all(|n| cur_enum.reserved_names.contains(n)) => continue,
+                Unless::NameReserved
+                    if names.iter().all(|n| cur_enum.reserved_names.contains(n)) =>
+                {
+                    continue;
+                }
                 Unless::NameReserved => format!(
                     " without reserving the name{} {}",
                     if names.len() > 1 { "s" } else { "" },
@@ -137,11 +146,17 @@ pub fn enum_value_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> R
     enum_value_deleted(ctx, out, Unless::Never)
 }
 
-pub fn enum_value_no_delete_unless_number_reserved(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
+pub fn enum_value_no_delete_unless_number_reserved(
+    ctx: &CheckContext<'_>,
+    out: &mut Vec<Finding>,
+) -> Result {
     enum_value_deleted(ctx, out, Unless::NumberReserved)
 }
 
-pub fn enum_value_no_delete_unless_name_reserved(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
+pub fn enum_value_no_delete_unless_name_reserved(
+    ctx: &CheckContext<'_>,
+    out: &mut Vec<Finding>,
+) -> Result {
     enum_value_deleted(ctx, out, Unless::NameReserved)
 }
 
@@ -181,11 +196,17 @@ pub fn field_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result
     field_deleted(ctx, out, Unless::Never)
 }
 
-pub fn field_no_delete_unless_number_reserved(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
+pub fn field_no_delete_unless_number_reserved(
+    ctx: &CheckContext<'_>,
+    out: &mut Vec<Finding>,
+) -> Result {
     field_deleted(ctx, out, Unless::NumberReserved)
 }
 
-pub fn field_no_delete_unless_name_reserved(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
+pub fn field_no_delete_unless_name_reserved(
+    ctx: &CheckContext<'_>,
+    out: &mut Vec<Finding>,
+) -> Result {
     field_deleted(ctx, out, Unless::NameReserved)
 }
 
@@ -291,7 +312,10 @@ fn check_tag_ranges(
 }
 
 fn collapse_ranges(ranges: &[(i32, i32)]) -> Vec<(i32, i32)> {
-    let mut sorted: Vec<(i64, i64)> = ranges.iter().map(|(s, e)| (i64::from(*s), i64::from(*e))).collect();
+    let mut sorted: Vec<(i64, i64)> = ranges
+        .iter()
+        .map(|(s, e)| (i64::from(*s), i64::from(*e)))
+        .collect();
     sorted.sort();
     let mut out: Vec<(i64, i64)> = Vec::new();
     for (start, end) in sorted {
@@ -307,7 +331,10 @@ fn find_missing(start: i32, end: i32, collapsed: &[(i32, i32)]) -> Vec<(i32, i32
     let (start, end) = (i64::from(start), i64::from(end));
     let mut missing = Vec::new();
     let mut cursor = start;
-    for (s, e) in collapsed.iter().map(|(s, e)| (i64::from(*s), i64::from(*e))) {
+    for (s, e) in collapsed
+        .iter()
+        .map(|(s, e)| (i64::from(*s), i64::from(*e)))
+    {
         if e < cursor {
             continue;
         }
@@ -325,7 +352,10 @@ fn find_missing(start: i32, end: i32, collapsed: &[(i32, i32)]) -> Vec<(i32, i32
     if cursor <= end {
         missing.push((cursor, end));
     }
-    missing.into_iter().map(|(s, e)| (s as i32, e as i32)).collect()
+    missing
+        .into_iter()
+        .map(|(s, e)| (s as i32, e as i32))
+        .collect()
 }
 
 const MESSAGE_MAX: i32 = 536_870_911;
@@ -443,7 +473,10 @@ mod tests {
         assert_eq!(collapsed, vec![(1, 6)]);
         assert_eq!(collapse_ranges(&[(5, 6), (1, 3)]), vec![(1, 3), (5, 6)]);
         assert_eq!(find_missing(1, 10, &collapsed), vec![(7, 10)]);
-        assert_eq!(find_missing(1, 10, &[(3, 4), (7, 8)]), vec![(1, 2), (5, 6), (9, 10)]);
+        assert_eq!(
+            find_missing(1, 10, &[(3, 4), (7, 8)]),
+            vec![(1, 2), (5, 6), (9, 10)]
+        );
         assert!(find_missing(3, 4, &[(1, 10)]).is_empty());
         assert_eq!(find_missing(1, 3, &[]), vec![(1, 3)]);
     }

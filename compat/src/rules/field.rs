@@ -4,7 +4,7 @@
 use super::{against, field_description, field_description_with_name, go_quote, with};
 use crate::error::CompatError;
 use crate::features::{self, cpp_string_type_name, utf8_validation_name};
-use crate::model::{field_type, FieldId, Kind, Schema, Syntax};
+use crate::model::{FieldId, Kind, Schema, Syntax, field_type};
 use crate::pairs;
 use crate::registry::CheckContext;
 use crate::violation::{Finding, Location};
@@ -208,7 +208,8 @@ fn java_utf8_validation(schema: &Schema, field: FieldId) -> i32 {
     let f = &schema.fields[field];
     let file = &schema.files[f.file];
     let default = f.features.utf8_validation;
-    if !matches!(file.syntax, Syntax::Editions(_)) || file.options.java_string_check_utf8.is_some() {
+    if !matches!(file.syntax, Syntax::Editions(_)) || file.options.java_string_check_utf8.is_some()
+    {
         return if file.options.java_string_check_utf8.unwrap_or(false) {
             features::utf8::VERIFY
         } else {
@@ -224,7 +225,9 @@ fn java_utf8_validation(schema: &Schema, field: FieldId) -> i32 {
 
 pub fn same_java_utf8_validation(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
     for (prev, cur) in pairs::fields(ctx) {
-        if ctx.previous.kind(prev) != Some(Kind::String) || ctx.current.kind(cur) != Some(Kind::String) {
+        if ctx.previous.kind(prev) != Some(Kind::String)
+            || ctx.current.kind(cur) != Some(Kind::String)
+        {
             continue;
         }
         let previous = java_utf8_validation(ctx.previous, prev);
@@ -255,7 +258,11 @@ pub fn same_java_utf8_validation(ctx: &CheckContext<'_>, out: &mut Vec<Finding>)
 fn is_64bit_integer(ty: i32) -> bool {
     matches!(
         ty,
-        field_type::INT64 | field_type::SINT64 | field_type::UINT64 | field_type::FIXED64 | field_type::SFIXED64
+        field_type::INT64
+            | field_type::SINT64
+            | field_type::UINT64
+            | field_type::FIXED64
+            | field_type::SFIXED64
     )
 }
 
@@ -354,7 +361,11 @@ fn changed_type_name(ctx: &CheckContext<'_>, out: &mut Vec<Finding>, prev: Field
     ));
 }
 
-fn kinds(ctx: &CheckContext<'_>, prev: FieldId, cur: FieldId) -> std::result::Result<(Kind, Kind), CompatError> {
+fn kinds(
+    ctx: &CheckContext<'_>,
+    prev: FieldId,
+    cur: FieldId,
+) -> std::result::Result<(Kind, Kind), CompatError> {
     let kind = |schema: &Schema, field: FieldId| {
         schema.kind(field).ok_or_else(|| CompatError::Rule {
             rule: "FIELD_SAME_TYPE".into(),
@@ -375,8 +386,10 @@ pub fn same_type(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
             continue;
         }
         let c = &ctx.current.fields[cur];
-        if matches!(c.ty, field_type::ENUM | field_type::GROUP | field_type::MESSAGE)
-            && ctx.previous.fields[prev].type_name != c.type_name
+        if matches!(
+            c.ty,
+            field_type::ENUM | field_type::GROUP | field_type::MESSAGE
+        ) && ctx.previous.fields[prev].type_name != c.type_name
         {
             changed_type_name(ctx, out, prev, cur);
         }
@@ -423,9 +436,17 @@ const WIRE_RULES: &str = "See https://developers.google.com/protocol-buffers/doc
 
 /// An enum type change is compatible when the short names match and every
 /// previous value exists in the new enum with the same number.
-fn enum_wire_compatible(ctx: &CheckContext<'_>, out: &mut Vec<Finding>, prev: FieldId, cur: FieldId) -> Result {
+fn enum_wire_compatible(
+    ctx: &CheckContext<'_>,
+    out: &mut Vec<Finding>,
+    prev: FieldId,
+    cur: FieldId,
+) -> Result {
     let lookup = |schema: &Schema, field: FieldId| {
-        let name = schema.fields[field].type_name.trim_start_matches('.').to_string();
+        let name = schema.fields[field]
+            .type_name
+            .trim_start_matches('.')
+            .to_string();
         schema.enum_by_name(&name).ok_or_else(|| CompatError::Rule {
             rule: "FIELD_WIRE_COMPATIBLE_TYPE".into(),
             message: format!("expected enum {name:?} to exist but was not found"),
@@ -440,7 +461,12 @@ fn enum_wire_compatible(ctx: &CheckContext<'_>, out: &mut Vec<Finding>, prev: Fi
     let current: Vec<(&str, i32)> = ctx.current.enums[cur_enum]
         .values
         .iter()
-        .map(|v| (ctx.current.enum_values[*v].name.as_str(), ctx.current.enum_values[*v].number))
+        .map(|v| {
+            (
+                ctx.current.enum_values[*v].name.as_str(),
+                ctx.current.enum_values[*v].number,
+            )
+        })
         .collect();
     let is_subset = ctx.previous.enums[prev_enum].values.iter().all(|v| {
         let value = &ctx.previous.enum_values[*v];
@@ -475,7 +501,8 @@ pub fn wire_compatible_type(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> R
             }
             continue;
         }
-        let type_name_changed = ctx.previous.fields[prev].type_name != ctx.current.fields[cur].type_name;
+        let type_name_changed =
+            ctx.previous.fields[prev].type_name != ctx.current.fields[cur].type_name;
         match ctx.current.fields[cur].ty {
             field_type::ENUM if type_name_changed => enum_wire_compatible(ctx, out, prev, cur)?,
             field_type::GROUP | field_type::MESSAGE if type_name_changed => {
@@ -496,14 +523,19 @@ pub fn wire_json_compatible_type(ctx: &CheckContext<'_>, out: &mut Vec<Finding>)
                 out,
                 (prev, prev_kind),
                 (cur, cur_kind),
-                &["See https://developers.google.com/protocol-buffers/docs/proto3#updating for wire compatibility rules and https://developers.google.com/protocol-buffers/docs/proto3#json for JSON compatibility rules."],
+                &[
+                    "See https://developers.google.com/protocol-buffers/docs/proto3#updating for wire compatibility rules and https://developers.google.com/protocol-buffers/docs/proto3#json for JSON compatibility rules.",
+                ],
             );
             continue;
         }
-        let type_name_changed = ctx.previous.fields[prev].type_name != ctx.current.fields[cur].type_name;
+        let type_name_changed =
+            ctx.previous.fields[prev].type_name != ctx.current.fields[cur].type_name;
         match cur_kind {
             Kind::Enum if type_name_changed => enum_wire_compatible(ctx, out, prev, cur)?,
-            Kind::Group | Kind::Message if type_name_changed => changed_type_name(ctx, out, prev, cur),
+            Kind::Group | Kind::Message if type_name_changed => {
+                changed_type_name(ctx, out, prev, cur)
+            }
             _ => {}
         }
     }
@@ -512,7 +544,9 @@ pub fn wire_json_compatible_type(ctx: &CheckContext<'_>, out: &mut Vec<Finding>)
 
 pub fn same_utf8_validation(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
     for (prev, cur) in pairs::fields(ctx) {
-        if ctx.previous.kind(prev) != Some(Kind::String) || ctx.current.kind(cur) != Some(Kind::String) {
+        if ctx.previous.kind(prev) != Some(Kind::String)
+            || ctx.current.kind(cur) != Some(Kind::String)
+        {
             continue;
         }
         let previous = ctx.previous.fields[prev].features.utf8_validation;
@@ -584,8 +618,14 @@ pub fn same_oneof(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
         if ctx.previous.fields[prev].is_extension() {
             continue;
         }
-        let previous = ctx.previous.real_oneof(prev).map(|o| &ctx.previous.oneofs[o].name);
-        let current = ctx.current.real_oneof(cur).map(|o| &ctx.current.oneofs[o].name);
+        let previous = ctx
+            .previous
+            .real_oneof(prev)
+            .map(|o| &ctx.previous.oneofs[o].name);
+        let current = ctx
+            .current
+            .real_oneof(cur)
+            .map(|o| &ctx.current.oneofs[o].name);
         let description = field_description(ctx.current, cur);
         let message = match (previous, current) {
             (None, None) => continue,

@@ -38,7 +38,8 @@ impl Default {
 
 fn can_have_default(schema: &Schema, field: FieldId) -> bool {
     let f = &schema.fields[field];
-    f.label != crate::model::label::REPEATED && !matches!(schema.kind(field), Some(Kind::Message | Kind::Group) | None)
+    f.label != crate::model::label::REPEATED
+        && !matches!(schema.kind(field), Some(Kind::Message | Kind::Group) | None)
 }
 
 fn default_of(schema: &Schema, field: FieldId) -> Default {
@@ -48,7 +49,11 @@ fn default_of(schema: &Schema, field: FieldId) -> Default {
     match kind {
         Kind::Bytes => {
             let data = raw.map(unescape_c).unwrap_or_default();
-            let printable = data.iter().map(|b| format!("0x{b:X}")).collect::<Vec<_>>().join(",");
+            let printable = data
+                .iter()
+                .map(|b| format!("0x{b:X}"))
+                .collect::<Vec<_>>()
+                .join(",");
             Default {
                 comparable: Comparable::Bytes(data),
                 printable: format!("[{printable}]"),
@@ -68,7 +73,12 @@ fn default_of(schema: &Schema, field: FieldId) -> Default {
                     schema.enums[e]
                         .values
                         .iter()
-                        .map(|v| (schema.enum_values[*v].name.as_str(), schema.enum_values[*v].number))
+                        .map(|v| {
+                            (
+                                schema.enum_values[*v].name.as_str(),
+                                schema.enum_values[*v].number,
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -134,7 +144,11 @@ fn go_format_float(v: f64, exp_repr: String) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let (negative, repr) = match exp_repr.strip_prefix('-') {
         Some(rest) => (true, rest.to_string()),
@@ -248,7 +262,9 @@ pub fn same_default(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
         }
         let previous = default_of(ctx.previous, prev);
         let current = default_of(ctx.current, cur);
-        if (previous.is_zero() && current.is_zero()) || defaults_equal(&previous.comparable, &current.comparable) {
+        if (previous.is_zero() && current.is_zero())
+            || defaults_equal(&previous.comparable, &current.comparable)
+        {
             continue;
         }
         let locate = |schema: &Schema, field: FieldId| {
@@ -279,24 +295,45 @@ mod tests {
     fn floats_print_like_go() {
         assert_eq!(go_format_float(1.5, format!("{:e}", 1.5f64)), "1.5");
         assert_eq!(go_format_float(1e6, format!("{:e}", 1e6f64)), "1e+06");
-        assert_eq!(go_format_float(123456.0, format!("{:e}", 123456.0f64)), "123456");
-        assert_eq!(go_format_float(0.0001, format!("{:e}", 0.0001f64)), "0.0001");
-        assert_eq!(go_format_float(0.00001, format!("{:e}", 0.00001f64)), "1e-05");
-        assert_eq!(go_format_float(-2.25e10, format!("{:e}", -2.25e10f64)), "-2.25e+10");
-        assert_eq!(go_format_float(0.1f32 as f64, format!("{:e}", 0.1f32)), "0.1");
+        assert_eq!(
+            go_format_float(123456.0, format!("{:e}", 123456.0f64)),
+            "123456"
+        );
+        assert_eq!(
+            go_format_float(0.0001, format!("{:e}", 0.0001f64)),
+            "0.0001"
+        );
+        assert_eq!(
+            go_format_float(0.00001, format!("{:e}", 0.00001f64)),
+            "1e-05"
+        );
+        assert_eq!(
+            go_format_float(-2.25e10, format!("{:e}", -2.25e10f64)),
+            "-2.25e+10"
+        );
+        assert_eq!(
+            go_format_float(0.1f32 as f64, format!("{:e}", 0.1f32)),
+            "0.1"
+        );
         assert_eq!(go_format_float(f64::INFINITY, String::new()), "+Inf");
     }
 
     #[test]
     fn c_escapes_unescape() {
-        assert_eq!(unescape_c(r"a\001\x41\n\\"), vec![b'a', 1, b'A', b'\n', b'\\']);
+        assert_eq!(
+            unescape_c(r"a\001\x41\n\\"),
+            vec![b'a', 1, b'A', b'\n', b'\\']
+        );
     }
 
     #[test]
     fn numeric_defaults_compare_across_types() {
         assert!(defaults_equal(&Comparable::Int(1), &Comparable::F64(1.0)));
         assert!(defaults_equal(&Comparable::F32(0.1), &Comparable::F64(0.1)));
-        assert!(!defaults_equal(&Comparable::Int(1), &Comparable::Bytes(b"1".to_vec())));
+        assert!(!defaults_equal(
+            &Comparable::Int(1),
+            &Comparable::Bytes(b"1".to_vec())
+        ));
         assert!(defaults_equal(&Comparable::Bool(true), &Comparable::Int(1)));
     }
 }

@@ -48,9 +48,13 @@ fn string_option(
     number: i32,
     get: fn(&FileOptions) -> &Option<String>,
 ) {
-    same_value(ctx, out, &format!("option \"{option}\""), &[8, number], |f| {
-        get(&f.options).clone().unwrap_or_default()
-    });
+    same_value(
+        ctx,
+        out,
+        &format!("option \"{option}\""),
+        &[8, number],
+        |f| get(&f.options).clone().unwrap_or_default(),
+    );
 }
 
 fn bool_option(
@@ -61,33 +65,47 @@ fn bool_option(
     default: bool,
     get: fn(&FileOptions) -> Option<bool>,
 ) {
-    same_value(ctx, out, &format!("option \"{option}\""), &[8, number], |f| {
-        get(&f.options).unwrap_or(default).to_string()
-    });
+    same_value(
+        ctx,
+        out,
+        &format!("option \"{option}\""),
+        &[8, number],
+        |f| get(&f.options).unwrap_or(default).to_string(),
+    );
 }
 
 pub fn same_cc_enable_arenas(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    bool_option(ctx, out, "cc_enable_arenas", 31, true, |o| o.cc_enable_arenas);
+    bool_option(ctx, out, "cc_enable_arenas", 31, true, |o| {
+        o.cc_enable_arenas
+    });
     Ok(())
 }
 
 pub fn same_cc_generic_services(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    bool_option(ctx, out, "cc_generic_services", 16, false, |o| o.cc_generic_services);
+    bool_option(ctx, out, "cc_generic_services", 16, false, |o| {
+        o.cc_generic_services
+    });
     Ok(())
 }
 
 pub fn same_java_generic_services(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    bool_option(ctx, out, "java_generic_services", 17, false, |o| o.java_generic_services);
+    bool_option(ctx, out, "java_generic_services", 17, false, |o| {
+        o.java_generic_services
+    });
     Ok(())
 }
 
 pub fn same_java_multiple_files(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    bool_option(ctx, out, "java_multiple_files", 10, false, |o| o.java_multiple_files);
+    bool_option(ctx, out, "java_multiple_files", 10, false, |o| {
+        o.java_multiple_files
+    });
     Ok(())
 }
 
 pub fn same_py_generic_services(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    bool_option(ctx, out, "py_generic_services", 18, false, |o| o.py_generic_services);
+    bool_option(ctx, out, "py_generic_services", 18, false, |o| {
+        o.py_generic_services
+    });
     Ok(())
 }
 
@@ -102,7 +120,9 @@ pub fn same_go_package(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result
 }
 
 pub fn same_java_outer_classname(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    string_option(ctx, out, "java_outer_classname", 8, |o| &o.java_outer_classname);
+    string_option(ctx, out, "java_outer_classname", 8, |o| {
+        &o.java_outer_classname
+    });
     Ok(())
 }
 
@@ -122,7 +142,9 @@ pub fn same_php_class_prefix(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> 
 }
 
 pub fn same_php_metadata_namespace(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    string_option(ctx, out, "php_metadata_namespace", 44, |o| &o.php_metadata_namespace);
+    string_option(ctx, out, "php_metadata_namespace", 44, |o| {
+        &o.php_metadata_namespace
+    });
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{deleted_element_location, go_quote};
 use crate::error::CompatError;
-use crate::model::{strip_package, FileId, Schema};
+use crate::model::{FileId, Schema, strip_package};
 use crate::pairs;
 use crate::registry::CheckContext;
 use crate::violation::Finding;
@@ -154,7 +154,10 @@ pub fn no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
             continue;
         }
         out.push(Finding::new(
-            format!("Previously present package {} was deleted.", go_quote(&package)),
+            format!(
+                "Previously present package {} was deleted.",
+                go_quote(&package)
+            ),
             None,
             files.first().map(|f| ctx.previous.files[*f].name.clone()),
         ));

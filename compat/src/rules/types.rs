@@ -3,7 +3,7 @@
 use super::{against, go_quote, join_quoted, with};
 use crate::error::CompatError;
 use crate::features::{json_format, json_format_name};
-use crate::model::{label, EnumId, MessageId, MethodId, Schema};
+use crate::model::{EnumId, MessageId, MethodId, Schema, label};
 use crate::pairs;
 use crate::registry::CheckContext;
 use crate::violation::{Finding, Location};
@@ -36,7 +36,11 @@ pub fn enum_same_type(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result 
         if was_closed == is_closed {
             continue;
         }
-        let (from, to) = if is_closed { ("open", "closed") } else { ("closed", "open") };
+        let (from, to) = if is_closed {
+            ("open", "closed")
+        } else {
+            ("closed", "open")
+        };
         out.push(Finding::new(
             format!(
                 "Enum {} changed from {from} to {to}.",
@@ -127,7 +131,10 @@ pub fn enum_value_same_name(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> R
     Ok(())
 }
 
-pub fn message_no_remove_standard_descriptor_accessor(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
+pub fn message_no_remove_standard_descriptor_accessor(
+    ctx: &CheckContext<'_>,
+    out: &mut Vec<Finding>,
+) -> Result {
     for (prev, cur) in pairs::messages(ctx) {
         if ctx.previous.messages[prev].no_standard_descriptor_accessor
             || !ctx.current.messages[cur].no_standard_descriptor_accessor
@@ -192,7 +199,10 @@ fn streaming(is: bool) -> &'static str {
 
 fn method_names(schema: &Schema, id: MethodId) -> (String, String) {
     let m = &schema.methods[id];
-    (go_quote(&m.name), go_quote(&schema.services[m.service].name))
+    (
+        go_quote(&m.name),
+        go_quote(&schema.services[m.service].name),
+    )
 }
 
 fn method_against(schema: &Schema, id: MethodId, tail: &[i32]) -> Option<String> {
@@ -287,7 +297,10 @@ fn rpc_same_type(
     get: fn(&crate::model::Method) -> &String,
 ) {
     for (prev, cur) in pairs::methods(ctx) {
-        let (was, is) = (get(&ctx.previous.methods[prev]), get(&ctx.current.methods[cur]));
+        let (was, is) = (
+            get(&ctx.previous.methods[prev]),
+            get(&ctx.current.methods[cur]),
+        );
         if was == is {
             continue;
         }

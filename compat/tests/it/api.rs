@@ -41,10 +41,22 @@ fn deprecated_ids_expand_to_their_replacements() {
     .map(|s| s.to_string())
     .collect();
     assert_eq!(label.rules, expected);
-    assert!(registry.resolve(&policy(&["FILE_SAME_PHP_GENERIC_SERVICES"])).unwrap().rules.is_empty());
+    assert!(
+        registry
+            .resolve(&policy(&["FILE_SAME_PHP_GENERIC_SERVICES"]))
+            .unwrap()
+            .rules
+            .is_empty()
+    );
     let (previous, current) = images("field_same_cpp_string_type__break");
-    let via_alias = protoreg_compat::check(&previous, &current, &policy(&["FIELD_SAME_CTYPE"])).unwrap();
-    let direct = protoreg_compat::check(&previous, &current, &policy(&["FIELD_SAME_CPP_STRING_TYPE"])).unwrap();
+    let via_alias =
+        protoreg_compat::check(&previous, &current, &policy(&["FIELD_SAME_CTYPE"])).unwrap();
+    let direct = protoreg_compat::check(
+        &previous,
+        &current,
+        &policy(&["FIELD_SAME_CPP_STRING_TYPE"]),
+    )
+    .unwrap();
     assert!(!direct.is_empty());
     assert_eq!(via_alias, direct);
 }
@@ -60,7 +72,10 @@ fn unknown_rules_are_errors_not_findings() {
 fn except_and_categories_are_attached_to_violations() {
     let (previous, current) = images("field_same_type__break");
     let violations = protoreg_compat::check(&previous, &current, &policy(&["FILE"])).unwrap();
-    let same_type: Vec<&Violation> = violations.iter().filter(|v| v.rule == "FIELD_SAME_TYPE").collect();
+    let same_type: Vec<&Violation> = violations
+        .iter()
+        .filter(|v| v.rule == "FIELD_SAME_TYPE")
+        .collect();
     assert!(!same_type.is_empty());
     assert_eq!(same_type[0].categories, vec!["FILE", "PACKAGE"]);
     let without = Policy {
@@ -79,7 +94,9 @@ fn violations_round_trip_through_serde() {
     let json = serde_json::to_string(&violations).unwrap();
     let back: Vec<Violation> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, violations);
-    let policy: Policy = serde_json::from_str(r#"{"use":["WIRE"],"ignore_only":{"FIELD_SAME_TYPE":["a.proto"]}}"#).unwrap();
+    let policy: Policy =
+        serde_json::from_str(r#"{"use":["WIRE"],"ignore_only":{"FIELD_SAME_TYPE":["a.proto"]}}"#)
+            .unwrap();
     assert_eq!(policy.use_, vec!["WIRE"]);
 }
 
@@ -93,7 +110,11 @@ fn imports_are_not_checked() {
     // Everything is an import: nothing is checked.
     let previous = Image::from_file_descriptor_set_bytes(&bytes("previous"), |_| false).unwrap();
     let current = Image::from_file_descriptor_set_bytes(&bytes("current"), |_| false).unwrap();
-    assert!(protoreg_compat::check(&previous, &current, &Policy::default()).unwrap().is_empty());
+    assert!(
+        protoreg_compat::check(&previous, &current, &Policy::default())
+            .unwrap()
+            .is_empty()
+    );
     // Only b.proto is a target: only its findings remain.
     let only_b = |name: &str| name == "b.proto";
     let previous = Image::from_file_descriptor_set_bytes(&bytes("previous"), only_b).unwrap();
@@ -129,7 +150,11 @@ impl Rule for NoNewFiles {
     fn purpose(&self) -> &str {
         "Checks that no file is added."
     }
-    fn check(&self, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>) -> Result<(), CompatError> {
+    fn check(
+        &self,
+        ctx: &CheckContext<'_>,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), CompatError> {
         for file in &ctx.current.files {
             if ctx.previous.file_by_name(&file.name).is_none() && !file.is_import {
                 findings.push(Finding::new(
@@ -157,12 +182,21 @@ fn plugin_rules_register_beside_builtin_ones() {
     ));
     // Renaming sub/b.proto is a FILE_NO_DELETE for buf and an added file for the plugin.
     let (previous, current) = images("scenario__renamed_file");
-    let violations = registry.check(&previous, &current, &policy(&["FILE"])).unwrap();
+    let violations = registry
+        .check(&previous, &current, &policy(&["FILE"]))
+        .unwrap();
     let rules: Vec<&str> = violations.iter().map(|v| v.rule.as_str()).collect();
     assert_eq!(rules, vec!["FILE_NO_DELETE", "PLUGIN_NO_NEW_FILES"]);
-    assert_eq!(violations[1].message, "File \"foo/v1/new.proto\" was added.");
+    assert_eq!(
+        violations[1].message,
+        "File \"foo/v1/new.proto\" was added."
+    );
     let ignored = Policy {
-        ignore_only: [("PLUGIN_NO_NEW_FILES".to_string(), vec!["foo/v1".to_string()])].into(),
+        ignore_only: [(
+            "PLUGIN_NO_NEW_FILES".to_string(),
+            vec!["foo/v1".to_string()],
+        )]
+        .into(),
         ..policy(&["FILE"])
     };
     let violations = registry.check(&previous, &current, &ignored).unwrap();

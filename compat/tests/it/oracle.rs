@@ -60,7 +60,15 @@ fn run_buf(buf: &Path, case: &Path, scratch: &Path) -> Vec<String> {
     copy_dir(&case.join("current"), &work.join("current"));
     std::fs::copy(case.join("buf.yaml"), work.join("current/buf.yaml")).expect("copy buf.yaml");
     let output = Command::new(buf)
-        .args(["breaking", ".", "--against", "../previous", "--error-format", "json", "--exclude-imports"])
+        .args([
+            "breaking",
+            ".",
+            "--against",
+            "../previous",
+            "--error-format",
+            "json",
+            "--exclude-imports",
+        ])
         .current_dir(work.join("current"))
         .output()
         .expect("buf runs");
@@ -87,7 +95,8 @@ fn expected_findings_are_still_what_buf_reports() {
         println!("skipped: buf not found (set PROTOREG_BUF or install npm for scripts/ensure-buf)");
         return;
     };
-    let scratch = std::env::temp_dir().join(format!("protoreg-compat-oracle-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("protoreg-compat-oracle-{}", std::process::id()));
     let mut stale = Vec::new();
     let mut differing_on_buf_images = Vec::new();
     for case in case_dirs() {
@@ -107,7 +116,10 @@ fn expected_findings_are_still_what_buf_reports() {
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    assert!(stale.is_empty(), "expected.json is stale (re-run compat/tests/record.sh): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "expected.json is stale (re-run compat/tests/record.sh): {stale:?}"
+    );
     assert!(
         differing_on_buf_images.is_empty(),
         "findings on buf-built images differ from buf: {differing_on_buf_images:?}"

@@ -57,7 +57,8 @@ pub fn load_side(case: &Path, side: &str) -> Image {
     } else {
         compile_with_protox(&dir, &targets)
     };
-    Image::from_file_descriptor_set_bytes(&bytes, |name| targets.contains(name)).expect("valid image")
+    Image::from_file_descriptor_set_bytes(&bytes, |name| targets.contains(name))
+        .expect("valid image")
 }
 
 pub fn load_policy(case: &Path) -> Policy {
@@ -80,5 +81,8 @@ pub fn expected_lines(case: &Path) -> Vec<String> {
 }
 
 pub fn name(case: &Path) -> String {
-    case.file_name().expect("dir name").to_string_lossy().into_owned()
+    case.file_name()
+        .expect("dir name")
+        .to_string_lossy()
+        .into_owned()
 }
