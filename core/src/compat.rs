@@ -1,14 +1,18 @@
-//! The compatibility hook run at promote and rollback.
+//! The compatibility hook run at promote and rollback, and its default
+//! implementation on top of `protoreg-compat` (buf's breaking rules).
 //!
-//! The rule engine plugs in here through [`CompatCheck`]. Findings are data
-//! (`Ok(violations)`); `Err` means the check itself could not run, and the
-//! promote fails rather than passing unchecked.
+//! Findings are data (`Ok(violations)`); `Err` means the check itself could
+//! not run, and the promote fails rather than passing unchecked.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use protoreg_compat::{Image, Policy, RuleRegistry};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Result, Violation};
+use crate::descriptor::{self, RawFile};
+use crate::error::{RegistryError, Result, Violation};
 use crate::ids::{NamespaceId, SchemaId};
 use crate::snapshot::VersionSnapshot;
 
@@ -21,17 +25,25 @@ pub struct CompatRequest<'a> {
     pub settings: &'a Value,
     pub current: Vec<(&'a SchemaId, &'a Arc<VersionSnapshot>)>,
     pub proposed: Vec<(&'a SchemaId, &'a Arc<VersionSnapshot>)>,
+    /// Current files of `__builtins__` (imports of both sides).
+    pub builtins: &'a [RawFile],
+    /// For `_TRANSITIVE` modes: every earlier version that was ever current
+    /// of the schemas being changed (empty otherwise).
+    pub history: &'a [Arc<VersionSnapshot>],
 }
 
 pub trait CompatCheck: Send + Sync + 'static {
     /// A short name for logs and for the promote response.
     fn name(&self) -> &str;
+    /// Refuses settings the checker cannot apply (unknown rule, bad mode).
+    fn validate_settings(&self, settings: &Value) -> Result<()>;
+    /// Whether `check` needs [`CompatRequest::history`] for these settings.
+    fn wants_history(&self, settings: &Value) -> bool;
     fn check(&self, request: &CompatRequest<'_>) -> Result<Vec<Violation>>;
 }
 
 /// Checks nothing and says so: the promote response reports
-/// `compat_checker: "none"`, and the server logs a warning at start, so that
-/// no promote passes as "checked" when no rule ran.
+/// `compat_checker: "none"`, and the server logs a warning at start.
 #[derive(Debug, Default)]
 pub struct NoCompatRules;
 
@@ -40,7 +52,221 @@ impl CompatCheck for NoCompatRules {
         "none"
     }
 
+    fn validate_settings(&self, _settings: &Value) -> Result<()> {
+        Ok(())
+    }
+
+    fn wants_history(&self, _settings: &Value) -> bool {
+        false
+    }
+
     fn check(&self, _request: &CompatRequest<'_>) -> Result<Vec<Violation>> {
         Ok(Vec::new())
     }
+}
+
+/// Confluent-style compatibility modes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CompatMode {
+    /// The proposed namespace must read what the current one wrote.
+    #[default]
+    Backward,
+    BackwardTransitive,
+    /// The current namespace must read what the proposed one writes.
+    Forward,
+    ForwardTransitive,
+    Full,
+    FullTransitive,
+    None,
+}
+
+impl CompatMode {
+    fn backward(self) -> bool {
+        matches!(self, Self::Backward | Self::BackwardTransitive | Self::Full | Self::FullTransitive)
+    }
+
+    fn forward(self) -> bool {
+        matches!(self, Self::Forward | Self::ForwardTransitive | Self::Full | Self::FullTransitive)
+    }
+
+    fn transitive(self) -> bool {
+        matches!(self, Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive)
+    }
+}
+
+/// The `compat` section of a namespace's settings: a mode plus buf's
+/// `breaking` options (`use`, `except`, `ignore`, `ignore_only`,
+/// `ignore_unstable_packages`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompatSettings {
+    pub mode: CompatMode,
+    pub policy: Policy,
+}
+
+impl CompatSettings {
+    pub fn from_namespace_settings(settings: &Value) -> Result<Self> {
+        let Some(section) = settings.get("compat") else {
+            return Ok(Self::default());
+        };
+        let Value::Object(section) = section else {
+            return Err(RegistryError::InvalidArgument("settings.compat must be an object".into()));
+        };
+        let mut rest = section.clone();
+        let mode = match rest.remove("mode") {
+            None | Some(Value::Null) => CompatMode::default(),
+            Some(mode) => serde_json::from_value(mode).map_err(|e| {
+                RegistryError::InvalidArgument(format!(
+                    "settings.compat.mode: {e} (one of BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
+                     FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, NONE)"
+                ))
+            })?,
+        };
+        let policy: Policy = serde_json::from_value(Value::Object(rest))
+            .map_err(|e| RegistryError::InvalidArgument(format!("settings.compat: {e}")))?;
+        Ok(Self { mode, policy })
+    }
+}
+
+/// buf's breaking-change rules, from `protoreg-compat`.
+pub struct BufRules {
+    rules: RuleRegistry,
+}
+
+impl std::fmt::Debug for BufRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufRules").finish_non_exhaustive()
+    }
+}
+
+impl Default for BufRules {
+    fn default() -> Self {
+        Self { rules: RuleRegistry::builtin() }
+    }
+}
+
+impl BufRules {
+    pub fn with_rules(rules: RuleRegistry) -> Self {
+        Self { rules }
+    }
+
+    fn run(&self, previous: &Image, current: &Image, policy: &Policy) -> Result<Vec<protoreg_compat::Violation>> {
+        self.rules
+            .check(previous, current, policy)
+            .map_err(|e| RegistryError::internal("compatibility check", e))
+    }
+}
+
+impl CompatCheck for BufRules {
+    fn name(&self) -> &str {
+        "buf-breaking"
+    }
+
+    fn validate_settings(&self, settings: &Value) -> Result<()> {
+        let parsed = CompatSettings::from_namespace_settings(settings)?;
+        self.rules
+            .resolve(&parsed.policy)
+            .map(drop)
+            .map_err(|e| RegistryError::InvalidArgument(format!("settings.compat: {e}")))
+    }
+
+    fn wants_history(&self, settings: &Value) -> bool {
+        CompatSettings::from_namespace_settings(settings).is_ok_and(|s| s.mode.transitive())
+    }
+
+    fn check(&self, request: &CompatRequest<'_>) -> Result<Vec<Violation>> {
+        let settings = CompatSettings::from_namespace_settings(request.settings)?;
+        if settings.mode == CompatMode::None {
+            return Ok(Vec::new());
+        }
+        let current = image_of(request.current.iter().map(|(_, v)| *v), request.builtins)?;
+        let proposed = image_of(request.proposed.iter().map(|(_, v)| *v), request.builtins)?;
+        let mut found = Vec::new();
+        if settings.mode.backward() {
+            found.extend(self.run(&current, &proposed, &settings.policy)?);
+        }
+        if settings.mode.forward() {
+            found.extend(self.run(&proposed, &current, &settings.policy)?);
+        }
+        if settings.mode.transitive() {
+            for old in request.history {
+                let Some((_, new)) = request.proposed.iter().find(|(s, _)| **s == old.schema) else {
+                    continue;
+                };
+                let old_image = image_of([old], request.builtins)?;
+                let new_image = image_of([*new], request.builtins)?;
+                if settings.mode.backward() {
+                    found.extend(self.run(&old_image, &new_image, &settings.policy)?);
+                }
+                if settings.mode.forward() {
+                    found.extend(self.run(&new_image, &old_image, &settings.policy)?);
+                }
+            }
+        }
+        let owners = owners(request);
+        let mut seen = BTreeSet::new();
+        Ok(found
+            .into_iter()
+            .filter(|v| seen.insert(v.clone()))
+            .map(|v| Violation {
+                schema: owner_of(&owners, &v),
+                rule: v.rule,
+                category: v.categories,
+                file: v.file,
+                line: v.start_line,
+                column: v.start_column,
+                end_line: v.end_line,
+                end_column: v.end_column,
+                message: v.message,
+                plugin: None,
+            })
+            .collect())
+    }
+}
+
+/// The image of some versions: their own files are the targets; imports
+/// (other schemas' files are never imports here, builtins and well-known
+/// types are) come along so every reference resolves.
+fn image_of<'a>(versions: impl IntoIterator<Item = &'a Arc<VersionSnapshot>>, builtins: &[RawFile]) -> Result<Image> {
+    let own: Vec<&RawFile> = versions.into_iter().flat_map(|v| v.files.iter()).collect();
+    let targets: BTreeSet<String> = own.iter().map(|f| f.name.clone()).collect();
+    let own_index = descriptor::index_by_name(own.iter().copied());
+    let builtin_index = descriptor::index_by_name(builtins);
+    let ordered = descriptor::with_imports(own.iter().copied(), |name| {
+        own_index
+            .get(name)
+            .or_else(|| builtin_index.get(name))
+            .copied()
+            .or_else(|| descriptor::well_known_file(name))
+    })
+    .map_err(|message| RegistryError::CompileFailed {
+        message: format!("the namespace does not link: {message}"),
+        errors: Vec::new(),
+    })?;
+    let bytes = descriptor::encode_file_descriptor_set(ordered);
+    Image::from_file_descriptor_set_bytes_with_targets(&bytes, &targets)
+        .map_err(|e| RegistryError::internal("building a compatibility image", e))
+}
+
+fn owners<'a>(request: &'a CompatRequest<'_>) -> HashMap<&'a str, &'a SchemaId> {
+    let mut owners = HashMap::new();
+    for (schema, version) in request.current.iter().chain(&request.proposed) {
+        for path in version.paths() {
+            owners.insert(path, *schema);
+        }
+    }
+    owners
+}
+
+/// The schema a finding belongs to: the owner of its file, or for a finding
+/// without a location (a deleted file), the owner of the file it names.
+fn owner_of(owners: &HashMap<&str, &SchemaId>, v: &protoreg_compat::Violation) -> String {
+    if let Some(schema) = owners.get(v.file.as_str()) {
+        return schema.to_string();
+    }
+    owners
+        .iter()
+        .find(|(path, _)| v.message.contains(&format!("\"{path}\"")))
+        .map(|(_, schema)| schema.to_string())
+        .unwrap_or_default()
 }

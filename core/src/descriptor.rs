@@ -187,7 +187,9 @@ pub fn with_imports<'a>(
 }
 
 /// Index of files by name.
-pub fn index_by_name<'a>(files: impl IntoIterator<Item = &'a RawFile>) -> HashMap<&'a str, &'a RawFile> {
+pub fn index_by_name<'a>(
+    files: impl IntoIterator<Item = &'a RawFile>,
+) -> HashMap<&'a str, &'a RawFile> {
     files.into_iter().map(|f| (f.name.as_str(), f)).collect()
 }
 

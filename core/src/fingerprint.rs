@@ -48,6 +48,9 @@ mod tests {
 
     #[test]
     fn path_and_content_boundaries_are_unambiguous() {
-        assert_ne!(fingerprint([("ab.proto", "")]), fingerprint([("a.proto", "b")]));
+        assert_ne!(
+            fingerprint([("ab.proto", "")]),
+            fingerprint([("a.proto", "b")])
+        );
     }
 }

@@ -164,9 +164,10 @@ mod tests {
         ] {
             assert!(validate_path(bad).is_err(), "{bad:?}");
         }
-        let long = format!("{}.proto", "a".repeat(507));
+        let long = format!("{}.proto", "a".repeat(506));
+        assert_eq!(long.len(), MAX_PATH_BYTES);
         assert!(validate_path(&long).is_ok());
-        let too_long = format!("{}.proto", "a".repeat(508));
+        let too_long = format!("{}.proto", "a".repeat(507));
         assert!(validate_path(&too_long).is_err());
     }
 }

@@ -15,9 +15,9 @@ pub mod store;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use compat::{CompatCheck, CompatRequest, NoCompatRules};
+pub use compat::{BufRules, CompatCheck, CompatMode, CompatRequest, CompatSettings, NoCompatRules};
 pub use error::{CompileError, RegistryError, Result, Violation};
-pub use ids::{NamespaceId, SchemaId, BUILTINS};
+pub use ids::{BUILTINS, NamespaceId, SchemaId};
 pub use limits::Limits;
 pub use ops::{PromoteOutcome, PromotedSchema, PublishOutcome, PublishRequest, RollbackOutcome};
 pub use registry::{Registry, RegistryConfig, VersionInfo, VersionRef, VersionState};

@@ -17,8 +17,12 @@ use crate::error::{RegistryError, Result, Violation};
 use crate::fingerprint::{fingerprint, sha256_hex};
 use crate::ids::{self, NamespaceId, SchemaId};
 use crate::registry::Shared;
-use crate::snapshot::{self, LinkedImage, NamespaceInfo, NamespaceView, SchemaEntry, VersionSnapshot};
-use crate::store::{self, BlobRef, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store, VersionRow};
+use crate::snapshot::{
+    self, LinkedImage, NamespaceInfo, NamespaceView, SchemaEntry, VersionSnapshot,
+};
+use crate::store::{
+    self, BlobRef, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store, VersionRow,
+};
 
 /// A publish request, validated by [`validate_sources`] inside `publish`.
 #[derive(Debug, Clone)]
@@ -86,7 +90,9 @@ pub fn namespace_info(row: &NamespaceRow) -> Result<NamespaceInfo> {
 /// Checks a publish's sources against the limits and the path rules.
 pub fn validate_sources(sources: &BTreeMap<String, String>, limits: &crate::Limits) -> Result<()> {
     if sources.is_empty() {
-        return Err(RegistryError::InvalidArgument("sources must contain at least one file".into()));
+        return Err(RegistryError::InvalidArgument(
+            "sources must contain at least one file".into(),
+        ));
     }
     if sources.len() > limits.max_files {
         return Err(RegistryError::PayloadTooLarge(format!(
@@ -169,11 +175,24 @@ fn check_ownership(
     Ok(())
 }
 
-pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: PublishRequest) -> Result<PublishOutcome> {
+pub async fn publish(
+    shared: &Shared,
+    cell: &ArcSwap<NamespaceView>,
+    request: PublishRequest,
+) -> Result<PublishOutcome> {
     validate_sources(&request.sources, &shared.limits())?;
     let view = cell.load_full();
-    let fp = fingerprint(request.sources.iter().map(|(p, t)| (p.as_str(), t.as_str())));
-    if let Some(existing) = view.schemas.get(&request.schema).and_then(SchemaEntry::proposed) {
+    let fp = fingerprint(
+        request
+            .sources
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str())),
+    );
+    if let Some(existing) = view
+        .schemas
+        .get(&request.schema)
+        .and_then(SchemaEntry::proposed)
+    {
         if existing.fingerprint == fp {
             return Ok(PublishOutcome {
                 version: existing.clone(),
@@ -184,12 +203,27 @@ pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: Pu
     }
 
     let builtins = builtin_files(shared, &view.info.name);
-    check_ownership(&view, &request.schema, request.sources.keys(), &builtins, request.force)?;
+    check_ownership(
+        &view,
+        &request.schema,
+        request.sources.keys(),
+        &builtins,
+        request.force,
+    )?;
     let mut scope = ImportScope::default();
-    if let Some(entry) = shared.entry(ids::BUILTINS).filter(|_| !view.info.name.is_builtins()) {
+    if let Some(entry) = shared
+        .entry(ids::BUILTINS)
+        .filter(|_| !view.info.name.is_builtins())
+    {
         for (_, version) in entry.view.load().current_files() {
             for file in &version.files {
-                scope.files.insert(file.name.clone(), ScopeFile { file: file.clone(), version_id: version.version_id });
+                scope.files.insert(
+                    file.name.clone(),
+                    ScopeFile {
+                        file: file.clone(),
+                        version_id: version.version_id,
+                    },
+                );
             }
         }
     }
@@ -199,7 +233,13 @@ pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: Pu
         }
         if let Some(version) = entry.proposed() {
             for file in &version.files {
-                scope.files.insert(file.name.clone(), ScopeFile { file: file.clone(), version_id: version.version_id });
+                scope.files.insert(
+                    file.name.clone(),
+                    ScopeFile {
+                        file: file.clone(),
+                        version_id: version.version_id,
+                    },
+                );
             }
         }
     }
@@ -215,14 +255,22 @@ pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: Pu
     };
     let compile_time = started.elapsed();
 
-    let source_hashes: BTreeMap<String, String> =
-        sources.iter().map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes()))).collect();
+    let source_hashes: BTreeMap<String, String> = sources
+        .iter()
+        .map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes())))
+        .collect();
     let descriptor_sha256 = sha256_hex(&compiled.descriptor_set);
     let mut blobs: Vec<BlobRef<'_>> = sources
         .iter()
-        .map(|(path, text)| BlobRef { sha256: &source_hashes[path], data: text.as_bytes() })
+        .map(|(path, text)| BlobRef {
+            sha256: &source_hashes[path],
+            data: text.as_bytes(),
+        })
         .collect();
-    blobs.push(BlobRef { sha256: &descriptor_sha256, data: &compiled.descriptor_set });
+    blobs.push(BlobRef {
+        sha256: &descriptor_sha256,
+        data: &compiled.descriptor_set,
+    });
     let metadata = Value::Object(request.metadata.clone()).to_string();
     let record = PublishRecord {
         namespace_id: view.info.row_id,
@@ -232,7 +280,10 @@ pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: Pu
         fingerprint: &fp,
         descriptor_sha256: &descriptor_sha256,
         blobs,
-        files: source_hashes.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect(),
+        files: source_hashes
+            .iter()
+            .map(|(p, h)| (p.as_str(), h.as_str()))
+            .collect(),
         deps: compiled
             .dependencies
             .iter()
@@ -241,7 +292,11 @@ pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: Pu
         created_by: &request.created_by,
         metadata: &metadata,
     };
-    let published = shared.store.publish(&record).await.map_err(|e| revision_conflict(shared, cell, e))?;
+    let published = shared
+        .store
+        .publish(&record)
+        .await
+        .map_err(|e| revision_conflict(shared, cell, e))?;
 
     let snapshot = Arc::new(VersionSnapshot {
         schema: request.schema.clone(),
@@ -260,31 +315,82 @@ pub async fn publish(shared: &Shared, cell: &ArcSwap<NamespaceView>, request: Pu
     let mut next = (*view).clone();
     next.info.revision = published.revision;
     next.info.updated_at = snapshot.created_at;
-    let entry = next.schemas.entry(request.schema).or_insert_with(|| SchemaEntry {
-        row_id: published.schema_row_id,
-        updated_at: snapshot.created_at,
-        current: None,
-        staged: None,
-    });
+    let entry = next
+        .schemas
+        .entry(request.schema)
+        .or_insert_with(|| SchemaEntry {
+            row_id: published.schema_row_id,
+            updated_at: snapshot.created_at,
+            current: None,
+            staged: None,
+            staged_forced: false,
+        });
     entry.staged = Some(snapshot.clone());
+    entry.staged_forced = false;
     entry.updated_at = snapshot.created_at;
     cell.store(Arc::new(next));
-    Ok(PublishOutcome { version: snapshot, no_change: false, compile_time })
+    Ok(PublishOutcome {
+        version: snapshot,
+        no_change: false,
+        compile_time,
+    })
 }
 
-/// Runs the compat hook on `proposed` against the view's current versions.
-fn compat_violations(
+/// Runs the compat hook on `proposed` against the view's current versions
+/// (and, for transitive modes, every earlier current version of the
+/// schemas that change).
+async fn compat_violations(
     shared: &Shared,
     view: &NamespaceView,
     proposed: &BTreeMap<SchemaId, Arc<VersionSnapshot>>,
 ) -> Result<Vec<Violation>> {
+    let builtins = builtin_files(shared, &view.info.name);
+    let history = if shared.compat.wants_history(&view.info.settings) {
+        earlier_current_versions(shared, view, proposed).await?
+    } else {
+        Vec::new()
+    };
     let request = CompatRequest {
         namespace: &view.info.name,
         settings: &view.info.settings,
         current: view.current_files().collect(),
         proposed: proposed.iter().collect(),
+        builtins: &builtins,
+        history: &history,
     };
     shared.compat.check(&request)
+}
+
+/// Versions that were once current, of the schemas whose proposed version
+/// differs from the current one (the current ones are checked anyway).
+async fn earlier_current_versions(
+    shared: &Shared,
+    view: &NamespaceView,
+    proposed: &BTreeMap<SchemaId, Arc<VersionSnapshot>>,
+) -> Result<Vec<Arc<VersionSnapshot>>> {
+    let mut names = HashMap::new();
+    let mut skip = Vec::new();
+    for (schema, version) in proposed {
+        let Some(entry) = view.schemas.get(schema) else { continue };
+        let current = entry.current.as_ref().map(|v| v.version_id);
+        if current == Some(version.version_id) {
+            continue;
+        }
+        names.insert(entry.row_id, schema.clone());
+        skip.extend(current);
+    }
+    let row_ids: Vec<i64> = names.keys().copied().collect();
+    let rows: Vec<VersionRow> = shared
+        .store
+        .ever_current_versions(&row_ids)
+        .await?
+        .into_iter()
+        .filter(|r| !skip.contains(&r.id))
+        .collect();
+    let loaded = load_snapshots(&shared.store, &names, rows).await?;
+    let mut history: Vec<Arc<VersionSnapshot>> = loaded.into_values().collect();
+    history.sort_by(|a, b| (&a.schema, a.version).cmp(&(&b.schema, b.version)));
+    Ok(history)
 }
 
 fn proposed_versions(view: &NamespaceView) -> BTreeMap<SchemaId, Arc<VersionSnapshot>> {
@@ -294,11 +400,17 @@ fn proposed_versions(view: &NamespaceView) -> BTreeMap<SchemaId, Arc<VersionSnap
         .collect()
 }
 
-pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bool) -> Result<PromoteOutcome> {
+pub async fn promote(
+    shared: &Shared,
+    cell: &ArcSwap<NamespaceView>,
+    dry_run: bool,
+) -> Result<PromoteOutcome> {
     let view = cell.load_full();
     let compat_checker = shared.compat.name().to_owned();
-    let moves: Vec<(SchemaId, &SchemaEntry, Arc<VersionSnapshot>)> =
-        view.staged().map(|(id, e, v)| (id.clone(), e, v.clone())).collect();
+    let moves: Vec<(SchemaId, &SchemaEntry, Arc<VersionSnapshot>)> = view
+        .staged()
+        .map(|(id, e, v)| (id.clone(), e, v.clone()))
+        .collect();
     let promoted: Vec<PromotedSchema> = moves
         .iter()
         .map(|(schema, entry, to)| PromotedSchema {
@@ -308,7 +420,12 @@ pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bo
         })
         .collect();
     if moves.is_empty() {
-        return Ok(PromoteOutcome { promoted, revision: view.info.revision, dry_run, compat_checker });
+        return Ok(PromoteOutcome {
+            promoted,
+            revision: view.info.revision,
+            dry_run,
+            compat_checker,
+        });
     }
 
     let proposed = proposed_versions(&view);
@@ -317,15 +434,29 @@ pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bo
     if view.info.name.is_builtins() {
         check_dependents_link(shared, &proposed)?;
     }
-    let violations = compat_violations(shared, &view, &proposed)?;
+    // Findings of a schema staged by a forced rollback were accepted by an
+    // admin when it was staged.
+    let violations: Vec<Violation> = compat_violations(shared, &view, &proposed)
+        .await?
+        .into_iter()
+        .filter(|v| !view.schemas.get(v.schema.as_str()).is_some_and(|e| e.staged_forced))
+        .collect();
     if !violations.is_empty() {
         return Err(RegistryError::Incompatible {
-            message: format!("{} compatibility violation(s); nothing was promoted", violations.len()),
+            message: format!(
+                "{} compatibility violation(s); nothing was promoted",
+                violations.len()
+            ),
             violations,
         });
     }
     if dry_run {
-        return Ok(PromoteOutcome { promoted, revision: view.info.revision, dry_run, compat_checker });
+        return Ok(PromoteOutcome {
+            promoted,
+            revision: view.info.revision,
+            dry_run,
+            compat_checker,
+        });
     }
 
     let store_moves: Vec<PromoteMove> = moves
@@ -339,7 +470,12 @@ pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bo
         .collect();
     let revision = shared
         .store
-        .promote(view.info.row_id, view.info.name.as_str(), view.info.revision, &store_moves)
+        .promote(
+            view.info.row_id,
+            view.info.name.as_str(),
+            view.info.revision,
+            &store_moves,
+        )
         .await
         .map_err(|e| revision_conflict(shared, cell, e))?;
 
@@ -350,6 +486,7 @@ pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bo
         if let Some(entry) = next.schemas.get_mut(schema) {
             entry.current = Some(to.clone());
             entry.staged = None;
+            entry.staged_forced = false;
             entry.updated_at = next.info.updated_at;
         }
     }
@@ -358,12 +495,23 @@ pub async fn promote(shared: &Shared, cell: &ArcSwap<NamespaceView>, dry_run: bo
     if view.info.name.is_builtins() {
         shared.refresh_dependents_of_builtins();
     }
-    Ok(PromoteOutcome { promoted, revision, dry_run, compat_checker })
+    Ok(PromoteOutcome {
+        promoted,
+        revision,
+        dry_run,
+        compat_checker,
+    })
 }
 
 /// Before `__builtins__` changes: every namespace must still link with it.
-fn check_dependents_link(shared: &Shared, proposed: &BTreeMap<SchemaId, Arc<VersionSnapshot>>) -> Result<()> {
-    let new_builtins: Vec<RawFile> = proposed.values().flat_map(|v| v.files.iter().cloned()).collect();
+fn check_dependents_link(
+    shared: &Shared,
+    proposed: &BTreeMap<SchemaId, Arc<VersionSnapshot>>,
+) -> Result<()> {
+    let new_builtins: Vec<RawFile> = proposed
+        .values()
+        .flat_map(|v| v.files.iter().cloned())
+        .collect();
     for (name, entry) in shared.entries() {
         if name.is_builtins() {
             continue;
@@ -395,13 +543,21 @@ pub fn relink_with_builtins(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> R
 
 pub async fn discard(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<Vec<SchemaId>> {
     let view = cell.load_full();
-    let staged: Vec<(i64, String)> = view.staged().map(|(id, e, _)| (e.row_id, id.to_string())).collect();
+    let staged: Vec<(i64, String)> = view
+        .staged()
+        .map(|(id, e, _)| (e.row_id, id.to_string()))
+        .collect();
     if staged.is_empty() {
         return Ok(Vec::new());
     }
     let revision = shared
         .store
-        .discard(view.info.row_id, view.info.name.as_str(), view.info.revision, &staged)
+        .discard(
+            view.info.row_id,
+            view.info.name.as_str(),
+            view.info.revision,
+            &staged,
+        )
         .await
         .map_err(|e| revision_conflict(shared, cell, e))?;
     let mut next = (*view).clone();
@@ -409,6 +565,7 @@ pub async fn discard(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<V
     let mut discarded = Vec::new();
     for entry in next.schemas.iter_mut().filter(|(_, e)| e.staged.is_some()) {
         entry.1.staged = None;
+        entry.1.staged_forced = false;
         discarded.push(entry.0.clone());
     }
     cell.store(Arc::new(next));
@@ -423,45 +580,66 @@ pub async fn rollback(
     force: bool,
 ) -> Result<RollbackOutcome> {
     let view = cell.load_full();
-    let entry = view
-        .schemas
-        .get(&schema)
-        .ok_or_else(|| RegistryError::NotFound(format!("schema {schema} not found in namespace {}", view.info.name)))?;
+    let entry = view.schemas.get(&schema).ok_or_else(|| {
+        RegistryError::NotFound(format!(
+            "schema {schema} not found in namespace {}",
+            view.info.name
+        ))
+    })?;
     if entry.staged.as_ref().is_some_and(|s| s.version == version) {
-        return Ok(RollbackOutcome { version, revision: view.info.revision });
+        return Ok(RollbackOutcome {
+            version,
+            revision: view.info.revision,
+        });
     }
     let row = shared
         .store
         .version_of(entry.row_id, version)
         .await?
-        .ok_or_else(|| RegistryError::NotFound(format!("version {version} of schema {schema} not found")))?;
+        .ok_or_else(|| {
+            RegistryError::NotFound(format!("version {version} of schema {schema} not found"))
+        })?;
     let names = HashMap::from([(entry.row_id, schema.clone())]);
     let snapshot = load_snapshots(&shared.store, &names, vec![row.clone()])
         .await?
         .remove(&row.id)
-        .ok_or_else(|| RegistryError::Internal(format!("version {version} of {schema} did not load")))?;
+        .ok_or_else(|| {
+            RegistryError::Internal(format!("version {version} of {schema} did not load"))
+        })?;
     let builtins = builtin_files(shared, &view.info.name);
     check_ownership(&view, &schema, snapshot.paths(), &builtins, true)?;
     if !force {
         let mut proposed = proposed_versions(&view);
         proposed.insert(schema.clone(), snapshot.clone());
-        let violations = compat_violations(shared, &view, &proposed)?;
+        let violations = compat_violations(shared, &view, &proposed).await?;
         if !violations.is_empty() {
             return Err(RegistryError::Incompatible {
-                message: format!("{} compatibility violation(s); nothing was staged", violations.len()),
+                message: format!(
+                    "{} compatibility violation(s); nothing was staged",
+                    violations.len()
+                ),
                 violations,
             });
         }
     }
     let revision = shared
         .store
-        .stage_existing(view.info.row_id, view.info.name.as_str(), view.info.revision, entry.row_id, schema.as_str(), &row)
+        .stage_existing(
+            view.info.row_id,
+            view.info.name.as_str(),
+            view.info.revision,
+            entry.row_id,
+            schema.as_str(),
+            &row,
+            force,
+        )
         .await
         .map_err(|e| revision_conflict(shared, cell, e))?;
     let mut next = (*view).clone();
     next.info.revision = revision;
     if let Some(e) = next.schemas.get_mut(&schema) {
         e.staged = Some(snapshot);
+        e.staged_forced = force;
     }
     cell.store(Arc::new(next));
     Ok(RollbackOutcome { version, revision })
@@ -474,7 +652,12 @@ pub async fn update_namespace(
     settings: Option<Value>,
 ) -> Result<Arc<NamespaceView>> {
     let view = cell.load_full();
-    let metadata_text = metadata.as_ref().map(|m| Value::Object(m.clone()).to_string());
+    if let Some(settings) = &settings {
+        shared.compat.validate_settings(settings)?;
+    }
+    let metadata_text = metadata
+        .as_ref()
+        .map(|m| Value::Object(m.clone()).to_string());
     let settings_text = settings.as_ref().map(Value::to_string);
     let row = shared
         .store
@@ -497,11 +680,18 @@ pub async fn update_namespace(
 pub async fn delete_namespace(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<()> {
     let view = cell.load_full();
     if view.info.name.is_builtins() {
-        return Err(RegistryError::InvalidArgument(format!("{} cannot be deleted", ids::BUILTINS)));
+        return Err(RegistryError::InvalidArgument(format!(
+            "{} cannot be deleted",
+            ids::BUILTINS
+        )));
     }
     shared
         .store
-        .delete_namespace(view.info.row_id, view.info.name.as_str(), view.info.revision)
+        .delete_namespace(
+            view.info.row_id,
+            view.info.name.as_str(),
+            view.info.revision,
+        )
         .await
         .map_err(|e| revision_conflict(shared, cell, e))?;
     shared.remove_entry(&view.info.name);
@@ -510,7 +700,11 @@ pub async fn delete_namespace(shared: &Shared, cell: &ArcSwap<NamespaceView>) ->
 
 /// A revision conflict means another writer (another replica) changed the
 /// namespace: reload it from the store so the next attempt starts fresh.
-fn revision_conflict(shared: &Shared, cell: &ArcSwap<NamespaceView>, err: store::StoreError) -> RegistryError {
+fn revision_conflict(
+    shared: &Shared,
+    cell: &ArcSwap<NamespaceView>,
+    err: store::StoreError,
+) -> RegistryError {
     if matches!(err, store::StoreError::Conflict(_)) {
         shared.request_reload(&cell.load().info.name);
     }
@@ -519,7 +713,11 @@ fn revision_conflict(shared: &Shared, cell: &ArcSwap<NamespaceView>, err: store:
 
 /// Rebuilds a namespace's view from the store (restore, or after a
 /// revision conflict). Uses the stored compiled descriptors; no compiling.
-pub async fn load_view(store: &Store, row: &NamespaceRow, builtins: &[RawFile]) -> Result<NamespaceView> {
+pub async fn load_view(
+    store: &Store,
+    row: &NamespaceRow,
+    builtins: &[RawFile],
+) -> Result<NamespaceView> {
     let info = namespace_info(row)?;
     let schema_rows: Vec<SchemaRow> = store.schemas_of(row.id).await?;
     let names: HashMap<i64, SchemaId> = schema_rows
@@ -551,6 +749,7 @@ pub async fn load_view(store: &Store, row: &NamespaceRow, builtins: &[RawFile]) 
                 updated_at: to_utc(s.updated_at),
                 current: get(s.current_version_id)?,
                 staged: get(s.staged_version_id)?,
+                staged_forced: s.staged_forced,
             },
         );
     }
@@ -559,9 +758,16 @@ pub async fn load_view(store: &Store, row: &NamespaceRow, builtins: &[RawFile]) 
         .filter_map(|(id, e): (&SchemaId, &SchemaEntry)| e.current.as_ref().map(|v| (id, v)))
         .collect();
     let linked: LinkedImage = snapshot::link(current, builtins).map_err(|e| {
-        RegistryError::Internal(format!("stored current state of namespace {} does not link: {e}", info.name))
+        RegistryError::Internal(format!(
+            "stored current state of namespace {} does not link: {e}",
+            info.name
+        ))
     })?;
-    Ok(NamespaceView { info, schemas, current: Arc::new(linked) })
+    Ok(NamespaceView {
+        info,
+        schemas,
+        current: Arc::new(linked),
+    })
 }
 
 /// Builds snapshots of stored versions from their descriptor blobs.
@@ -573,15 +779,18 @@ pub async fn load_snapshots(
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut files: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
     for f in store.files_of_versions(&ids).await? {
-        files.entry(f.version_id).or_default().insert(f.path, f.source_sha256);
+        files
+            .entry(f.version_id)
+            .or_default()
+            .insert(f.path, f.source_sha256);
     }
     let keys: Vec<&str> = rows.iter().map(|r| r.descriptor_sha256.as_str()).collect();
     let blobs = store.blobs(&keys).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
-        let data = blobs
-            .get(&row.descriptor_sha256)
-            .ok_or_else(|| RegistryError::Internal(format!("descriptor blob {} missing", row.descriptor_sha256)))?;
+        let data = blobs.get(&row.descriptor_sha256).ok_or_else(|| {
+            RegistryError::Internal(format!("descriptor blob {} missing", row.descriptor_sha256))
+        })?;
         let descriptor_set = bytes::Bytes::from(data.clone());
         let source_hashes = files.remove(&row.id).unwrap_or_default();
         let own: Vec<RawFile> = descriptor::split_file_descriptor_set(descriptor_set.clone())?
@@ -589,10 +798,9 @@ pub async fn load_snapshots(
             .filter(|f| source_hashes.contains_key(&f.name))
             .collect();
         let types = descriptor::collect_types(&own)?;
-        let schema = schema_names
-            .get(&row.schema_id)
-            .cloned()
-            .ok_or_else(|| RegistryError::Internal(format!("schema row {} unknown", row.schema_id)))?;
+        let schema = schema_names.get(&row.schema_id).cloned().ok_or_else(|| {
+            RegistryError::Internal(format!("schema row {} unknown", row.schema_id))
+        })?;
         out.insert(
             row.id,
             Arc::new(VersionSnapshot {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::actor::{self, NamespaceActor};
-use crate::compat::{CompatCheck, NoCompatRules};
+use crate::compat::{BufRules, CompatCheck};
 use crate::descriptor::RawFile;
 use crate::error::{RegistryError, Result};
 use crate::ids::{self, NamespaceId, SchemaId};
@@ -31,7 +31,9 @@ pub struct NamespaceEntry {
 
 impl std::fmt::Debug for NamespaceEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NamespaceEntry").field("namespace", &self.view.load().info.name).finish()
+        f.debug_struct("NamespaceEntry")
+            .field("namespace", &self.view.load().info.name)
+            .finish()
     }
 }
 
@@ -55,16 +57,29 @@ impl Shared {
     }
 
     pub fn entries(&self) -> Vec<(NamespaceId, Arc<NamespaceEntry>)> {
-        self.namespaces.load().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.namespaces
+            .load()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Adds (or replaces) a namespace and starts its actor.
     fn insert_entry(&self, view: NamespaceView) -> Arc<NamespaceEntry> {
         let name = view.info.name.clone();
-        let entry = Arc::new(NamespaceEntry { view: ArcSwap::from_pointee(view), actor: OnceLock::new() });
-        let shared = self.this.upgrade().expect("shared state outlives its actors");
+        let entry = Arc::new(NamespaceEntry {
+            view: ArcSwap::from_pointee(view),
+            actor: OnceLock::new(),
+        });
+        let shared = self
+            .this
+            .upgrade()
+            .expect("shared state outlives its actors");
         let weak = Arc::downgrade(&entry);
-        let addr = NamespaceActor::start_in_arbiter(&self.arbiter, move |_| NamespaceActor { shared, entry: weak });
+        let addr = NamespaceActor::start_in_arbiter(&self.arbiter, move |_| NamespaceActor {
+            shared,
+            entry: weak,
+        });
         let _ = entry.actor.set(addr);
         self.namespaces.rcu(|map| {
             let mut map = HashMap::clone(map);
@@ -93,7 +108,10 @@ impl Shared {
     }
 
     pub(crate) fn request_reload(&self, name: &NamespaceId) {
-        if let Some(addr) = self.entry(name.as_str()).and_then(|e| e.actor.get().cloned()) {
+        if let Some(addr) = self
+            .entry(name.as_str())
+            .and_then(|e| e.actor.get().cloned())
+        {
             addr.do_send(actor::Reload);
         }
     }
@@ -115,7 +133,13 @@ impl Shared {
             return Vec::new();
         }
         self.entry(ids::BUILTINS)
-            .map(|e| e.view.load().current_files().flat_map(|(_, v)| v.files.iter().cloned()).collect())
+            .map(|e| {
+                e.view
+                    .load()
+                    .current_files()
+                    .flat_map(|(_, v)| v.files.iter().cloned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -187,7 +211,11 @@ pub struct RegistryConfig {
 
 impl RegistryConfig {
     pub fn new(store: StoreConfig) -> Self {
-        Self { store, limits: Limits::default(), compat: Arc::new(NoCompatRules) }
+        Self {
+            store,
+            limits: Limits::default(),
+            compat: Arc::new(BufRules::default()),
+        }
     }
 }
 
@@ -201,7 +229,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("store", &self.shared.store).finish()
+        f.debug_struct("Registry")
+            .field("store", &self.shared.store)
+            .finish()
     }
 }
 
@@ -219,7 +249,11 @@ impl Registry {
             arbiter,
             this: this.clone(),
         });
-        Ok(Self { shared, create_lock: Arc::new(tokio::sync::Mutex::new(())), ready: Arc::new(AtomicBool::new(false)) })
+        Ok(Self {
+            shared,
+            create_lock: Arc::new(tokio::sync::Mutex::new(())),
+            ready: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// Connects and restores: the usual way to start.
@@ -246,12 +280,19 @@ impl Registry {
         for row in &rows {
             let view = ops::load_view(store, row, &builtins).await?;
             if view.info.name.is_builtins() {
-                builtins = view.current_files().flat_map(|(_, v)| v.files.iter().cloned()).collect();
+                builtins = view
+                    .current_files()
+                    .flat_map(|(_, v)| v.files.iter().cloned())
+                    .collect();
             }
             self.shared.insert_entry(view);
         }
         self.ready.store(true, Ordering::Release);
-        tracing::info!(namespaces = rows.len(), backend = store.backend_name(), "restore finished");
+        tracing::info!(
+            namespaces = rows.len(),
+            backend = store.backend_name(),
+            "restore finished"
+        );
         Ok(())
     }
 
@@ -279,7 +320,9 @@ impl Registry {
         if self.is_ready() {
             Ok(())
         } else {
-            Err(RegistryError::Unavailable("the registry is still restoring".into()))
+            Err(RegistryError::Unavailable(
+                "the registry is still restoring".into(),
+            ))
         }
     }
 
@@ -298,7 +341,12 @@ impl Registry {
     /// Every live namespace, by name.
     pub fn views(&self) -> Result<Vec<Arc<NamespaceView>>> {
         self.ensure_ready()?;
-        let mut views: Vec<_> = self.shared.entries().into_iter().map(|(_, e)| e.view.load_full()).collect();
+        let mut views: Vec<_> = self
+            .shared
+            .entries()
+            .into_iter()
+            .map(|(_, e)| e.view.load_full())
+            .collect();
         views.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         Ok(views)
     }
@@ -319,7 +367,10 @@ impl Registry {
     }
 
     /// Creates the namespace if it does not exist. `true` when created.
-    async fn ensure_namespace(&self, namespace: &NamespaceId) -> Result<(Arc<NamespaceEntry>, bool)> {
+    async fn ensure_namespace(
+        &self,
+        namespace: &NamespaceId,
+    ) -> Result<(Arc<NamespaceEntry>, bool)> {
         self.ensure_ready()?;
         if let Some(entry) = self.shared.entry(namespace.as_str()) {
             return Ok((entry, false));
@@ -328,7 +379,11 @@ impl Registry {
         if let Some(entry) = self.shared.entry(namespace.as_str()) {
             return Ok((entry, false));
         }
-        let row = self.shared.store.create_namespace(namespace.as_str(), "{}", "{}").await?;
+        let row = self
+            .shared
+            .store
+            .create_namespace(namespace.as_str(), "{}", "{}")
+            .await?;
         let view = ops::load_view(&self.shared.store, &row, &[]).await?;
         Ok((self.shared.insert_entry(view), true))
     }
@@ -344,7 +399,9 @@ impl Registry {
         if metadata.is_none() && settings.is_none() {
             return Ok((entry.view.load_full(), created));
         }
-        let view = self.send(&entry, actor::UpdateNamespace { metadata, settings }).await?;
+        let view = self
+            .send(&entry, actor::UpdateNamespace { metadata, settings })
+            .await?;
         Ok((view, created))
     }
 
@@ -354,7 +411,11 @@ impl Registry {
     }
 
     /// Publishes into a namespace, creating the namespace when missing.
-    pub async fn publish(&self, namespace: &NamespaceId, request: PublishRequest) -> Result<PublishOutcome> {
+    pub async fn publish(
+        &self,
+        namespace: &NamespaceId,
+        request: PublishRequest,
+    ) -> Result<PublishOutcome> {
         ops::validate_sources(&request.sources, &self.limits())?;
         let (entry, _) = self.ensure_namespace(namespace).await?;
         self.send(&entry, actor::Publish(request)).await
@@ -370,16 +431,32 @@ impl Registry {
         self.send(&entry, actor::Discard).await
     }
 
-    pub async fn rollback(&self, namespace: &str, schema: SchemaId, version: i32, force: bool) -> Result<RollbackOutcome> {
+    pub async fn rollback(
+        &self,
+        namespace: &str,
+        schema: SchemaId,
+        version: i32,
+        force: bool,
+    ) -> Result<RollbackOutcome> {
         let entry = self.entry(namespace)?;
-        self.send(&entry, actor::Rollback { schema, version, force }).await
+        self.send(
+            &entry,
+            actor::Rollback {
+                schema,
+                version,
+                force,
+            },
+        )
+        .await
     }
 
     fn schema_entry(view: &NamespaceView, schema: &str) -> Result<crate::snapshot::SchemaEntry> {
-        view.schemas
-            .get(schema)
-            .cloned()
-            .ok_or_else(|| RegistryError::NotFound(format!("schema {schema} not found in namespace {}", view.info.name)))
+        view.schemas.get(schema).cloned().ok_or_else(|| {
+            RegistryError::NotFound(format!(
+                "schema {schema} not found in namespace {}",
+                view.info.name
+            ))
+        })
     }
 
     /// Every version of a schema, oldest first.
@@ -411,13 +488,27 @@ impl Registry {
     }
 
     /// One version: from the view when current or staged, else the store.
-    pub async fn version(&self, namespace: &str, schema: &str, which: VersionRef) -> Result<(Arc<VersionSnapshot>, VersionState)> {
+    pub async fn version(
+        &self,
+        namespace: &str,
+        schema: &str,
+        which: VersionRef,
+    ) -> Result<(Arc<VersionSnapshot>, VersionState)> {
         let view = self.view(namespace)?;
         let entry = Self::schema_entry(&view, schema)?;
-        let not_found = |what: &str| RegistryError::NotFound(format!("schema {schema} has no {what} version"));
+        let not_found =
+            |what: &str| RegistryError::NotFound(format!("schema {schema} has no {what} version"));
         match which {
-            VersionRef::Current => entry.current.clone().map(|v| (v, VersionState::Current)).ok_or_else(|| not_found("current")),
-            VersionRef::Staged => entry.staged.clone().map(|v| (v, VersionState::Staged)).ok_or_else(|| not_found("staged")),
+            VersionRef::Current => entry
+                .current
+                .clone()
+                .map(|v| (v, VersionState::Current))
+                .ok_or_else(|| not_found("current")),
+            VersionRef::Staged => entry
+                .staged
+                .clone()
+                .map(|v| (v, VersionState::Staged))
+                .ok_or_else(|| not_found("staged")),
             VersionRef::Number(n) => {
                 for v in [&entry.current, &entry.staged].into_iter().flatten() {
                     if v.version == n {
@@ -425,10 +516,9 @@ impl Registry {
                     }
                 }
                 let store = &self.shared.store;
-                let row = store
-                    .version_of(entry.row_id, n)
-                    .await?
-                    .ok_or_else(|| RegistryError::NotFound(format!("version {n} of schema {schema} not found")))?;
+                let row = store.version_of(entry.row_id, n).await?.ok_or_else(|| {
+                    RegistryError::NotFound(format!("version {n} of schema {schema} not found"))
+                })?;
                 let names = HashMap::from([(entry.row_id, SchemaId::parse(schema)?)]);
                 let id = row.id;
                 let snapshot = ops::load_snapshots(store, &names, vec![row])
@@ -441,7 +531,12 @@ impl Registry {
     }
 
     /// The source files of a version, as published.
-    pub async fn sources(&self, namespace: &str, schema: &str, which: VersionRef) -> Result<BTreeMap<String, String>> {
+    pub async fn sources(
+        &self,
+        namespace: &str,
+        schema: &str,
+        which: VersionRef,
+    ) -> Result<BTreeMap<String, String>> {
         let (version, _) = self.version(namespace, schema, which).await?;
         let keys: Vec<&str> = version.source_hashes.values().map(String::as_str).collect();
         let blobs = self.shared.store.blobs(&keys).await?;
@@ -452,8 +547,9 @@ impl Registry {
                 let data = blobs
                     .get(key)
                     .ok_or_else(|| RegistryError::Internal(format!("source blob {key} missing")))?;
-                let text = String::from_utf8(data.clone())
-                    .map_err(|_| RegistryError::Internal(format!("source blob {key} is not UTF-8")))?;
+                let text = String::from_utf8(data.clone()).map_err(|_| {
+                    RegistryError::Internal(format!("source blob {key} is not UTF-8"))
+                })?;
                 Ok((path.clone(), text))
             })
             .collect()
@@ -461,9 +557,17 @@ impl Registry {
 }
 
 fn state_of(entry: &crate::snapshot::SchemaEntry, version_id: i64) -> VersionState {
-    if entry.current.as_ref().is_some_and(|v| v.version_id == version_id) {
+    if entry
+        .current
+        .as_ref()
+        .is_some_and(|v| v.version_id == version_id)
+    {
         VersionState::Current
-    } else if entry.staged.as_ref().is_some_and(|v| v.version_id == version_id) {
+    } else if entry
+        .staged
+        .as_ref()
+        .is_some_and(|v| v.version_id == version_id)
+    {
         VersionState::Staged
     } else {
         VersionState::Previous

@@ -63,6 +63,9 @@ pub struct SchemaEntry {
     pub updated_at: DateTime<Utc>,
     pub current: Option<Arc<VersionSnapshot>>,
     pub staged: Option<Arc<VersionSnapshot>>,
+    /// The staged version came from a forced rollback: its compatibility
+    /// findings do not block the promote.
+    pub staged_forced: bool,
 }
 
 impl SchemaEntry {
@@ -107,7 +110,8 @@ impl NamespaceView {
     pub fn owner_of(&self, path: &str) -> Option<&SchemaId> {
         self.schemas.iter().find_map(|(id, e)| {
             let owns = |v: &Option<Arc<VersionSnapshot>>| {
-                v.as_ref().is_some_and(|v| v.source_hashes.contains_key(path))
+                v.as_ref()
+                    .is_some_and(|v| v.source_hashes.contains_key(path))
             };
             (owns(&e.current) || owns(&e.staged)).then_some(id)
         })

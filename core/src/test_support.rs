@@ -38,24 +38,37 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("protoreg.db").display());
-        Self { url, kind: "sqlite", _sqlite_dir: Some(dir), _postgres: None }
+        Self {
+            url,
+            kind: "sqlite",
+            _sqlite_dir: Some(dir),
+            _postgres: None,
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (after saying so) when the
     /// server is unreachable outside CI.
     pub async fn postgres() -> Option<Self> {
-        let admin_url =
-            std::env::var("PROTOREG_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
-        let mut admin = match tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(&admin_url)).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(err)) => return postgres_unreachable(&admin_url, &err.to_string()),
-            Err(_) => return postgres_unreachable(&admin_url, "connection timed out"),
-        };
+        let admin_url = std::env::var("PROTOREG_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+        let mut admin =
+            match tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(&admin_url))
+                .await
+            {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(err)) => return postgres_unreachable(&admin_url, &err.to_string()),
+                Err(_) => return postgres_unreachable(&admin_url, "connection timed out"),
+            };
         let name = unique_database_name();
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} at {}: {e}", crate::store::redact(&admin_url)));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "CREATE DATABASE {name} at {}: {e}",
+                    crate::store::redact(&admin_url)
+                )
+            });
         Some(Self {
             url: with_database(&admin_url, &name),
             kind: "postgres",
@@ -65,7 +78,10 @@ impl TestDb {
     }
 
     pub fn store_config(&self) -> StoreConfig {
-        StoreConfig { max_connections: 4, ..StoreConfig::new(self.url.clone()) }
+        StoreConfig {
+            max_connections: 4,
+            ..StoreConfig::new(self.url.clone())
+        }
     }
 
     /// Opens the store, running the migrations.
@@ -75,8 +91,13 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("opening the {} store: {e}", self.kind))
     }
 
+    /// A registry without compatibility rules: these tests are about the
+    /// registry's mechanics, whatever the default rule set is.
     pub fn registry_config(&self) -> RegistryConfig {
-        RegistryConfig::new(self.store_config())
+        RegistryConfig {
+            compat: std::sync::Arc::new(crate::compat::NoCompatRules),
+            ..RegistryConfig::new(self.store_config())
+        }
     }
 
     /// Opens (migrates and restores) a registry on this database. Needs an
@@ -103,7 +124,9 @@ fn postgres_unreachable(admin_url: &str, why: &str) -> Option<TestDb> {
 
 fn unique_database_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     format!(
         "protoreg_test_{}_{}_{}",
         std::process::id(),
@@ -119,7 +142,9 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let host_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
     let mut out = format!("{}/{name}", &base[..host_end]);
     if let Some(query) = query {
         out.push('?');
@@ -136,7 +161,10 @@ impl Drop for PostgresDatabase {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let mut admin = AsyncPgConnection::establish(&admin_url).await.ok()?;
                 admin

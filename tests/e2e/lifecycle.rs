@@ -265,9 +265,19 @@ fn discard_rollback_and_multi_schema_promote() {
         server.get("/v1/namespaces/ns/schemas/common").1["current_version"],
         3
     );
-    let (status, rolled) = server.post(
+    // v1 lacks the field v3 added: under BACKWARD that is a deletion.
+    let (status, refused) = server.post(
         "/v1/namespaces/ns/schemas/common/rollback",
         json!({"version": 1}),
+    );
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "incompatible");
+    assert_eq!(refused["violations"][0]["rule"], "FIELD_NO_DELETE");
+    assert_eq!(refused["violations"][0]["schema"], "common");
+    assert!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().is_empty());
+    let (status, rolled) = server.post(
+        "/v1/namespaces/ns/schemas/common/rollback",
+        json!({"version": 1, "force": true}),
     );
     assert_eq!(status, 200, "{rolled}");
     assert_eq!(rolled["staged"], true);
@@ -363,4 +373,38 @@ fn sigterm_stops_gracefully_with_status_zero() {
     assert_eq!(server.get("/healthz").0, 200);
     let status = server.terminate();
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn promote_refuses_breaking_changes_unless_the_policy_allows_them() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    assert_eq!(server.promote("ns").0, 200);
+    let retyped = MONEY_V1.replace("int64 units = 1;", "string units = 1;");
+    server.publish("ns", "common", &[("common/money.proto", &retyped)]);
+    let revision = server.revision("ns");
+    let (status, body) = server.promote("ns");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "incompatible");
+    let violation = &body["violations"][0];
+    assert_eq!(violation["rule"], "FIELD_SAME_TYPE");
+    assert_eq!(violation["schema"], "common");
+    assert_eq!(violation["file"], "common/money.proto");
+    assert_eq!((violation["line"].as_i64(), violation["column"].as_i64()), (Some(4), Some(3)));
+    assert!(violation["category"].as_array().unwrap().iter().any(|c| c == "FILE"));
+    assert_eq!(server.revision("ns"), revision, "a refused promote changes nothing");
+
+    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"mode": "NOPE"}}}));
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")), "{body}");
+    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"use": ["NO_SUCH_RULE"]}}}));
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")), "{body}");
+    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"use": ["WIRE"]}}}));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.promote("ns");
+    assert_eq!(status, 409, "int64 -> string breaks the wire too: {body}");
+    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"mode": "NONE"}}}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["settings"]["compat"]["mode"], "NONE");
+    let (status, body) = server.promote("ns");
+    assert_eq!(status, 200, "{body}");
 }

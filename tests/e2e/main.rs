@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod bad_input;
+mod compat_cli;
 mod crash;
 mod lifecycle;
 mod support;

@@ -35,7 +35,9 @@ macro_rules! transaction {
                     .await
                     .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
                 guard
-                    .immediate_transaction(async |$conn| -> Result<_, $crate::store::StoreError> { $body })
+                    .immediate_transaction(async |$conn| -> Result<_, $crate::store::StoreError> {
+                        $body
+                    })
                     .await
             }
             $crate::store::Backend::Postgres(pool) => {
@@ -52,5 +54,3 @@ macro_rules! transaction {
         }
     };
 }
-
-

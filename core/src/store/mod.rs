@@ -8,8 +8,8 @@
 #[macro_use]
 mod macros;
 pub mod models;
-pub mod schema;
 mod queries;
+pub mod schema;
 
 use std::path::Path;
 use std::time::Duration;
@@ -83,7 +83,9 @@ impl From<StoreError> for RegistryError {
             StoreError::Diesel(D::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
                 RegistryError::Conflict(format!("already exists ({})", info.message()))
             }
-            StoreError::Connection(m) => RegistryError::Unavailable(format!("store unavailable: {m}")),
+            StoreError::Connection(m) => {
+                RegistryError::Unavailable(format!("store unavailable: {m}"))
+            }
             other => RegistryError::internal("store", other),
         }
     }
@@ -104,7 +106,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.url_for_logs).finish()
+        f.debug_struct("Store")
+            .field("url", &self.url_for_logs)
+            .finish()
     }
 }
 
@@ -118,11 +122,16 @@ pub enum DatabaseKind {
 pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(DatabaseKind::Postgres)
-    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         if path.is_empty() {
             return Err(StoreError::Connection("empty SQLite path".into()));
         }
-        Ok(DatabaseKind::Sqlite { path: path.to_owned() })
+        Ok(DatabaseKind::Sqlite {
+            path: path.to_owned(),
+        })
     } else {
         Err(StoreError::Connection(format!(
             "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
@@ -179,7 +188,8 @@ impl Store {
                 Backend::Sqlite(pool)
             }
             DatabaseKind::Postgres => {
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
+                let manager =
+                    AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
                 let pool = Pool::builder(manager)
                     .max_size(config.max_connections)
                     .wait_timeout(Some(config.connect_timeout))
@@ -219,7 +229,10 @@ fn deadpool_runtime() -> deadpool::Runtime {
 }
 
 fn ensure_parent_dir(path: &str) -> Result<(), StoreError> {
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .map_err(|e| StoreError::Connection(format!("creating {}: {e}", parent.display())))?;
     }
@@ -242,19 +255,23 @@ pub async fn run_migrations(url: &str) -> Result<(), StoreError> {
 }
 
 fn run_migrations_blocking(url: &str) -> Result<(), StoreError> {
-    let migration_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    let migration_err =
+        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match database_kind(url)? {
         DatabaseKind::Sqlite { path } => {
             ensure_parent_dir(&path)?;
             let mut conn = SqliteConnection::establish(&path)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             diesel::connection::SimpleConnection::batch_execute(&mut conn, SQLITE_PRAGMAS)?;
-            conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migration_err)?;
+            conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_err)?;
         }
         DatabaseKind::Postgres => {
-            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
-                .map_err(|e| StoreError::Connection(e.to_string()))?;
-            conn.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(migration_err)?;
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(migration_err)?;
         }
     }
     Ok(())
@@ -262,23 +279,25 @@ fn run_migrations_blocking(url: &str) -> Result<(), StoreError> {
 
 /// Reverts every migration (tests of the down scripts use this).
 pub fn revert_all_migrations_blocking(url: &str) -> Result<(), StoreError> {
-    let migration_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    let migration_err =
+        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match database_kind(url)? {
         DatabaseKind::Sqlite { path } => {
             let mut conn = SqliteConnection::establish(&path)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
-            conn.revert_all_migrations(SQLITE_MIGRATIONS).map_err(migration_err)?;
+            conn.revert_all_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_err)?;
         }
         DatabaseKind::Postgres => {
-            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
-                .map_err(|e| StoreError::Connection(e.to_string()))?;
-            conn.revert_all_migrations(POSTGRES_MIGRATIONS).map_err(migration_err)?;
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.revert_all_migrations(POSTGRES_MIGRATIONS)
+                .map_err(migration_err)?;
         }
     }
     Ok(())
 }
-
-
 
 #[cfg(test)]
 mod tests;

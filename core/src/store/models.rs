@@ -46,6 +46,7 @@ pub struct SchemaRow {
     pub name: String,
     pub current_version_id: Option<i64>,
     pub staged_version_id: Option<i64>,
+    pub staged_forced: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

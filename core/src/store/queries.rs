@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::models::*;
-use super::schema::{blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas};
+use super::schema::{
+    blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas,
+};
 use super::{Store, StoreError};
 
 /// Now, in UTC, at the microsecond precision both backends keep.
@@ -69,7 +71,10 @@ macro_rules! bump_revision {
                     .and(namespaces::revision.eq($expected))
                     .and(namespaces::deleted_at.is_null()),
             )
-            .set((namespaces::revision.eq(namespaces::revision + 1_i64), namespaces::updated_at.eq($at)))
+            .set((
+                namespaces::revision.eq(namespaces::revision + 1_i64),
+                namespaces::updated_at.eq($at),
+            ))
             .execute($conn)
             .await?;
         if updated != 1 {
@@ -117,7 +122,12 @@ macro_rules! store_blobs {
                 continue;
             }
             diesel::insert_into(blobs::table)
-                .values(&NewBlob { sha256: blob.sha256, size: blob.data.len() as i64, data: blob.data, created_at: $at })
+                .values(&NewBlob {
+                    sha256: blob.sha256,
+                    size: blob.data.len() as i64,
+                    data: blob.data,
+                    created_at: $at,
+                })
                 .on_conflict_do_nothing()
                 .execute($conn)
                 .await?;
@@ -129,7 +139,12 @@ impl Store {
     // ---- namespaces -------------------------------------------------------
 
     /// Creates a namespace; a live namespace of that name → unique violation.
-    pub async fn create_namespace(&self, name: &str, metadata: &str, settings: &str) -> Result<NamespaceRow, StoreError> {
+    pub async fn create_namespace(
+        &self,
+        name: &str,
+        metadata: &str,
+        settings: &str,
+    ) -> Result<NamespaceRow, StoreError> {
         let at = now();
         transaction!(self, conn => {
             let row: NamespaceRow = diesel::insert_into(namespaces::table)
@@ -175,7 +190,12 @@ impl Store {
     }
 
     /// Soft delete: the rows stay for audit, the name becomes free.
-    pub async fn delete_namespace(&self, namespace_id: i64, name: &str, expected_revision: i64) -> Result<(), StoreError> {
+    pub async fn delete_namespace(
+        &self,
+        namespace_id: i64,
+        name: &str,
+        expected_revision: i64,
+    ) -> Result<(), StoreError> {
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -218,6 +238,7 @@ impl Store {
     /// revision check serializes writers of a namespace).
     pub async fn publish(&self, record: &PublishRecord<'_>) -> Result<Published, StoreError> {
         let at = now();
+        let force = false;
         transaction!(self, conn => {
             let revision = bump_revision!(conn, record.namespace_id, record.expected_revision, at);
             store_blobs!(conn, &record.blobs, at);
@@ -274,7 +295,11 @@ impl Store {
                 diesel::insert_into(schema_version_deps::table).values(row).execute(conn).await?;
             }
             diesel::update(schemas::table.find(schema_row_id))
-                .set((schemas::staged_version_id.eq(Some(version.id)), schemas::updated_at.eq(at)))
+                .set((
+                    schemas::staged_version_id.eq(Some(version.id)),
+                    schemas::staged_forced.eq(force),
+                    schemas::updated_at.eq(at),
+                ))
                 .execute(conn)
                 .await?;
             insert_event!(conn, Some(record.namespace_id), record.namespace, "schema.published",
@@ -288,7 +313,13 @@ impl Store {
 
     /// Makes every given staged version current at once. Each move is
     /// checked against the staged pointer the caller saw.
-    pub async fn promote(&self, namespace_id: i64, namespace: &str, expected_revision: i64, moves: &[PromoteMove]) -> Result<i64, StoreError> {
+    pub async fn promote(
+        &self,
+        namespace_id: i64,
+        namespace: &str,
+        expected_revision: i64,
+        moves: &[PromoteMove],
+    ) -> Result<i64, StoreError> {
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -298,6 +329,7 @@ impl Store {
                     .set((
                         schemas::current_version_id.eq(Some(m.to_version_id)),
                         schemas::staged_version_id.eq(None::<i64>),
+                        schemas::staged_forced.eq(false),
                         schemas::updated_at.eq(at),
                     ))
                     .execute(conn)
@@ -320,13 +352,23 @@ impl Store {
     }
 
     /// Clears the staged pointer of the given schemas.
-    pub async fn discard(&self, namespace_id: i64, namespace: &str, expected_revision: i64, schemas_to_clear: &[(i64, String)]) -> Result<i64, StoreError> {
+    pub async fn discard(
+        &self,
+        namespace_id: i64,
+        namespace: &str,
+        expected_revision: i64,
+        schemas_to_clear: &[(i64, String)],
+    ) -> Result<i64, StoreError> {
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
             let ids: Vec<i64> = schemas_to_clear.iter().map(|(id, _)| *id).collect();
             diesel::update(schemas::table.filter(schemas::id.eq_any(&ids)))
-                .set((schemas::staged_version_id.eq(None::<i64>), schemas::updated_at.eq(at)))
+                .set((
+                    schemas::staged_version_id.eq(None::<i64>),
+                    schemas::staged_forced.eq(false),
+                    schemas::updated_at.eq(at),
+                ))
                 .execute(conn)
                 .await?;
             let names: Vec<&str> = schemas_to_clear.iter().map(|(_, n)| n.as_str()).collect();
@@ -337,16 +379,29 @@ impl Store {
     }
 
     /// Stages an existing version of a schema (rollback is a pointer move).
-    pub async fn stage_existing(&self, namespace_id: i64, namespace: &str, expected_revision: i64, schema_row_id: i64, schema: &str, version: &VersionRow) -> Result<i64, StoreError> {
+    pub async fn stage_existing(
+        &self,
+        namespace_id: i64,
+        namespace: &str,
+        expected_revision: i64,
+        schema_row_id: i64,
+        schema: &str,
+        version: &VersionRow,
+        force: bool,
+    ) -> Result<i64, StoreError> {
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
             diesel::update(schemas::table.find(schema_row_id))
-                .set((schemas::staged_version_id.eq(Some(version.id)), schemas::updated_at.eq(at)))
+                .set((
+                    schemas::staged_version_id.eq(Some(version.id)),
+                    schemas::staged_forced.eq(force),
+                    schemas::updated_at.eq(at),
+                ))
                 .execute(conn)
                 .await?;
             insert_event!(conn, Some(namespace_id), namespace, "schema.rolled_back",
-                serde_json::json!({"namespace": namespace, "schema": schema, "version": version.version, "revision": revision}), at);
+                serde_json::json!({"namespace": namespace, "schema": schema, "version": version.version, "force": force, "revision": revision}), at);
             Ok(revision)
         })
     }
@@ -379,6 +434,22 @@ impl Store {
         Ok(out)
     }
 
+    /// Versions of these schemas that were current at some point.
+    pub async fn ever_current_versions(&self, schema_row_ids: &[i64]) -> Result<Vec<VersionRow>, StoreError> {
+        if schema_row_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_conn!(self, conn => {
+            Ok(schema_versions::table
+                .filter(schema_versions::schema_id.eq_any(schema_row_ids))
+                .filter(schema_versions::promoted_at.is_not_null())
+                .order((schema_versions::schema_id, schema_versions::version))
+                .select(VersionRow::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     pub async fn versions_of(&self, schema_row_id: i64) -> Result<Vec<VersionRow>, StoreError> {
         with_conn!(self, conn => {
             Ok(schema_versions::table
@@ -390,7 +461,11 @@ impl Store {
         })
     }
 
-    pub async fn version_of(&self, schema_row_id: i64, version: i32) -> Result<Option<VersionRow>, StoreError> {
+    pub async fn version_of(
+        &self,
+        schema_row_id: i64,
+        version: i32,
+    ) -> Result<Option<VersionRow>, StoreError> {
         with_conn!(self, conn => {
             Ok(schema_versions::table
                 .filter(schema_versions::schema_id.eq(schema_row_id).and(schema_versions::version.eq(version)))
@@ -401,7 +476,10 @@ impl Store {
         })
     }
 
-    pub async fn files_of_versions(&self, version_ids: &[i64]) -> Result<Vec<VersionFileRow>, StoreError> {
+    pub async fn files_of_versions(
+        &self,
+        version_ids: &[i64],
+    ) -> Result<Vec<VersionFileRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in version_ids.chunks(500) {
             let rows: Vec<VersionFileRow> = with_conn!(self, conn => {
@@ -417,7 +495,10 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn deps_of_versions(&self, version_ids: &[i64]) -> Result<Vec<VersionDepRow>, StoreError> {
+    pub async fn deps_of_versions(
+        &self,
+        version_ids: &[i64],
+    ) -> Result<Vec<VersionDepRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in version_ids.chunks(500) {
             let rows: Vec<VersionDepRow> = with_conn!(self, conn => {
@@ -465,4 +546,3 @@ impl Store {
         })
     }
 }
-

@@ -32,6 +32,7 @@ diesel::table! {
         name -> Text,
         current_version_id -> Nullable<BigInt>,
         staged_version_id -> Nullable<BigInt>,
+        staged_forced -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

@@ -5,7 +5,9 @@ use diesel::QueryableByName;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::schema::{blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas};
+use super::schema::{
+    blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas,
+};
 use super::*;
 use crate::error::RegistryError;
 use crate::fingerprint::{fingerprint, sha256_hex};
@@ -16,7 +18,11 @@ use crate::test_support::{TestDb, on_each_backend};
 impl Store {
     /// Overwrites the content of stored blobs (tests that must prove a code
     /// path never reads them). Returns how many rows changed.
-    pub(crate) async fn overwrite_blobs_for_tests(&self, keys: &[String], data: &[u8]) -> Result<usize, StoreError> {
+    pub(crate) async fn overwrite_blobs_for_tests(
+        &self,
+        keys: &[String],
+        data: &[u8],
+    ) -> Result<usize, StoreError> {
         with_conn!(self, conn => {
             Ok(diesel::update(blobs::table.filter(blobs::sha256.eq_any(keys)))
                 .set(blobs::data.eq(data))
@@ -44,16 +50,25 @@ async fn publish_files(
     files: &[(&str, &str)],
     deps: &[(&str, &str, Option<i64>)],
 ) -> Result<Published, StoreError> {
-    let hashes: Vec<String> = files.iter().map(|(_, text)| sha256_hex(text.as_bytes())).collect();
+    let hashes: Vec<String> = files
+        .iter()
+        .map(|(_, text)| sha256_hex(text.as_bytes()))
+        .collect();
     let descriptor = format!("descriptor of {files:?}").into_bytes();
     let descriptor_sha256 = sha256_hex(&descriptor);
     let fp = fingerprint(files.iter().copied());
     let mut blob_refs: Vec<BlobRef<'_>> = files
         .iter()
         .zip(&hashes)
-        .map(|((_, text), sha256)| BlobRef { sha256, data: text.as_bytes() })
+        .map(|((_, text), sha256)| BlobRef {
+            sha256,
+            data: text.as_bytes(),
+        })
         .collect();
-    blob_refs.push(BlobRef { sha256: &descriptor_sha256, data: &descriptor });
+    blob_refs.push(BlobRef {
+        sha256: &descriptor_sha256,
+        data: &descriptor,
+    });
     let record = PublishRecord {
         namespace_id: namespace.id,
         namespace: &namespace.name,
@@ -62,7 +77,11 @@ async fn publish_files(
         fingerprint: &fp,
         descriptor_sha256: &descriptor_sha256,
         blobs: blob_refs,
-        files: files.iter().zip(&hashes).map(|((path, _), h)| (*path, h.as_str())).collect(),
+        files: files
+            .iter()
+            .zip(&hashes)
+            .map(|((path, _), h)| (*path, h.as_str()))
+            .collect(),
         deps: deps.to_vec(),
         created_by: "tester",
         metadata: r#"{"ticket":"T-1"}"#,
@@ -71,7 +90,12 @@ async fn publish_files(
 }
 
 async fn revision_of(store: &Store, name: &str) -> i64 {
-    store.live_namespace(name).await.unwrap().expect("namespace is live").revision
+    store
+        .live_namespace(name)
+        .await
+        .unwrap()
+        .expect("namespace is live")
+        .revision
 }
 
 async fn schema_named(store: &Store, namespace_id: i64, name: &str) -> SchemaRow {
@@ -85,13 +109,21 @@ async fn schema_named(store: &Store, namespace_id: i64, name: &str) -> SchemaRow
 }
 
 async fn event_kinds(store: &Store, namespace_id: i64) -> Vec<String> {
-    store.events_of(namespace_id).await.unwrap().into_iter().map(|e| e.kind).collect()
+    store
+        .events_of(namespace_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
 }
 
 fn revert_all_migrations(url: &str) -> Result<(), StoreError> {
     let url = url.to_owned();
     // Sync Diesel: keep it off the test's runtime.
-    std::thread::spawn(move || revert_all_migrations_blocking(&url)).join().expect("revert thread")
+    std::thread::spawn(move || revert_all_migrations_blocking(&url))
+        .join()
+        .expect("revert thread")
 }
 
 #[derive(QueryableByName)]
@@ -103,7 +135,9 @@ struct Count {
 /// How many columns the migrated table has, as the database itself says.
 async fn column_count(store: &Store, table: &str) -> i64 {
     let sql = match store.backend_name() {
-        "sqlite" => format!("SELECT CAST(count(*) AS BIGINT) AS n FROM pragma_table_info('{table}')"),
+        "sqlite" => {
+            format!("SELECT CAST(count(*) AS BIGINT) AS n FROM pragma_table_info('{table}')")
+        }
         _ => format!(
             "SELECT count(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = '{table}'"
@@ -127,11 +161,22 @@ async fn migrations_go_up_down_and_up_again() {
         let store = db.store().await;
         store.create_namespace("before", "{}", "{}").await.unwrap();
 
-        revert_all_migrations(&db.url).unwrap_or_else(|e| panic!("{}: down migrations: {e}", db.kind));
-        assert!(store.live_namespaces().await.is_err(), "{}: tables are gone after down", db.kind);
+        revert_all_migrations(&db.url)
+            .unwrap_or_else(|e| panic!("{}: down migrations: {e}", db.kind));
+        assert!(
+            store.live_namespaces().await.is_err(),
+            "{}: tables are gone after down",
+            db.kind
+        );
 
-        run_migrations(&db.url).await.unwrap_or_else(|e| panic!("{}: up again: {e}", db.kind));
-        assert!(store.live_namespaces().await.unwrap().is_empty(), "{}: a fresh schema", db.kind);
+        run_migrations(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{}: up again: {e}", db.kind));
+        assert!(
+            store.live_namespaces().await.unwrap().is_empty(),
+            "{}: a fresh schema",
+            db.kind
+        );
         let again = store.create_namespace("before", "{}", "{}").await.unwrap();
         assert_eq!(again.revision, 1);
     })
@@ -214,7 +259,7 @@ async fn tables_match_migrations() {
         for (table, columns) in [
             ("namespaces", 8),
             ("blobs", 4),
-            ("schemas", 7),
+            ("schemas", 8),
             ("schema_versions", 9),
             ("schema_version_files", 3),
             ("schema_version_deps", 4),
@@ -236,25 +281,58 @@ async fn namespace_names_are_unique_until_soft_deleted() {
         let first = store.create_namespace("billing", "{}", "{}").await.unwrap();
         assert_eq!(first.revision, 1);
 
-        let duplicate = store.create_namespace("billing", "{}", "{}").await.unwrap_err();
+        let duplicate = store
+            .create_namespace("billing", "{}", "{}")
+            .await
+            .unwrap_err();
         assert_eq!(RegistryError::from(duplicate).code(), "conflict", "{kind}");
 
-        let stale = store.delete_namespace(first.id, "billing", 0).await.unwrap_err();
-        assert!(matches!(stale, StoreError::Conflict(_)), "{kind}: {stale:?}");
-        assert!(store.live_namespace("billing").await.unwrap().is_some(), "{kind}");
+        let stale = store
+            .delete_namespace(first.id, "billing", 0)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(stale, StoreError::Conflict(_)),
+            "{kind}: {stale:?}"
+        );
+        assert!(
+            store.live_namespace("billing").await.unwrap().is_some(),
+            "{kind}"
+        );
 
-        store.delete_namespace(first.id, "billing", 1).await.unwrap();
-        assert!(store.live_namespace("billing").await.unwrap().is_none(), "{kind}");
+        store
+            .delete_namespace(first.id, "billing", 1)
+            .await
+            .unwrap();
+        assert!(
+            store.live_namespace("billing").await.unwrap().is_none(),
+            "{kind}"
+        );
         let again = store.create_namespace("billing", "{}", "{}").await.unwrap();
         assert_ne!(again.id, first.id);
         let live = store.live_namespaces().await.unwrap();
-        assert_eq!(live.iter().map(|n| n.id).collect::<Vec<_>>(), [again.id], "{kind}");
+        assert_eq!(
+            live.iter().map(|n| n.id).collect::<Vec<_>>(),
+            [again.id],
+            "{kind}"
+        );
 
         // A deleted namespace cannot be written to any more.
-        let after_delete = store.update_namespace(first.id, "billing", 2, Some("{}"), None).await.unwrap_err();
+        let after_delete = store
+            .update_namespace(first.id, "billing", 2, Some("{}"), None)
+            .await
+            .unwrap_err();
         assert!(matches!(after_delete, StoreError::Conflict(_)), "{kind}");
-        assert_eq!(event_kinds(&store, first.id).await, ["namespace.created", "namespace.deleted"], "{kind}");
-        assert_eq!(event_kinds(&store, again.id).await, ["namespace.created"], "{kind}");
+        assert_eq!(
+            event_kinds(&store, first.id).await,
+            ["namespace.created", "namespace.deleted"],
+            "{kind}"
+        );
+        assert_eq!(
+            event_kinds(&store, again.id).await,
+            ["namespace.created"],
+            "{kind}"
+        );
     })
     .await;
 }
@@ -268,32 +346,72 @@ async fn publish_numbers_versions_and_stores_each_blob_once() {
         let kind = db.kind;
         let ns = store.create_namespace("one", "{}", "{}").await.unwrap();
 
-        let v1 = publish_files(&store, &ns, 1, "s", &[("a.proto", "x1")], &[]).await.unwrap();
+        let v1 = publish_files(&store, &ns, 1, "s", &[("a.proto", "x1")], &[])
+            .await
+            .unwrap();
         assert_eq!((v1.version.version, v1.revision), (1, 2), "{kind}");
-        assert_eq!(store.blob_count().await.unwrap(), 2, "{kind}: a source and a descriptor");
-        let v2 = publish_files(&store, &ns, 2, "s", &[("a.proto", "x2")], &[]).await.unwrap();
+        assert_eq!(
+            store.blob_count().await.unwrap(),
+            2,
+            "{kind}: a source and a descriptor"
+        );
+        let v2 = publish_files(&store, &ns, 2, "s", &[("a.proto", "x2")], &[])
+            .await
+            .unwrap();
         assert_eq!((v2.version.version, v2.revision), (2, 3), "{kind}");
         assert_eq!(store.blob_count().await.unwrap(), 4, "{kind}");
         // Two files with the same content: one source blob.
-        let v3 = publish_files(&store, &ns, 3, "s", &[("a.proto", "x1"), ("b.proto", "x1")], &[]).await.unwrap();
+        let v3 = publish_files(
+            &store,
+            &ns,
+            3,
+            "s",
+            &[("a.proto", "x1"), ("b.proto", "x1")],
+            &[],
+        )
+        .await
+        .unwrap();
         assert_eq!(v3.version.version, 3, "{kind}");
-        assert_eq!(store.blob_count().await.unwrap(), 5, "{kind}: only the new descriptor");
+        assert_eq!(
+            store.blob_count().await.unwrap(),
+            5,
+            "{kind}: only the new descriptor"
+        );
         assert_eq!(v1.schema_row_id, v3.schema_row_id);
 
-        let numbers: Vec<i32> = store.versions_of(v1.schema_row_id).await.unwrap().iter().map(|v| v.version).collect();
+        let numbers: Vec<i32> = store
+            .versions_of(v1.schema_row_id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.version)
+            .collect();
         assert_eq!(numbers, [1, 2, 3], "{kind}");
         let row = schema_named(&store, ns.id, "s").await;
-        assert_eq!((row.current_version_id, row.staged_version_id), (None, Some(v3.version.id)), "{kind}");
+        assert_eq!(
+            (row.current_version_id, row.staged_version_id),
+            (None, Some(v3.version.id)),
+            "{kind}"
+        );
         let files = store.files_of_versions(&[v3.version.id]).await.unwrap();
-        assert_eq!(files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.proto", "b.proto"]);
+        assert_eq!(
+            files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            ["a.proto", "b.proto"]
+        );
 
         // Identical sources in another namespace add no blob at all, and
         // number from 1 there.
         let other = store.create_namespace("two", "{}", "{}").await.unwrap();
-        let copy = publish_files(&store, &other, 1, "s", &[("a.proto", "x1")], &[]).await.unwrap();
+        let copy = publish_files(&store, &other, 1, "s", &[("a.proto", "x1")], &[])
+            .await
+            .unwrap();
         assert_eq!(copy.version.version, 1, "{kind}");
         assert_eq!(copy.version.descriptor_sha256, v1.version.descriptor_sha256);
-        assert_eq!(store.blob_count().await.unwrap(), 5, "{kind}: content is stored once across namespaces");
+        assert_eq!(
+            store.blob_count().await.unwrap(),
+            5,
+            "{kind}: content is stored once across namespaces"
+        );
 
         let blob = store.blobs(&[&sha256_hex(b"x2")]).await.unwrap();
         assert_eq!(blob[&sha256_hex(b"x2")], b"x2", "{kind}");
@@ -307,36 +425,93 @@ async fn a_stale_revision_is_a_conflict_and_writes_nothing() {
         let store = db.store().await;
         let kind = db.kind;
         let ns = store.create_namespace("stale", "{}", "{}").await.unwrap();
-        let v1 = publish_files(&store, &ns, 1, "s", &[("a.proto", "one")], &[]).await.unwrap();
+        let v1 = publish_files(&store, &ns, 1, "s", &[("a.proto", "one")], &[])
+            .await
+            .unwrap();
         let blobs_before = store.blob_count().await.unwrap();
         let events_before = store.event_count_for_tests().await.unwrap();
 
         // Revision is 2 now; a writer that read revision 1 loses.
-        let err = publish_files(&store, &ns, 1, "s", &[("a.proto", "two")], &[]).await.unwrap_err();
+        let err = publish_files(&store, &ns, 1, "s", &[("a.proto", "two")], &[])
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{kind}: {err:?}");
-        let err = publish_files(&store, &ns, 1, "new-schema", &[("n.proto", "new")], &[]).await.unwrap_err();
+        let err = publish_files(&store, &ns, 1, "new-schema", &[("n.proto", "new")], &[])
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{kind}: {err:?}");
         assert_eq!(RegistryError::from(err).code(), "conflict");
 
-        assert_eq!(store.blob_count().await.unwrap(), blobs_before, "{kind}: no blob written");
-        assert_eq!(store.event_count_for_tests().await.unwrap(), events_before, "{kind}: no event written");
+        assert_eq!(
+            store.blob_count().await.unwrap(),
+            blobs_before,
+            "{kind}: no blob written"
+        );
+        assert_eq!(
+            store.event_count_for_tests().await.unwrap(),
+            events_before,
+            "{kind}: no event written"
+        );
         assert_eq!(revision_of(&store, "stale").await, 2, "{kind}");
         let schemas = store.schemas_of(ns.id).await.unwrap();
         assert_eq!(schemas.len(), 1, "{kind}: no schema row written");
-        assert_eq!(store.versions_of(v1.schema_row_id).await.unwrap().len(), 1, "{kind}: no version written");
+        assert_eq!(
+            store.versions_of(v1.schema_row_id).await.unwrap().len(),
+            1,
+            "{kind}: no version written"
+        );
         assert_eq!(schemas[0].staged_version_id, Some(v1.version.id));
 
         // The same holds for every other mutation.
-        let moves = [PromoteMove { schema_row_id: v1.schema_row_id, schema: "s".into(), from_version_id: None, to_version_id: v1.version.id }];
-        assert!(matches!(store.promote(ns.id, "stale", 1, &moves).await, Err(StoreError::Conflict(_))));
-        assert!(matches!(store.discard(ns.id, "stale", 1, &[(v1.schema_row_id, "s".into())]).await, Err(StoreError::Conflict(_))));
-        assert!(matches!(store.stage_existing(ns.id, "stale", 1, v1.schema_row_id, "s", &v1.version).await, Err(StoreError::Conflict(_))));
-        assert!(matches!(store.update_namespace(ns.id, "stale", 1, Some(r#"{"x":1}"#), None).await, Err(StoreError::Conflict(_))));
+        let moves = [PromoteMove {
+            schema_row_id: v1.schema_row_id,
+            schema: "s".into(),
+            from_version_id: None,
+            to_version_id: v1.version.id,
+        }];
+        assert!(matches!(
+            store.promote(ns.id, "stale", 1, &moves).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .discard(ns.id, "stale", 1, &[(v1.schema_row_id, "s".into())])
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .stage_existing(ns.id, "stale", 1, v1.schema_row_id, "s", &v1.version, false)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .update_namespace(ns.id, "stale", 1, Some(r#"{"x":1}"#), None)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
         let row = schema_named(&store, ns.id, "s").await;
-        assert_eq!((row.current_version_id, row.staged_version_id), (None, Some(v1.version.id)), "{kind}");
-        assert_eq!(store.live_namespace("stale").await.unwrap().unwrap().metadata, "{}");
+        assert_eq!(
+            (row.current_version_id, row.staged_version_id),
+            (None, Some(v1.version.id)),
+            "{kind}"
+        );
+        assert_eq!(
+            store
+                .live_namespace("stale")
+                .await
+                .unwrap()
+                .unwrap()
+                .metadata,
+            "{}"
+        );
         assert_eq!(revision_of(&store, "stale").await, 2, "{kind}");
-        assert_eq!(store.event_count_for_tests().await.unwrap(), events_before, "{kind}");
+        assert_eq!(
+            store.event_count_for_tests().await.unwrap(),
+            events_before,
+            "{kind}"
+        );
     })
     .await;
 }
@@ -349,49 +524,140 @@ async fn promote_discard_and_stage_existing_move_pointers() {
         let store = db.store().await;
         let kind = db.kind;
         let ns = store.create_namespace("moves", "{}", "{}").await.unwrap();
-        let v1 = publish_files(&store, &ns, 1, "s", &[("a.proto", "one")], &[]).await.unwrap();
+        let v1 = publish_files(&store, &ns, 1, "s", &[("a.proto", "one")], &[])
+            .await
+            .unwrap();
         let schema_id = v1.schema_row_id;
         let promote_to = |to: &VersionRow, from: Option<i64>| {
-            [PromoteMove { schema_row_id: schema_id, schema: "s".into(), from_version_id: from, to_version_id: to.id }]
+            [PromoteMove {
+                schema_row_id: schema_id,
+                schema: "s".into(),
+                from_version_id: from,
+                to_version_id: to.id,
+            }]
         };
         let pointers = async || {
             let row = schema_named(&store, ns.id, "s").await;
             (row.current_version_id, row.staged_version_id)
         };
 
-        let revision = store.promote(ns.id, "moves", 2, &promote_to(&v1.version, None)).await.unwrap();
+        let revision = store
+            .promote(ns.id, "moves", 2, &promote_to(&v1.version, None))
+            .await
+            .unwrap();
         assert_eq!(revision, 3, "{kind}");
         assert_eq!(pointers().await, (Some(v1.version.id), None), "{kind}");
-        let promoted_at = store.version_of(schema_id, 1).await.unwrap().unwrap().promoted_at;
+        let promoted_at = store
+            .version_of(schema_id, 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .promoted_at;
         assert!(promoted_at.is_some(), "{kind}");
 
-        let v2 = publish_files(&store, &ns, 3, "s", &[("a.proto", "two")], &[]).await.unwrap();
-        assert_eq!(pointers().await, (Some(v1.version.id), Some(v2.version.id)), "{kind}");
-        let revision = store.discard(ns.id, "moves", 4, &[(schema_id, "s".into())]).await.unwrap();
+        let v2 = publish_files(&store, &ns, 3, "s", &[("a.proto", "two")], &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            pointers().await,
+            (Some(v1.version.id), Some(v2.version.id)),
+            "{kind}"
+        );
+        let revision = store
+            .discard(ns.id, "moves", 4, &[(schema_id, "s".into())])
+            .await
+            .unwrap();
         assert_eq!(revision, 5);
-        assert_eq!(pointers().await, (Some(v1.version.id), None), "{kind}: discard clears staging only");
+        assert_eq!(
+            pointers().await,
+            (Some(v1.version.id), None),
+            "{kind}: discard clears staging only"
+        );
 
-        let revision = store.stage_existing(ns.id, "moves", 5, schema_id, "s", &v2.version).await.unwrap();
+        let revision = store
+            .stage_existing(ns.id, "moves", 5, schema_id, "s", &v2.version, false)
+            .await
+            .unwrap();
         assert_eq!(revision, 6);
-        assert_eq!(pointers().await, (Some(v1.version.id), Some(v2.version.id)), "{kind}");
+        assert_eq!(
+            pointers().await,
+            (Some(v1.version.id), Some(v2.version.id)),
+            "{kind}"
+        );
 
         // A promote whose staged pointer changed underneath is refused whole:
         // its revision bump is rolled back with it.
-        let err = store.promote(ns.id, "moves", 6, &promote_to(&v1.version, Some(v1.version.id))).await.unwrap_err();
+        let err = store
+            .promote(
+                ns.id,
+                "moves",
+                6,
+                &promote_to(&v1.version, Some(v1.version.id)),
+            )
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{kind}: {err:?}");
-        assert_eq!(revision_of(&store, "moves").await, 6, "{kind}: the transaction rolled back");
-        assert_eq!(pointers().await, (Some(v1.version.id), Some(v2.version.id)), "{kind}");
+        assert_eq!(
+            revision_of(&store, "moves").await,
+            6,
+            "{kind}: the transaction rolled back"
+        );
+        assert_eq!(
+            pointers().await,
+            (Some(v1.version.id), Some(v2.version.id)),
+            "{kind}"
+        );
 
-        store.promote(ns.id, "moves", 6, &promote_to(&v2.version, Some(v1.version.id))).await.unwrap();
+        store
+            .promote(
+                ns.id,
+                "moves",
+                6,
+                &promote_to(&v2.version, Some(v1.version.id)),
+            )
+            .await
+            .unwrap();
         assert_eq!(pointers().await, (Some(v2.version.id), None), "{kind}");
 
-        // Rollback to v1 is a pointer move: no new version row.
-        store.stage_existing(ns.id, "moves", 7, schema_id, "s", &v1.version).await.unwrap();
-        store.promote(ns.id, "moves", 8, &promote_to(&v1.version, Some(v2.version.id))).await.unwrap();
+        // Rollback to v1 is a pointer move: no new version row. A forced
+        // rollback is remembered until the promote.
+        store
+            .stage_existing(ns.id, "moves", 7, schema_id, "s", &v1.version, true)
+            .await
+            .unwrap();
+        assert!(
+            schema_named(&store, ns.id, "s").await.staged_forced,
+            "{kind}"
+        );
+        store
+            .promote(
+                ns.id,
+                "moves",
+                8,
+                &promote_to(&v1.version, Some(v2.version.id)),
+            )
+            .await
+            .unwrap();
         assert_eq!(pointers().await, (Some(v1.version.id), None), "{kind}");
-        assert_eq!(store.versions_of(schema_id).await.unwrap().len(), 2, "{kind}");
-        let again = store.version_of(schema_id, 1).await.unwrap().unwrap().promoted_at;
-        assert_eq!(again, promoted_at, "{kind}: promoted_at records the first promote");
+        assert!(
+            !schema_named(&store, ns.id, "s").await.staged_forced,
+            "{kind}"
+        );
+        assert_eq!(
+            store.versions_of(schema_id).await.unwrap().len(),
+            2,
+            "{kind}"
+        );
+        let again = store
+            .version_of(schema_id, 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .promoted_at;
+        assert_eq!(
+            again, promoted_at,
+            "{kind}: promoted_at records the first promote"
+        );
         assert_eq!(revision_of(&store, "moves").await, 9, "{kind}");
     })
     .await;
@@ -403,14 +669,43 @@ async fn every_mutation_writes_one_event_of_its_kind() {
         let store = db.store().await;
         let kind = db.kind;
         let ns = store.create_namespace("events", "{}", "{}").await.unwrap();
-        let row = store.update_namespace(ns.id, "events", 1, Some(r#"{"owner":"me"}"#), None).await.unwrap();
-        assert_eq!((row.revision, row.metadata.as_str()), (2, r#"{"owner":"me"}"#));
-        let v1 = publish_files(&store, &ns, 2, "s", &[("a.proto", "one")], &[]).await.unwrap();
-        let moves = [PromoteMove { schema_row_id: v1.schema_row_id, schema: "s".into(), from_version_id: None, to_version_id: v1.version.id }];
+        let row = store
+            .update_namespace(ns.id, "events", 1, Some(r#"{"owner":"me"}"#), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (row.revision, row.metadata.as_str()),
+            (2, r#"{"owner":"me"}"#)
+        );
+        let v1 = publish_files(&store, &ns, 2, "s", &[("a.proto", "one")], &[])
+            .await
+            .unwrap();
+        let moves = [PromoteMove {
+            schema_row_id: v1.schema_row_id,
+            schema: "s".into(),
+            from_version_id: None,
+            to_version_id: v1.version.id,
+        }];
         store.promote(ns.id, "events", 3, &moves).await.unwrap();
-        publish_files(&store, &ns, 4, "s", &[("a.proto", "two")], &[]).await.unwrap();
-        store.discard(ns.id, "events", 5, &[(v1.schema_row_id, "s".into())]).await.unwrap();
-        store.stage_existing(ns.id, "events", 6, v1.schema_row_id, "s", &v1.version).await.unwrap();
+        publish_files(&store, &ns, 4, "s", &[("a.proto", "two")], &[])
+            .await
+            .unwrap();
+        store
+            .discard(ns.id, "events", 5, &[(v1.schema_row_id, "s".into())])
+            .await
+            .unwrap();
+        store
+            .stage_existing(
+                ns.id,
+                "events",
+                6,
+                v1.schema_row_id,
+                "s",
+                &v1.version,
+                false,
+            )
+            .await
+            .unwrap();
         store.delete_namespace(ns.id, "events", 7).await.unwrap();
 
         let events = store.events_of(ns.id).await.unwrap();
@@ -433,13 +728,24 @@ async fn every_mutation_writes_one_event_of_its_kind() {
             let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
             assert_eq!(payload["namespace"], "events", "{kind}: {payload}");
             // Each event carries the revision its transaction wrote.
-            assert_eq!(payload["revision"], index as i64 + 1, "{kind}: {} {payload}", event.kind);
+            assert_eq!(
+                payload["revision"],
+                index as i64 + 1,
+                "{kind}: {} {payload}",
+                event.kind
+            );
             assert_eq!(event.namespace, "events");
         }
         let published: serde_json::Value = serde_json::from_str(&events[4].payload).unwrap();
-        assert_eq!((published["schema"].as_str(), published["version"].as_i64()), (Some("s"), Some(2)));
+        assert_eq!(
+            (published["schema"].as_str(), published["version"].as_i64()),
+            (Some("s"), Some(2))
+        );
         let promoted: serde_json::Value = serde_json::from_str(&events[3].payload).unwrap();
-        assert_eq!(promoted["promoted"][0]["to_version_id"], v1.version.id, "{kind}");
+        assert_eq!(
+            promoted["promoted"][0]["to_version_id"], v1.version.id,
+            "{kind}"
+        );
         let rolled_back: serde_json::Value = serde_json::from_str(&events[6].payload).unwrap();
         assert_eq!(rolled_back["version"], 1, "{kind}");
     })

@@ -26,6 +26,9 @@ CREATE TABLE schemas (
     name                TEXT NOT NULL,
     current_version_id  BIGINT REFERENCES schema_versions (id),
     staged_version_id   BIGINT REFERENCES schema_versions (id),
+    -- The staged version was staged by a forced rollback: promote does not
+    -- hold its compatibility findings against it.
+    staged_forced       BOOLEAN NOT NULL DEFAULT FALSE,
     created_at          TIMESTAMP NOT NULL,
     updated_at          TIMESTAMP NOT NULL,
     UNIQUE (namespace_id, name)
