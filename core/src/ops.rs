@@ -202,58 +202,9 @@ pub async fn publish(
         }
     }
 
-    let builtins = builtin_files(shared, &view.info.name);
-    check_ownership(
-        &view,
-        &request.schema,
-        request.sources.keys(),
-        &builtins,
-        request.force,
-    )?;
-    let mut scope = ImportScope::default();
-    if let Some(entry) = shared
-        .entry(ids::BUILTINS)
-        .filter(|_| !view.info.name.is_builtins())
-    {
-        for (_, version) in entry.view.load().current_files() {
-            for file in &version.files {
-                scope.files.insert(
-                    file.name.clone(),
-                    ScopeFile {
-                        file: file.clone(),
-                        version_id: version.version_id,
-                    },
-                );
-            }
-        }
-    }
-    for (schema, entry) in &view.schemas {
-        if *schema == request.schema {
-            continue;
-        }
-        if let Some(version) = entry.proposed() {
-            for file in &version.files {
-                scope.files.insert(
-                    file.name.clone(),
-                    ScopeFile {
-                        file: file.clone(),
-                        version_id: version.version_id,
-                    },
-                );
-            }
-        }
-    }
-
-    let started = Instant::now();
     let sources = Arc::new(request.sources);
-    let compiled = {
-        let sources = sources.clone();
-        let scope = Arc::new(scope);
-        tokio::task::spawn_blocking(move || compile::compile_schema(sources, scope))
-            .await
-            .map_err(|e| RegistryError::internal("compile task", e))??
-    };
-    let compile_time = started.elapsed();
+    let (compiled, compile_time) =
+        compile_in_namespace(shared, &view, &request.schema, sources.clone(), request.force).await?;
 
     let source_hashes: BTreeMap<String, String> = sources
         .iter()
@@ -334,6 +285,101 @@ pub async fn publish(
         no_change: false,
         compile_time,
     })
+}
+
+/// Compiles a schema's sources against the namespace's proposed state
+/// (other schemas' staged-else-current files, current `__builtins__`, the
+/// well-known types) after the path-ownership checks. Changes nothing.
+async fn compile_in_namespace(
+    shared: &Shared,
+    view: &NamespaceView,
+    schema: &SchemaId,
+    sources: Arc<BTreeMap<String, String>>,
+    force: bool,
+) -> Result<(compile::CompiledSchema, Duration)> {
+    let builtins = builtin_files(shared, &view.info.name);
+    check_ownership(view, schema, sources.keys(), &builtins, force)?;
+    let mut scope = ImportScope::default();
+    if let Some(entry) = shared
+        .entry(ids::BUILTINS)
+        .filter(|_| !view.info.name.is_builtins())
+    {
+        for (_, version) in entry.view.load().current_files() {
+            for file in &version.files {
+                scope.files.insert(
+                    file.name.clone(),
+                    ScopeFile { file: file.clone(), version_id: version.version_id },
+                );
+            }
+        }
+    }
+    for (other, entry) in &view.schemas {
+        if other == schema {
+            continue;
+        }
+        if let Some(version) = entry.proposed() {
+            for file in &version.files {
+                scope.files.insert(
+                    file.name.clone(),
+                    ScopeFile { file: file.clone(), version_id: version.version_id },
+                );
+            }
+        }
+    }
+    let started = Instant::now();
+    let scope = Arc::new(scope);
+    let compiled = tokio::task::spawn_blocking(move || compile::compile_schema(sources, scope))
+        .await
+        .map_err(|e| RegistryError::internal("compile task", e))??;
+    Ok((compiled, started.elapsed()))
+}
+
+/// The result of a dry-run publish: compile errors and compatibility
+/// findings are data here.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckOutcome {
+    pub compatible: bool,
+    pub violations: Vec<Violation>,
+    pub errors: Vec<crate::error::CompileError>,
+}
+
+/// Would these sources publish, and would promoting them be compatible with
+/// the schema's current version? Changes nothing.
+pub async fn check(shared: &Shared, view: &NamespaceView, schema: &SchemaId, sources: BTreeMap<String, String>, force: bool) -> Result<CheckOutcome> {
+    validate_sources(&sources, &shared.limits())?;
+    let failed = |errors| Ok(CheckOutcome { compatible: false, violations: Vec::new(), errors });
+    let sources = Arc::new(sources);
+    let compiled = match compile_in_namespace(shared, view, schema, sources.clone(), force).await {
+        Ok((compiled, _)) => compiled,
+        Err(RegistryError::CompileFailed { errors, .. }) => return failed(errors),
+        Err(other) => return Err(other),
+    };
+    let candidate = Arc::new(VersionSnapshot {
+        schema: schema.clone(),
+        version: 0,
+        version_id: 0,
+        fingerprint: fingerprint(sources.iter().map(|(p, t)| (p.as_str(), t.as_str()))),
+        created_by: String::new(),
+        created_at: Utc::now(),
+        metadata: Map::new(),
+        descriptor_sha256: sha256_hex(&compiled.descriptor_set),
+        descriptor_set: compiled.descriptor_set,
+        files: compiled.files,
+        source_hashes: sources.iter().map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes()))).collect(),
+        types: compiled.types,
+    });
+    let mut proposed = proposed_versions(view);
+    proposed.insert(schema.clone(), candidate);
+    let builtins = builtin_files(shared, &view.info.name);
+    if let Err(RegistryError::CompileFailed { errors, .. }) = snapshot::link(proposed.iter(), &builtins) {
+        return failed(errors);
+    }
+    let violations: Vec<Violation> = compat_violations(shared, view, &proposed)
+        .await?
+        .into_iter()
+        .filter(|v| v.schema == schema.as_str())
+        .collect();
+    Ok(CheckOutcome { compatible: violations.is_empty(), violations, errors: Vec::new() })
 }
 
 /// Runs the compat hook on `proposed` against the view's current versions

@@ -450,6 +450,12 @@ impl Registry {
         .await
     }
 
+    /// Dry-run publish plus compatibility against the current version.
+    pub async fn check(&self, namespace: &str, schema: SchemaId, sources: BTreeMap<String, String>, force: bool) -> Result<ops::CheckOutcome> {
+        let view = self.view(namespace)?;
+        ops::check(&self.shared, &view, &schema, sources, force).await
+    }
+
     fn schema_entry(view: &NamespaceView, schema: &str) -> Result<crate::snapshot::SchemaEntry> {
         view.schemas.get(schema).cloned().ok_or_else(|| {
             RegistryError::NotFound(format!(

@@ -39,6 +39,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     "/{ns}/schemas/{schema}/versions/{version}/descriptor",
                     web::get().to(schemas::descriptor),
                 )
+                .route("/{ns}/schemas/{schema}/check", web::post().to(schemas::check))
                 .route(
                     "/{ns}/schemas/{schema}/rollback",
                     web::post().to(schemas::rollback),

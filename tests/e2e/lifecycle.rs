@@ -408,3 +408,30 @@ fn promote_refuses_breaking_changes_unless_the_policy_allows_them() {
     let (status, body) = server.promote("ns");
     assert_eq!(status, 200, "{body}");
 }
+
+#[test]
+fn check_is_a_dry_run_publish_with_compatibility() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.promote("ns");
+    let revision = server.revision("ns");
+    let check = |text: &str| server.post("/v1/namespaces/ns/schemas/common/check", json!({"sources": {"common/money.proto": text}}));
+
+    let added = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let (status, body) = check(&added);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["compatible"], true, "{body}");
+    let (status, body) = check(&MONEY_V1.replace("  string currency = 2;\n", ""));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["compatible"], false);
+    assert_eq!(body["violations"][0]["rule"], "FIELD_NO_DELETE");
+    let (status, body) = check("syntax = \"proto3\";\nmessage {");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["compatible"], false);
+    assert_eq!(body["errors"][0]["line"], 2);
+    let (status, body) = server.post("/v1/namespaces/ns/schemas/common/check", json!({"sources": {}}));
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")));
+
+    assert_eq!(server.revision("ns"), revision, "check changes nothing");
+    assert!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().is_empty());
+}

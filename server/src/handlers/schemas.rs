@@ -180,3 +180,24 @@ pub async fn rollback(
         "revision": outcome.revision,
     })))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    sources: BTreeMap<String, String>,
+    #[serde(default)]
+    force: bool,
+}
+
+/// Dry-run publish: compile errors and compatibility violations against the
+/// current version, with no effect.
+pub async fn check(
+    registry: Reg,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<CheckBody>,
+) -> ApiResult<HttpResponse> {
+    let (ns, schema) = path.into_inner();
+    let schema = schema_id(&schema)?;
+    let outcome = registry.check(&ns, schema, body.sources, body.force).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
