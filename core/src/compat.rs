@@ -83,15 +83,24 @@ pub enum CompatMode {
 
 impl CompatMode {
     fn backward(self) -> bool {
-        matches!(self, Self::Backward | Self::BackwardTransitive | Self::Full | Self::FullTransitive)
+        matches!(
+            self,
+            Self::Backward | Self::BackwardTransitive | Self::Full | Self::FullTransitive
+        )
     }
 
     fn forward(self) -> bool {
-        matches!(self, Self::Forward | Self::ForwardTransitive | Self::Full | Self::FullTransitive)
+        matches!(
+            self,
+            Self::Forward | Self::ForwardTransitive | Self::Full | Self::FullTransitive
+        )
     }
 
     fn transitive(self) -> bool {
-        matches!(self, Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive)
+        matches!(
+            self,
+            Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive
+        )
     }
 }
 
@@ -110,7 +119,9 @@ impl CompatSettings {
             return Ok(Self::default());
         };
         let Value::Object(section) = section else {
-            return Err(RegistryError::InvalidArgument("settings.compat must be an object".into()));
+            return Err(RegistryError::InvalidArgument(
+                "settings.compat must be an object".into(),
+            ));
         };
         let mut rest = section.clone();
         let mode = match rest.remove("mode") {
@@ -141,7 +152,9 @@ impl std::fmt::Debug for BufRules {
 
 impl Default for BufRules {
     fn default() -> Self {
-        Self { rules: RuleRegistry::builtin() }
+        Self {
+            rules: RuleRegistry::builtin(),
+        }
     }
 }
 
@@ -150,7 +163,12 @@ impl BufRules {
         Self { rules }
     }
 
-    fn run(&self, previous: &Image, current: &Image, policy: &Policy) -> Result<Vec<protoreg_compat::Violation>> {
+    fn run(
+        &self,
+        previous: &Image,
+        current: &Image,
+        policy: &Policy,
+    ) -> Result<Vec<protoreg_compat::Violation>> {
         self.rules
             .check(previous, current, policy)
             .map_err(|e| RegistryError::internal("compatibility check", e))
@@ -190,7 +208,8 @@ impl CompatCheck for BufRules {
         }
         if settings.mode.transitive() {
             for old in request.history {
-                let Some((_, new)) = request.proposed.iter().find(|(s, _)| **s == old.schema) else {
+                let Some((_, new)) = request.proposed.iter().find(|(s, _)| **s == old.schema)
+                else {
                     continue;
                 };
                 let old_image = image_of([old], request.builtins)?;
@@ -224,24 +243,37 @@ impl CompatCheck for BufRules {
     }
 }
 
-/// The image of some versions: their own files are the targets; imports
-/// (other schemas' files are never imports here, builtins and well-known
-/// types are) come along so every reference resolves.
-fn image_of<'a>(versions: impl IntoIterator<Item = &'a Arc<VersionSnapshot>>, builtins: &[RawFile]) -> Result<Image> {
-    let own: Vec<&RawFile> = versions.into_iter().flat_map(|v| v.files.iter()).collect();
+/// The image of some versions: their own files are the targets. Imports
+/// resolve to the other versions' files, then `__builtins__`, then the
+/// files each version was compiled with (its served descriptor set), then
+/// the well-known types.
+fn image_of<'a>(
+    versions: impl IntoIterator<Item = &'a Arc<VersionSnapshot>>,
+    builtins: &[RawFile],
+) -> Result<Image> {
+    let versions: Vec<&Arc<VersionSnapshot>> = versions.into_iter().collect();
+    let own: Vec<&RawFile> = versions.iter().flat_map(|v| v.files.iter()).collect();
     let targets: BTreeSet<String> = own.iter().map(|f| f.name.clone()).collect();
+    let compiled_with: Vec<RawFile> = versions
+        .iter()
+        .map(|v| descriptor::split_file_descriptor_set(v.descriptor_set.clone()))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let own_index = descriptor::index_by_name(own.iter().copied());
     let builtin_index = descriptor::index_by_name(builtins);
+    let compiled_index = descriptor::index_by_name(&compiled_with);
     let ordered = descriptor::with_imports(own.iter().copied(), |name| {
         own_index
             .get(name)
             .or_else(|| builtin_index.get(name))
+            .or_else(|| compiled_index.get(name))
             .copied()
             .or_else(|| descriptor::well_known_file(name))
     })
-    .map_err(|message| RegistryError::CompileFailed {
-        message: format!("the namespace does not link: {message}"),
-        errors: Vec::new(),
+    .map_err(|message| {
+        RegistryError::Internal(format!("building a compatibility image: {message}"))
     })?;
     let bytes = descriptor::encode_file_descriptor_set(ordered);
     Image::from_file_descriptor_set_bytes_with_targets(&bytes, &targets)

@@ -4,6 +4,7 @@ pub mod actor;
 pub mod compat;
 pub mod compile;
 pub mod descriptor;
+pub mod diff;
 pub mod error;
 pub mod fingerprint;
 pub mod ids;

@@ -87,6 +87,29 @@ pub fn namespace_info(row: &NamespaceRow) -> Result<NamespaceInfo> {
     })
 }
 
+/// The view of a namespace that does not exist yet: nothing in it.
+pub fn empty_view(name: NamespaceId) -> NamespaceView {
+    let now = Utc::now();
+    NamespaceView {
+        info: NamespaceInfo {
+            name,
+            row_id: 0,
+            revision: 0,
+            created_at: now,
+            updated_at: now,
+            metadata: Map::new(),
+            settings: Value::Object(Map::new()),
+        },
+        schemas: BTreeMap::new(),
+        current: Arc::new(LinkedImage {
+            pool: prost_reflect::DescriptorPool::new(),
+            descriptor_set: bytes::Bytes::new(),
+            etag: String::new(),
+            owners: HashMap::new(),
+        }),
+    }
+}
+
 /// Checks a publish's sources against the limits and the path rules.
 pub fn validate_sources(sources: &BTreeMap<String, String>, limits: &crate::Limits) -> Result<()> {
     if sources.is_empty() {
@@ -203,8 +226,14 @@ pub async fn publish(
     }
 
     let sources = Arc::new(request.sources);
-    let (compiled, compile_time) =
-        compile_in_namespace(shared, &view, &request.schema, sources.clone(), request.force).await?;
+    let (compiled, compile_time) = compile_in_namespace(
+        shared,
+        &view,
+        &request.schema,
+        sources.clone(),
+        request.force,
+    )
+    .await?;
 
     let source_hashes: BTreeMap<String, String> = sources
         .iter()
@@ -308,7 +337,10 @@ async fn compile_in_namespace(
             for file in &version.files {
                 scope.files.insert(
                     file.name.clone(),
-                    ScopeFile { file: file.clone(), version_id: version.version_id },
+                    ScopeFile {
+                        file: file.clone(),
+                        version_id: version.version_id,
+                    },
                 );
             }
         }
@@ -321,7 +353,10 @@ async fn compile_in_namespace(
             for file in &version.files {
                 scope.files.insert(
                     file.name.clone(),
-                    ScopeFile { file: file.clone(), version_id: version.version_id },
+                    ScopeFile {
+                        file: file.clone(),
+                        version_id: version.version_id,
+                    },
                 );
             }
         }
@@ -345,9 +380,21 @@ pub struct CheckOutcome {
 
 /// Would these sources publish, and would promoting them be compatible with
 /// the schema's current version? Changes nothing.
-pub async fn check(shared: &Shared, view: &NamespaceView, schema: &SchemaId, sources: BTreeMap<String, String>, force: bool) -> Result<CheckOutcome> {
+pub async fn check(
+    shared: &Shared,
+    view: &NamespaceView,
+    schema: &SchemaId,
+    sources: BTreeMap<String, String>,
+    force: bool,
+) -> Result<CheckOutcome> {
     validate_sources(&sources, &shared.limits())?;
-    let failed = |errors| Ok(CheckOutcome { compatible: false, violations: Vec::new(), errors });
+    let failed = |errors| {
+        Ok(CheckOutcome {
+            compatible: false,
+            violations: Vec::new(),
+            errors,
+        })
+    };
     let sources = Arc::new(sources);
     let compiled = match compile_in_namespace(shared, view, schema, sources.clone(), force).await {
         Ok((compiled, _)) => compiled,
@@ -365,13 +412,18 @@ pub async fn check(shared: &Shared, view: &NamespaceView, schema: &SchemaId, sou
         descriptor_sha256: sha256_hex(&compiled.descriptor_set),
         descriptor_set: compiled.descriptor_set,
         files: compiled.files,
-        source_hashes: sources.iter().map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes()))).collect(),
+        source_hashes: sources
+            .iter()
+            .map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes())))
+            .collect(),
         types: compiled.types,
     });
     let mut proposed = proposed_versions(view);
     proposed.insert(schema.clone(), candidate);
     let builtins = builtin_files(shared, &view.info.name);
-    if let Err(RegistryError::CompileFailed { errors, .. }) = snapshot::link(proposed.iter(), &builtins) {
+    if let Err(RegistryError::CompileFailed { errors, .. }) =
+        snapshot::link(proposed.iter(), &builtins)
+    {
         return failed(errors);
     }
     let violations: Vec<Violation> = compat_violations(shared, view, &proposed)
@@ -379,7 +431,11 @@ pub async fn check(shared: &Shared, view: &NamespaceView, schema: &SchemaId, sou
         .into_iter()
         .filter(|v| v.schema == schema.as_str())
         .collect();
-    Ok(CheckOutcome { compatible: violations.is_empty(), violations, errors: Vec::new() })
+    Ok(CheckOutcome {
+        compatible: violations.is_empty(),
+        violations,
+        errors: Vec::new(),
+    })
 }
 
 /// Runs the compat hook on `proposed` against the view's current versions
@@ -417,7 +473,9 @@ async fn earlier_current_versions(
     let mut names = HashMap::new();
     let mut skip = Vec::new();
     for (schema, version) in proposed {
-        let Some(entry) = view.schemas.get(schema) else { continue };
+        let Some(entry) = view.schemas.get(schema) else {
+            continue;
+        };
         let current = entry.current.as_ref().map(|v| v.version_id);
         if current == Some(version.version_id) {
             continue;
@@ -485,7 +543,12 @@ pub async fn promote(
     let violations: Vec<Violation> = compat_violations(shared, &view, &proposed)
         .await?
         .into_iter()
-        .filter(|v| !view.schemas.get(v.schema.as_str()).is_some_and(|e| e.staged_forced))
+        .filter(|v| {
+            !view
+                .schemas
+                .get(v.schema.as_str())
+                .is_some_and(|e| e.staged_forced)
+        })
         .collect();
     if !violations.is_empty() {
         return Err(RegistryError::Incompatible {

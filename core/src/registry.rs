@@ -417,6 +417,31 @@ impl Registry {
         request: PublishRequest,
     ) -> Result<PublishOutcome> {
         ops::validate_sources(&request.sources, &self.limits())?;
+        if self.shared.entry(namespace.as_str()).is_none() {
+            // Compile before creating the namespace, so that a publish that
+            // fails leaves no empty namespace behind.
+            self.ensure_ready()?;
+            let empty = ops::empty_view(namespace.clone());
+            ops::check(
+                &self.shared,
+                &empty,
+                &request.schema,
+                request.sources.clone(),
+                request.force,
+            )
+            .await
+            .and_then(|outcome| match outcome.errors.is_empty() {
+                true => Ok(()),
+                false => Err(RegistryError::CompileFailed {
+                    message: format!(
+                        "{} compile error(s); first: {}",
+                        outcome.errors.len(),
+                        outcome.errors[0]
+                    ),
+                    errors: outcome.errors,
+                }),
+            })?;
+        }
         let (entry, _) = self.ensure_namespace(namespace).await?;
         self.send(&entry, actor::Publish(request)).await
     }
@@ -451,7 +476,13 @@ impl Registry {
     }
 
     /// Dry-run publish plus compatibility against the current version.
-    pub async fn check(&self, namespace: &str, schema: SchemaId, sources: BTreeMap<String, String>, force: bool) -> Result<ops::CheckOutcome> {
+    pub async fn check(
+        &self,
+        namespace: &str,
+        schema: SchemaId,
+        sources: BTreeMap<String, String>,
+        force: bool,
+    ) -> Result<ops::CheckOutcome> {
         let view = self.view(namespace)?;
         ops::check(&self.shared, &view, &schema, sources, force).await
     }

@@ -379,6 +379,7 @@ impl Store {
     }
 
     /// Stages an existing version of a schema (rollback is a pointer move).
+    #[allow(clippy::too_many_arguments)] // one transaction's worth of facts
     pub async fn stage_existing(
         &self,
         namespace_id: i64,
@@ -435,7 +436,10 @@ impl Store {
     }
 
     /// Versions of these schemas that were current at some point.
-    pub async fn ever_current_versions(&self, schema_row_ids: &[i64]) -> Result<Vec<VersionRow>, StoreError> {
+    pub async fn ever_current_versions(
+        &self,
+        schema_row_ids: &[i64],
+    ) -> Result<Vec<VersionRow>, StoreError> {
         if schema_row_ids.is_empty() {
             return Ok(Vec::new());
         }
