@@ -487,6 +487,38 @@ impl Registry {
         ops::check(&self.shared, &view, &schema, sources, force).await
     }
 
+    /// What changed from one version of a schema to another, and which
+    /// changes break compatibility under the namespace's rules (checked as
+    /// BACKWARD: `to` must read what `from` wrote).
+    pub async fn diff(
+        &self,
+        namespace: &str,
+        schema: &str,
+        from: VersionRef,
+        to: VersionRef,
+    ) -> Result<(crate::diff::Diff, Vec<crate::Violation>)> {
+        let view = self.view(namespace)?;
+        let (old, _) = self.version(namespace, schema, from).await?;
+        let (new, _) = self.version(namespace, schema, to).await?;
+        let changes = crate::diff::diff(&old, &new)?;
+        let mut settings = view.info.settings.clone();
+        if let Some(Value::Object(compat)) = settings.get_mut("compat") {
+            compat.insert("mode".into(), Value::String("BACKWARD".into()));
+        }
+        let builtins = self.shared.builtin_files(&view.info.name);
+        let schema_id = SchemaId::parse(schema)?;
+        let request = crate::compat::CompatRequest {
+            namespace: &view.info.name,
+            settings: &settings,
+            current: vec![(&schema_id, &old)],
+            proposed: vec![(&schema_id, &new)],
+            builtins: &builtins,
+            history: &[],
+        };
+        let violations = self.shared.compat.check(&request)?;
+        Ok((changes, violations))
+    }
+
     fn schema_entry(view: &NamespaceView, schema: &str) -> Result<crate::snapshot::SchemaEntry> {
         view.schemas.get(schema).cloned().ok_or_else(|| {
             RegistryError::NotFound(format!(

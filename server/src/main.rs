@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod compat_cli;
 mod config;
 mod error;
 mod extract;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run the registry server.
     Serve(ServeArgs),
+    /// Offline compatibility tools (buf's breaking-change rules).
+    Compat(compat_cli::CompatArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +48,7 @@ struct ServeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Compat(args) => compat_cli::run(args),
         Command::Serve(args) => {
             let overrides = config::Overrides {
                 config_file: args.config,

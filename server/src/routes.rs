@@ -39,7 +39,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     "/{ns}/schemas/{schema}/versions/{version}/descriptor",
                     web::get().to(schemas::descriptor),
                 )
-                .route("/{ns}/schemas/{schema}/check", web::post().to(schemas::check))
+                .route(
+                    "/{ns}/schemas/{schema}/check",
+                    web::post().to(schemas::check),
+                )
+                .route("/{ns}/schemas/{schema}/diff", web::get().to(schemas::diff))
                 .route(
                     "/{ns}/schemas/{schema}/rollback",
                     web::post().to(schemas::rollback),

@@ -274,7 +274,12 @@ fn discard_rollback_and_multi_schema_promote() {
     assert_eq!(refused["code"], "incompatible");
     assert_eq!(refused["violations"][0]["rule"], "FIELD_NO_DELETE");
     assert_eq!(refused["violations"][0]["schema"], "common");
-    assert!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().is_empty());
+    assert!(
+        server.get("/v1/namespaces/ns/staging").1["staged"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let (status, rolled) = server.post(
         "/v1/namespaces/ns/schemas/common/rollback",
         json!({"version": 1, "force": true}),
@@ -390,19 +395,52 @@ fn promote_refuses_breaking_changes_unless_the_policy_allows_them() {
     assert_eq!(violation["rule"], "FIELD_SAME_TYPE");
     assert_eq!(violation["schema"], "common");
     assert_eq!(violation["file"], "common/money.proto");
-    assert_eq!((violation["line"].as_i64(), violation["column"].as_i64()), (Some(4), Some(3)));
-    assert!(violation["category"].as_array().unwrap().iter().any(|c| c == "FILE"));
-    assert_eq!(server.revision("ns"), revision, "a refused promote changes nothing");
+    assert_eq!(
+        (violation["line"].as_i64(), violation["column"].as_i64()),
+        (Some(4), Some(3))
+    );
+    assert!(
+        violation["category"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "FILE")
+    );
+    assert_eq!(
+        server.revision("ns"),
+        revision,
+        "a refused promote changes nothing"
+    );
 
-    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"mode": "NOPE"}}}));
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")), "{body}");
-    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"use": ["NO_SUCH_RULE"]}}}));
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")), "{body}");
-    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"use": ["WIRE"]}}}));
+    let (status, body) = server.put(
+        "/v1/namespaces/ns",
+        json!({"settings": {"compat": {"mode": "NOPE"}}}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "{body}"
+    );
+    let (status, body) = server.put(
+        "/v1/namespaces/ns",
+        json!({"settings": {"compat": {"use": ["NO_SUCH_RULE"]}}}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "{body}"
+    );
+    let (status, body) = server.put(
+        "/v1/namespaces/ns",
+        json!({"settings": {"compat": {"use": ["WIRE"]}}}),
+    );
     assert_eq!(status, 200, "{body}");
     let (status, body) = server.promote("ns");
     assert_eq!(status, 409, "int64 -> string breaks the wire too: {body}");
-    let (status, body) = server.put("/v1/namespaces/ns", json!({"settings": {"compat": {"mode": "NONE"}}}));
+    let (status, body) = server.put(
+        "/v1/namespaces/ns",
+        json!({"settings": {"compat": {"mode": "NONE"}}}),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["settings"]["compat"]["mode"], "NONE");
     let (status, body) = server.promote("ns");
@@ -415,9 +453,17 @@ fn check_is_a_dry_run_publish_with_compatibility() {
     server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
     server.promote("ns");
     let revision = server.revision("ns");
-    let check = |text: &str| server.post("/v1/namespaces/ns/schemas/common/check", json!({"sources": {"common/money.proto": text}}));
+    let check = |text: &str| {
+        server.post(
+            "/v1/namespaces/ns/schemas/common/check",
+            json!({"sources": {"common/money.proto": text}}),
+        )
+    };
 
-    let added = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let added = MONEY_V1.replace(
+        "string currency = 2;",
+        "string currency = 2;\n  int32 nanos = 3;",
+    );
     let (status, body) = check(&added);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["compatible"], true, "{body}");
@@ -429,9 +475,84 @@ fn check_is_a_dry_run_publish_with_compatibility() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["compatible"], false);
     assert_eq!(body["errors"][0]["line"], 2);
-    let (status, body) = server.post("/v1/namespaces/ns/schemas/common/check", json!({"sources": {}}));
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")));
+    let (status, body) = server.post(
+        "/v1/namespaces/ns/schemas/common/check",
+        json!({"sources": {}}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument"))
+    );
 
     assert_eq!(server.revision("ns"), revision, "check changes nothing");
-    assert!(server.get("/v1/namespaces/ns/staging").1["staged"].as_array().unwrap().is_empty());
+    assert!(
+        server.get("/v1/namespaces/ns/staging").1["staged"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn diff_lists_changes_with_lines_and_violations() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    let v2 = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  string units = 1;\n  int32 nanos = 3;\n}\nenum Unit {\n  UNIT_UNSPECIFIED = 0;\n}\n";
+    server.publish("ns", "common", &[("common/money.proto", v2)]);
+    let (status, body) = server.get("/v1/namespaces/ns/schemas/common/diff?from=1&to=2");
+    assert_eq!(status, 200, "{body}");
+    let names = |key: &str| -> Vec<String> {
+        body[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {}",
+                    e["kind"].as_str().unwrap(),
+                    e["name"].as_str().unwrap(),
+                    e["line"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        names("added"),
+        [
+            "field common.Money.nanos 5",
+            "enum common.Unit 7",
+            "enum_value common.Unit.UNIT_UNSPECIFIED 8"
+        ],
+        "by name"
+    );
+    assert_eq!(names("removed"), ["field common.Money.currency 5"]);
+    assert_eq!(names("changed"), ["field common.Money.units 4"]);
+    assert!(
+        body["changed"][0]["from"]
+            .as_str()
+            .unwrap()
+            .contains("int64"),
+        "{body}"
+    );
+    assert!(
+        body["changed"][0]["to"]
+            .as_str()
+            .unwrap()
+            .contains("string"),
+        "{body}"
+    );
+    let rules: Vec<&str> = body["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"FIELD_NO_DELETE") && rules.contains(&"FIELD_SAME_TYPE"),
+        "{rules:?}"
+    );
+    let (status, _) = server.get("/v1/namespaces/ns/schemas/common/diff?from=1");
+    assert_eq!(status, 400);
+    let (status, _) = server.get("/v1/namespaces/ns/schemas/common/diff?from=1&to=9");
+    assert_eq!(status, 404);
 }

@@ -198,6 +198,38 @@ pub async fn check(
 ) -> ApiResult<HttpResponse> {
     let (ns, schema) = path.into_inner();
     let schema = schema_id(&schema)?;
-    let outcome = registry.check(&ns, schema, body.sources, body.force).await?;
+    let outcome = registry
+        .check(&ns, schema, body.sources, body.force)
+        .await?;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+/// Added, removed and changed elements between two versions, plus the
+/// compatibility violations of going from `from` to `to`.
+pub async fn diff(
+    registry: Reg,
+    path: web::Path<(String, String)>,
+    query: web::Query<DiffQuery>,
+) -> ApiResult<HttpResponse> {
+    let (ns, schema) = path.into_inner();
+    let (changes, violations) = registry
+        .diff(
+            &ns,
+            &schema,
+            version_ref(&query.from)?,
+            version_ref(&query.to)?,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "violations": violations,
+        "added": changes.added,
+        "removed": changes.removed,
+        "changed": changes.changed,
+    })))
 }
