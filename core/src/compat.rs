@@ -261,20 +261,9 @@ fn image_of<'a>(
         .into_iter()
         .flatten()
         .collect();
-    let own_index = descriptor::index_by_name(own.iter().copied());
-    let builtin_index = descriptor::index_by_name(builtins);
-    let compiled_index = descriptor::index_by_name(&compiled_with);
-    let ordered = descriptor::with_imports(own.iter().copied(), |name| {
-        own_index
-            .get(name)
-            .or_else(|| builtin_index.get(name))
-            .or_else(|| compiled_index.get(name))
-            .copied()
-            .or_else(|| descriptor::well_known_file(name))
-    })
-    .map_err(|message| {
-        RegistryError::Internal(format!("building a compatibility image: {message}"))
-    })?;
+    let ordered = descriptor::with_imports_in_layers(&own, &[builtins, &compiled_with]).map_err(
+        |message| RegistryError::Internal(format!("building a compatibility image: {message}")),
+    )?;
     let bytes = descriptor::encode_file_descriptor_set(ordered);
     Image::from_file_descriptor_set_bytes_with_targets(&bytes, &targets)
         .map_err(|e| RegistryError::internal("building a compatibility image", e))

@@ -30,6 +30,21 @@ pub struct ImportScope {
     pub files: HashMap<String, ScopeFile>,
 }
 
+impl ImportScope {
+    /// Makes the files of stored version `version_id` importable.
+    pub fn add(&mut self, files: &[RawFile], version_id: i64) {
+        for file in files {
+            self.files.insert(
+                file.name.clone(),
+                ScopeFile {
+                    file: file.clone(),
+                    version_id,
+                },
+            );
+        }
+    }
+}
+
 /// Where one import of one file resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {

@@ -186,6 +186,25 @@ pub fn with_imports<'a>(
     Ok(ordered)
 }
 
+/// `roots` plus their transitive imports, dependencies first. An import
+/// resolves to a root, else to the first of `layers` that has it, else to a
+/// well-known type.
+pub fn with_imports_in_layers<'a>(
+    roots: &[&'a RawFile],
+    layers: &[&'a [RawFile]],
+) -> Result<Vec<&'a RawFile>, String> {
+    let root_index = index_by_name(roots.iter().copied());
+    let layer_indexes: Vec<HashMap<&str, &RawFile>> =
+        layers.iter().map(|l| index_by_name(l.iter())).collect();
+    with_imports(roots.iter().copied(), |name| {
+        root_index
+            .get(name)
+            .or_else(|| layer_indexes.iter().find_map(|index| index.get(name)))
+            .copied()
+            .or_else(|| well_known_file(name))
+    })
+}
+
 /// Index of files by name.
 pub fn index_by_name<'a>(
     files: impl IntoIterator<Item = &'a RawFile>,

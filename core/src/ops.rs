@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::compat::CompatRequest;
-use crate::compile::{self, ImportScope, ScopeFile};
+use crate::compile::{self, ImportScope};
 use crate::descriptor::{self, RawFile};
 use crate::error::{RegistryError, Result, Violation};
 use crate::fingerprint::{fingerprint, sha256_hex};
@@ -334,31 +334,12 @@ async fn compile_in_namespace(
         .filter(|_| !view.info.name.is_builtins())
     {
         for (_, version) in entry.view.load().current_files() {
-            for file in &version.files {
-                scope.files.insert(
-                    file.name.clone(),
-                    ScopeFile {
-                        file: file.clone(),
-                        version_id: version.version_id,
-                    },
-                );
-            }
+            scope.add(&version.files, version.version_id);
         }
     }
-    for (other, entry) in &view.schemas {
-        if other == schema {
-            continue;
-        }
+    for (_, entry) in view.schemas.iter().filter(|(other, _)| *other != schema) {
         if let Some(version) = entry.proposed() {
-            for file in &version.files {
-                scope.files.insert(
-                    file.name.clone(),
-                    ScopeFile {
-                        file: file.clone(),
-                        version_id: version.version_id,
-                    },
-                );
-            }
+            scope.add(&version.files, version.version_id);
         }
     }
     let started = Instant::now();

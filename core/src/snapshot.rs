@@ -142,23 +142,16 @@ pub fn link<'a>(
         }
     }
     own.sort_by(|a, b| a.name.cmp(&b.name));
-    let own_index = descriptor::index_by_name(own.iter().copied());
-    let builtin_index = descriptor::index_by_name(builtins);
-    let ordered = descriptor::with_imports(own.iter().copied(), |name| {
-        own_index
-            .get(name)
-            .or_else(|| builtin_index.get(name))
-            .copied()
-            .or_else(|| descriptor::well_known_file(name))
-    })
-    .map_err(|message| RegistryError::CompileFailed {
-        message: format!("the namespace does not link: {message}"),
-        errors: vec![CompileError {
-            file: message.split(':').next().unwrap_or_default().to_owned(),
-            line: 0,
-            column: 0,
-            message,
-        }],
+    let ordered = descriptor::with_imports_in_layers(&own, &[builtins]).map_err(|message| {
+        RegistryError::CompileFailed {
+            message: format!("the namespace does not link: {message}"),
+            errors: vec![CompileError {
+                file: message.split(':').next().unwrap_or_default().to_owned(),
+                line: 0,
+                column: 0,
+                message,
+            }],
+        }
     })?;
     let descriptor_set = descriptor::encode_file_descriptor_set(ordered);
     let mut pool = DescriptorPool::new();
