@@ -165,7 +165,10 @@ impl Kind {
 }
 
 /// Source spans of one file, keyed by source path (first location wins, as
-/// in Go's `SourceLocations.ByPath`).
+/// in Go's `SourceLocations.ByPath`, except that a later location enclosing
+/// the first one wins: protox records `json_name = "x"` twice, as the whole
+/// option and as its value, in either order, where protoc and buf record the
+/// whole option first or only).
 #[derive(Debug, Clone, Default)]
 pub struct SourceSpans {
     by_path: HashMap<Vec<i32>, Span>,
@@ -182,7 +185,14 @@ impl SourceSpans {
                 }
                 _ => continue,
             };
-            by_path.entry(location.path.clone()).or_insert(span);
+            by_path
+                .entry(location.path.clone())
+                .and_modify(|first: &mut Span| {
+                    if encloses(&span, first) {
+                        *first = span;
+                    }
+                })
+                .or_insert(span);
         }
         SourceSpans { by_path }
     }
@@ -191,6 +201,13 @@ impl SourceSpans {
     pub fn get(&self, path: &[i32]) -> Option<Span> {
         self.by_path.get(path).copied()
     }
+}
+
+/// Whether `outer` strictly encloses `inner`.
+fn encloses(outer: &Span, inner: &Span) -> bool {
+    let start = |s: &Span| (s.start_line, s.start_column);
+    let end = |s: &Span| (s.end_line, s.end_column);
+    outer != inner && start(outer) <= start(inner) && end(inner) <= end(outer)
 }
 
 /// One file of a schema.
@@ -883,6 +900,32 @@ mod tests {
         assert_eq!(json_camel_case("foo__bar"), "fooBar");
         assert_eq!(json_camel_case("Foo"), "Foo");
         assert_eq!(json_camel_case("foo_"), "foo");
+    }
+
+    #[test]
+    fn an_enclosing_location_of_the_same_path_wins() {
+        let location = |span: Vec<i32>| pb::SourceLocation {
+            path: vec![4, 0, 2, 0, 10],
+            span,
+        };
+        // protox: `json_name = "jn"` (whole option) and `"jn"` (value), in
+        // either order; buf reports the whole option.
+        for order in [
+            [vec![3, 24, 42], vec![3, 36, 42]],
+            [vec![3, 36, 42], vec![3, 24, 42]],
+        ] {
+            let info = pb::SourceCodeInfo {
+                location: order.into_iter().map(location).collect(),
+            };
+            let span = SourceSpans::new(Some(&info)).get(&[4, 0, 2, 0, 10]);
+            assert_eq!(span, Some(Span::from_zero_based(3, 24, 3, 42)));
+        }
+        // Disjoint locations of one path (two `extend` blocks): the first.
+        let info = pb::SourceCodeInfo {
+            location: vec![location(vec![1, 0, 10]), location(vec![5, 0, 10])],
+        };
+        let span = SourceSpans::new(Some(&info)).get(&[4, 0, 2, 0, 10]);
+        assert_eq!(span, Some(Span::from_zero_based(1, 0, 1, 10)));
     }
 
     #[test]

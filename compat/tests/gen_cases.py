@@ -487,6 +487,28 @@ case("scenario__no_changes",
      {A: p3("message M {\n  int32 a = 1;\n}\n")}, {A: p3("message M {\n  // a comment\n  int32 a = 1;\n}\n")},
      use=["FILE", "PACKAGE", "WIRE_JSON", "WIRE"])
 
+# Found by the differential fuzzer (compat/tests/it/fuzz.rs), minimized.
+case("scenario__package_service_deleted_last",
+     {A: p3("message M {}\n\nservice S {\n  rpc Get(M) returns (M);\n}\n")},
+     {A: p3("message M {}\n")},
+     use=["PACKAGE"])
+case("scenario__package_message_parent_moved_package",
+     {A: p3("message Outer {\n  message Inner {}\n  enum Kind {\n    KIND_UNSPECIFIED = 0;\n  }\n}\n"),
+      "b.proto": p3("message Keep {}\n\nenum Other {\n  OTHER_UNSPECIFIED = 0;\n}\n")},
+     {A: p3("message Outer {}\n", pkg="foo.v2"),
+      "b.proto": p3("message Keep {}\n\nenum Other {\n  OTHER_UNSPECIFIED = 0;\n}\n")},
+     use=["PACKAGE"])
+case("scenario__package_message_parent_in_other_file",
+     {A: p3("message Outer {\n  message Inner {}\n}\n\nmessage Stay {}\n"),
+      "b.proto": p3("message Keep {}\n")},
+     {A: p3("message Stay {}\n"),
+      "b.proto": p3("message Keep {}\n\nmessage Outer {}\n")},
+     use=["PACKAGE"])
+case("scenario__json_name_many_fields",
+     {A: p3("message M {\n" + "".join(f"  int32 f{i} = {i};\n" for i in range(1, 7)) + "}\n")},
+     {A: p3("message M {\n" + "".join(f"  int32 f{i} = {i} [json_name = \"j{i}\"];\n" for i in range(1, 7)) + "}\n")},
+     use=["FILE"])
+
 
 def write_tree(base, files):
     for path, content in files.items():

@@ -81,6 +81,42 @@ fn index_services(schema: &Schema) -> PackageIndex {
     out
 }
 
+/// When buf considers a package to still exist for a `PACKAGE_*_NO_DELETE`
+/// rule (buf's indexes differ: services are indexed by every file's package,
+/// the other elements only by the packages that hold one).
+#[derive(Clone, Copy)]
+enum PackagePresence {
+    /// The current image has an element of the same kind in the package.
+    SameKind,
+    /// The current image has a file in the package.
+    AnyFile,
+}
+
+/// Where buf reports an element deleted from a package when its file still
+/// exists.
+#[derive(Clone, Copy)]
+enum Anchor {
+    /// The closest enclosing message of the current file, else the file
+    /// (enums, extensions).
+    EnclosingMessageInFile,
+    /// The closest enclosing message among the package's current messages,
+    /// whatever their file, else the file (messages).
+    EnclosingMessageInPackage,
+    /// The file (services).
+    File,
+}
+
+/// The closest enclosing element of `nested_name` (`A.B.C` → `A.B`, `A`).
+fn enclosing_element<'a>(
+    elements: &'a BTreeMap<String, Element>,
+    nested_name: &str,
+) -> Option<&'a Element> {
+    let parts: Vec<&str> = nested_name.split('.').collect();
+    (1..parts.len())
+        .rev()
+        .find_map(|i| elements.get(&parts[..i].join(".")))
+}
+
 /// Elements deleted from a package that still exists. Where the element's
 /// file still exists, buf reports at the closest enclosing message (or the
 /// file); services only ever at the file.
@@ -89,25 +125,37 @@ fn deleted_from_package(
     out: &mut Vec<Finding>,
     kind: &str,
     index: fn(&Schema) -> PackageIndex,
-    nested_location: bool,
+    anchor: Anchor,
+    presence: PackagePresence,
 ) {
     let current = index(ctx.current);
+    let current_packages = pairs::files_by_package(ctx.current);
     let current_files = pairs::files_by_name(ctx.current);
     for (package, previous) in index(ctx.previous) {
-        let Some(current_elements) = current.get(&package) else {
-            continue;
+        // buf only looks into packages that still hold an element of this
+        // kind; for services, into packages that still hold a file.
+        let package_present = match presence {
+            PackagePresence::SameKind => current.contains_key(&package),
+            PackagePresence::AnyFile => current_packages.contains_key(&package),
         };
+        if !package_present {
+            continue;
+        }
+        let current_elements = current.get(&package);
         for (nested_name, element) in previous {
-            if current_elements.contains_key(&nested_name) {
+            if current_elements.is_some_and(|c| c.contains_key(&nested_name)) {
                 continue;
             }
             let prev_file = &ctx.previous.files[element.file].name;
-            let location = current_files.get(prev_file).map(|file| {
-                if nested_location {
+            let location = current_files.get(prev_file).map(|file| match anchor {
+                Anchor::EnclosingMessageInFile => {
                     deleted_element_location(ctx.current, *file, &nested_name)
-                } else {
-                    ctx.current.file_location(*file)
                 }
+                Anchor::EnclosingMessageInPackage => current_elements
+                    .and_then(|elements| enclosing_element(elements, &nested_name))
+                    .and_then(|e| ctx.current.location(e.file, &e.path))
+                    .unwrap_or_else(|| ctx.current.file_location(*file)),
+                Anchor::File => ctx.current.file_location(*file),
             });
             let against_file = ctx
                 .previous
@@ -128,22 +176,50 @@ fn deleted_from_package(
 }
 
 pub fn enum_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    deleted_from_package(ctx, out, "enum", index_enums, true);
+    deleted_from_package(
+        ctx,
+        out,
+        "enum",
+        index_enums,
+        Anchor::EnclosingMessageInFile,
+        PackagePresence::SameKind,
+    );
     Ok(())
 }
 
 pub fn extension_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    deleted_from_package(ctx, out, "extension", index_extensions, true);
+    deleted_from_package(
+        ctx,
+        out,
+        "extension",
+        index_extensions,
+        Anchor::EnclosingMessageInFile,
+        PackagePresence::SameKind,
+    );
     Ok(())
 }
 
 pub fn message_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    deleted_from_package(ctx, out, "message", index_messages, true);
+    deleted_from_package(
+        ctx,
+        out,
+        "message",
+        index_messages,
+        Anchor::EnclosingMessageInPackage,
+        PackagePresence::SameKind,
+    );
     Ok(())
 }
 
 pub fn service_no_delete(ctx: &CheckContext<'_>, out: &mut Vec<Finding>) -> Result {
-    deleted_from_package(ctx, out, "service", index_services, false);
+    deleted_from_package(
+        ctx,
+        out,
+        "service",
+        index_services,
+        Anchor::File,
+        PackagePresence::AnyFile,
+    );
     Ok(())
 }
 

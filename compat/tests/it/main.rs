@@ -4,5 +4,7 @@
 
 mod api;
 mod corpus;
+mod fuzz;
+mod fuzzgen;
 mod oracle;
 mod support;

@@ -9,7 +9,7 @@ use protoreg_compat::Image;
 
 use crate::support::{case_dirs, expected_lines, load_policy, name, proto_files};
 
-fn find_buf() -> Option<PathBuf> {
+pub fn find_buf() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PROTOREG_BUF") {
         return Some(PathBuf::from(path));
     }
