@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use protoreg_benches::{bench_mode, corpus_dir, line_count, load_corpus, publish_request, sqlite_config};
+use protoreg_benches::{
+    bench_mode, corpus_dir, line_count, load_corpus, publish_request, sqlite_config,
+};
 use protoreg_core::compile::{ImportScope, compile_schema};
 use protoreg_core::{NamespaceId, Registry};
 
@@ -84,7 +86,9 @@ fn publish_benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let system = actix_rt::System::new();
     let registry = system
-        .block_on(Registry::open(sqlite_config(&dir.path().join("protoreg.db"))))
+        .block_on(Registry::open(sqlite_config(
+            &dir.path().join("protoreg.db"),
+        )))
         .expect("opening the registry");
     let namespace = NamespaceId::parse(NAMESPACE).expect("valid namespace");
 
@@ -96,7 +100,10 @@ fn publish_benches(c: &mut Criterion) {
         .block_on(registry.publish(&namespace, publish_request(SCHEMA, revision(&corpus, 1))))
         .expect("publish");
     assert!(!first.no_change && !second.no_change);
-    assert_ne!(first.version.descriptor_sha256, second.version.descriptor_sha256);
+    assert_ne!(
+        first.version.descriptor_sha256,
+        second.version.descriptor_sha256
+    );
 
     let mut next_revision = 2u64;
     group.sample_size(20);
@@ -108,7 +115,9 @@ fn publish_benches(c: &mut Criterion) {
                 let request = publish_request(SCHEMA, revision(&corpus, next_revision));
                 next_revision += 1;
                 let started = Instant::now();
-                let outcome = system.block_on(registry.publish(&namespace, request)).expect("publish");
+                let outcome = system
+                    .block_on(registry.publish(&namespace, request))
+                    .expect("publish");
                 total += started.elapsed();
                 assert!(!outcome.no_change);
             }
@@ -130,7 +139,9 @@ fn publish_benches(c: &mut Criterion) {
             for _ in 0..iters {
                 let request = publish_request(SCHEMA, same.clone());
                 let started = Instant::now();
-                let outcome = system.block_on(registry.publish(&namespace, request)).expect("publish");
+                let outcome = system
+                    .block_on(registry.publish(&namespace, request))
+                    .expect("publish");
                 total += started.elapsed();
                 assert!(outcome.no_change);
             }

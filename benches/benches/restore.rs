@@ -10,7 +10,9 @@
 //!
 //! The database takes a while to build; it is built once and cached under
 //! `target/bench-restore/<key>/`, where the key covers the data set and the
-//! SQLite migrations. In test mode (`cargo bench -- --test`) a small data
+//! SQLite migrations; a cached database that no longer opens or restores
+//! as expected (say, after a migration was edited in place) is rebuilt.
+//! In test mode (`cargo bench -- --test`) a small data
 //! set is used instead.
 
 use std::hint::black_box;
@@ -18,20 +20,55 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use protoreg_benches::{Dataset, bench_mode, build_dataset, recompile_dataset, sqlite_config, verify_restored, workspace_root};
+use protoreg_benches::{
+    Dataset, bench_mode, build_dataset, recompile_dataset, sqlite_config, verify_restored,
+    workspace_root,
+};
 use protoreg_core::Registry;
 
 /// Runs `f` with a registry opened on `db` inside a fresh actix System,
-/// then stops the System (which stops the registry's actors).
-fn with_registry<T>(db: &Path, f: impl AsyncFnOnce(Registry) -> T) -> T {
+/// then stops the System (which stops the registry's actors) and waits
+/// until the database is closed.
+fn with_registry<T>(db: &Path, f: impl AsyncFnOnce(Registry) -> T) -> Result<T, String> {
     let system = actix_rt::System::new();
     let out = system.block_on(async {
-        let registry = Registry::open(sqlite_config(db)).await.expect("opening the registry");
-        f(registry).await
+        // Right after a build, the previous registry's connections may
+        // still be closing (see `wait_closed`): retry a "locked" open.
+        let mut attempts = 0;
+        loop {
+            match Registry::open(sqlite_config(db)).await {
+                Ok(registry) => break Ok(f(registry).await),
+                Err(err) if err.to_string().contains("locked") && attempts < 20 => {
+                    attempts += 1;
+                    eprintln!("opening {} met a lock ({err}); retrying", db.display());
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(err) => break Err(format!("opening the registry on {}: {err}", db.display())),
+            }
+        }
     });
     actix_rt::System::current().stop();
     system.run().expect("stopping the actix system");
+    wait_closed(db);
     out
+}
+
+/// Waits until every connection to `db` is closed: the registry's actors
+/// stop on their own threads after the System stops, and the last SQLite
+/// connection to close checkpoints and removes the `-wal` file. Opening the
+/// database again before that can meet a lock.
+fn wait_closed(db: &Path) {
+    let wal = db.with_extension("db-wal");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while wal.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if wal.exists() {
+        eprintln!(
+            "warning: {} still exists 10 s after the registry stopped",
+            wal.display()
+        );
+    }
 }
 
 /// The cached database of the data set, built when missing.
@@ -40,10 +77,14 @@ fn database(data: Dataset) -> PathBuf {
     let dir = root.join(data.cache_key());
     let db = dir.join("protoreg.db");
     if dir.join(".complete").is_file() {
-        match with_registry(&db, async |r| verify_restored(&r, data)) {
+        match with_registry(&db, async |r| verify_restored(&r, data)).and_then(|verified| verified)
+        {
             Ok(_) => return db,
             Err(err) => {
-                eprintln!("cached database {} is unusable ({err}); rebuilding", db.display());
+                eprintln!(
+                    "cached database {} is unusable ({err}); rebuilding",
+                    db.display()
+                );
             }
         }
     }
@@ -58,8 +99,11 @@ fn database(data: Dataset) -> PathBuf {
         building.display()
     );
     let started = Instant::now();
-    with_registry(&building.join("protoreg.db"), async |r| build_dataset(&r, data).await)
-        .unwrap_or_else(|e| panic!("building the data set: {e}"));
+    with_registry(&building.join("protoreg.db"), async |r| {
+        build_dataset(&r, data).await
+    })
+    .and_then(|built| built)
+    .unwrap_or_else(|e| panic!("building the data set: {e}"));
     eprintln!("built in {:.1} s", started.elapsed().as_secs_f64());
     std::fs::write(building.join(".complete"), format!("{data:?}\n")).expect("writing the marker");
     std::fs::rename(&building, &dir).expect("moving the built database into place");
@@ -67,9 +111,15 @@ fn database(data: Dataset) -> PathBuf {
 }
 
 fn restore_benches(c: &mut Criterion) {
-    let data = if bench_mode() { Dataset::FULL } else { Dataset::SMALL };
+    let data = if bench_mode() {
+        Dataset::FULL
+    } else {
+        Dataset::SMALL
+    };
     let db = database(data);
-    let snapshots = with_registry(&db, async |r| verify_restored(&r, data)).expect("the data set restores");
+    let snapshots = with_registry(&db, async |r| verify_restored(&r, data))
+        .and_then(|verified| verified)
+        .unwrap_or_else(|e| panic!("the data set does not restore: {e}"));
     let size: u64 = std::fs::read_dir(db.parent().expect("db has a parent"))
         .expect("cache dir")
         .flatten()
@@ -95,19 +145,24 @@ fn restore_benches(c: &mut Criterion) {
                 // Timed: only `Registry::open` (System start/stop excluded).
                 let system = actix_rt::System::new();
                 let started = Instant::now();
-                let registry = system.block_on(Registry::open(sqlite_config(&db))).expect("open");
+                let registry = system
+                    .block_on(Registry::open(sqlite_config(&db)))
+                    .expect("open");
                 total += started.elapsed();
                 black_box(&registry);
                 drop(registry);
                 actix_rt::System::current().stop();
                 system.run().expect("stopping the actix system");
+                wait_closed(&db);
             }
             total
         })
     });
 
     group.measurement_time(Duration::from_secs(15));
-    group.bench_function("recompile", |b| b.iter(|| black_box(recompile_dataset(data))));
+    group.bench_function("recompile", |b| {
+        b.iter(|| black_box(recompile_dataset(data)))
+    });
     group.finish();
 }
 

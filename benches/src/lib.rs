@@ -55,9 +55,12 @@ pub fn load_corpus(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut files = BTreeMap::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current).map_err(|e| format!("reading {}: {e}", current.display()))?;
+        let entries = std::fs::read_dir(&current)
+            .map_err(|e| format!("reading {}: {e}", current.display()))?;
         for entry in entries {
-            let path = entry.map_err(|e| format!("reading {}: {e}", current.display()))?.path();
+            let path = entry
+                .map_err(|e| format!("reading {}: {e}", current.display()))?
+                .path();
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|ext| ext == "proto") {
@@ -68,7 +71,8 @@ pub fn load_corpus(dir: &Path) -> Result<BTreeMap<String, String>, String> {
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect::<Vec<_>>()
                     .join("/");
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
                 files.insert(relative, text);
             }
         }
@@ -122,9 +126,17 @@ pub const PROMOTE_AFTER: [u32; 3] = [3, 6, 9];
 
 impl Dataset {
     /// The benchmark data set: 1,000 schemas × 10 versions.
-    pub const FULL: Dataset = Dataset { namespaces: 10, schemas_per_namespace: 100, versions: 10 };
+    pub const FULL: Dataset = Dataset {
+        namespaces: 10,
+        schemas_per_namespace: 100,
+        versions: 10,
+    };
     /// The test-mode data set: small enough to build in a few seconds.
-    pub const SMALL: Dataset = Dataset { namespaces: 2, schemas_per_namespace: 5, versions: 4 };
+    pub const SMALL: Dataset = Dataset {
+        namespaces: 2,
+        schemas_per_namespace: 5,
+        versions: 4,
+    };
 
     pub fn schemas(&self) -> usize {
         self.namespaces * self.schemas_per_namespace
@@ -136,7 +148,11 @@ impl Dataset {
 
     /// Schema 0 is `common`; the others are `svc-NNN`.
     pub fn schema_name(&self, schema: usize) -> String {
-        if schema == 0 { "common".to_owned() } else { format!("svc-{schema:03}") }
+        if schema == 0 {
+            "common".to_owned()
+        } else {
+            format!("svc-{schema:03}")
+        }
     }
 
     /// Whether service schema `schema` imports the namespace's `common`.
@@ -146,7 +162,11 @@ impl Dataset {
 
     /// The version that is current once the build is done, if any.
     pub fn current_version(&self) -> Option<u32> {
-        PROMOTE_AFTER.iter().copied().filter(|v| *v <= self.versions).max()
+        PROMOTE_AFTER
+            .iter()
+            .copied()
+            .filter(|v| *v <= self.versions)
+            .max()
     }
 
     /// The version that is staged once the build is done, if any.
@@ -163,7 +183,12 @@ impl Dataset {
         collect_files(&migrations, &mut paths);
         paths.sort();
         for path in paths {
-            hasher.update(path.strip_prefix(&migrations).unwrap_or(&path).to_string_lossy().as_bytes());
+            hasher.update(
+                path.strip_prefix(&migrations)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
             hasher.update(std::fs::read(&path).unwrap_or_default());
         }
         let digest = hex::encode(hasher.finalize());
@@ -221,7 +246,11 @@ fn common_sources(ns: usize, version: u32) -> BTreeMap<String, String> {
            google.protobuf.Timestamp updated_at = 4;\n"
     );
     for k in 2..=version {
-        let _ = writeln!(text, "  // Added in version {k}.\n  string revision_note_{k} = {};", 100 + k);
+        let _ = writeln!(
+            text,
+            "  // Added in version {k}.\n  string revision_note_{k} = {};",
+            100 + k
+        );
     }
     text.push_str(
         "}\n\n\
@@ -274,7 +303,11 @@ fn service_sources(ns: usize, schema: usize, version: u32) -> BTreeMap<String, S
         );
     }
     for k in 2..=version {
-        let _ = writeln!(types, "  // Added in version {k}.\n  int64 extra_{k} = {};", 20 + k);
+        let _ = writeln!(
+            types,
+            "  // Added in version {k}.\n  int64 extra_{k} = {};",
+            20 + k
+        );
     }
     types.push_str(
         "}\n\n\
@@ -308,7 +341,10 @@ fn service_sources(ns: usize, schema: usize, version: u32) -> BTreeMap<String, S
            google.protobuf.FieldMask update_mask = 2;\n\
          }}\n"
     );
-    BTreeMap::from([(format!("{dir}/types.proto"), types), (format!("{dir}/service.proto"), service)])
+    BTreeMap::from([
+        (format!("{dir}/types.proto"), types),
+        (format!("{dir}/service.proto"), service),
+    ])
 }
 
 /// Publishes the whole data set into the registry: for each namespace,
@@ -319,7 +355,9 @@ pub async fn build_dataset(registry: &Registry, data: Dataset) -> Result<(), Str
     let mut tasks = Vec::new();
     for ns in 0..data.namespaces {
         let registry = registry.clone();
-        tasks.push(actix_rt::spawn(async move { build_namespace(&registry, data, ns).await }));
+        tasks.push(actix_rt::spawn(async move {
+            build_namespace(&registry, data, ns).await
+        }));
     }
     for task in tasks {
         task.await.map_err(|e| format!("build task: {e}"))??;
@@ -332,11 +370,14 @@ async fn build_namespace(registry: &Registry, data: Dataset, ns: usize) -> Resul
     let namespace = NamespaceId::parse(&name).map_err(|e| e.to_string())?;
     for version in 1..=data.versions {
         for schema in 0..data.schemas_per_namespace {
-            let request = publish_request(&data.schema_name(schema), data.sources(ns, schema, version));
-            let outcome = registry
-                .publish(&namespace, request)
-                .await
-                .map_err(|e| format!("publishing {name}/{} v{version}: {e}", data.schema_name(schema)))?;
+            let request =
+                publish_request(&data.schema_name(schema), data.sources(ns, schema, version));
+            let outcome = registry.publish(&namespace, request).await.map_err(|e| {
+                format!(
+                    "publishing {name}/{} v{version}: {e}",
+                    data.schema_name(schema)
+                )
+            })?;
             if outcome.no_change || outcome.version.version != version as i32 {
                 return Err(format!(
                     "publishing {name}/{} v{version} gave version {} (no_change: {})",
@@ -365,7 +406,11 @@ pub fn verify_restored(registry: &Registry, data: Dataset) -> Result<usize, Stri
         let name = data.namespace_name(ns);
         let view = registry.view(&name).map_err(|e| format!("{name}: {e}"))?;
         if view.schemas.len() != data.schemas_per_namespace {
-            return Err(format!("{name}: {} schemas, expected {}", view.schemas.len(), data.schemas_per_namespace));
+            return Err(format!(
+                "{name}: {} schemas, expected {}",
+                view.schemas.len(),
+                data.schemas_per_namespace
+            ));
         }
         for (id, entry) in &view.schemas {
             let current = entry.current.as_ref().map(|v| v.version as u32);
@@ -403,10 +448,17 @@ pub fn recompile_dataset(data: Dataset) -> usize {
                 } else {
                     Arc::new(ImportScope::default())
                 };
-                let out = compile::compile_schema(sources, scope_now).expect("data set sources compile");
+                let out =
+                    compile::compile_schema(sources, scope_now).expect("data set sources compile");
                 if schema == 0 {
                     for file in out.files {
-                        scope.files.insert(file.name.clone(), ScopeFile { file, version_id: 0 });
+                        scope.files.insert(
+                            file.name.clone(),
+                            ScopeFile {
+                                file,
+                                version_id: 0,
+                            },
+                        );
                     }
                 }
                 compiled += 1;
@@ -441,7 +493,9 @@ mod tests {
         assert_ne!(v1, v2);
         assert!(v2["bench/ns00/svc002/v1/types.proto"].contains("extra_2"));
         assert!(v2["bench/ns00/svc002/v1/types.proto"].contains("common.proto"));
-        assert!(!data.sources(0, 3, 2)["bench/ns00/svc003/v1/types.proto"].contains("common.proto"));
+        assert!(
+            !data.sources(0, 3, 2)["bench/ns00/svc003/v1/types.proto"].contains("common.proto")
+        );
     }
 
     #[test]
