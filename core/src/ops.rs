@@ -101,12 +101,9 @@ pub fn empty_view(name: NamespaceId) -> NamespaceView {
             settings: Value::Object(Map::new()),
         },
         schemas: BTreeMap::new(),
-        current: Arc::new(LinkedImage {
-            pool: prost_reflect::DescriptorPool::new(),
-            descriptor_set: bytes::Bytes::new(),
-            etag: String::new(),
-            owners: HashMap::new(),
-        }),
+        current: Arc::new(
+            snapshot::assemble(std::iter::empty(), &[]).expect("an empty image assembles"),
+        ),
     }
 }
 
@@ -847,7 +844,9 @@ pub async fn load_view(
         .iter()
         .filter_map(|(id, e): (&SchemaId, &SchemaEntry)| e.current.as_ref().map(|v| (id, v)))
         .collect();
-    let linked: LinkedImage = snapshot::link(current, builtins).map_err(|e| {
+    // The stored current state linked when it was promoted: assemble it now
+    // and link the pool on first use, so restore compiles and links nothing.
+    let linked: LinkedImage = snapshot::assemble(current, builtins).map_err(|e| {
         RegistryError::Internal(format!(
             "stored current state of namespace {} does not link: {e}",
             info.name

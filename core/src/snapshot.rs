@@ -3,7 +3,7 @@
 //! namespace: every current version present, every import resolved.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -78,7 +78,9 @@ impl SchemaEntry {
 /// A set of files linked into one descriptor pool, with its encoded form.
 #[derive(Debug, Clone)]
 pub struct LinkedImage {
-    pub pool: DescriptorPool,
+    /// Built by [`link`] (which is the link check), or on first use for an
+    /// image restored from the store, whose state was linked when promoted.
+    pool: OnceLock<DescriptorPool>,
     /// Every file of the image plus its imports, dependencies first.
     pub descriptor_set: Bytes,
     pub etag: String,
@@ -125,11 +127,11 @@ impl NamespaceView {
     }
 }
 
-/// Links the given versions (and `builtins`' files) into one pool. Files of
-/// the versions take precedence over builtins, builtins over the
-/// well-known types. An import that resolves nowhere, or a reference to a
-/// type that no longer exists, is a `compile_failed` error.
-pub fn link<'a>(
+/// Orders the given versions' files (and the `builtins` and well-known
+/// files they import) and encodes them, without building a pool. Files of
+/// the versions take precedence over builtins, builtins over the well-known
+/// types. An import that resolves nowhere is a `compile_failed` error.
+pub fn assemble<'a>(
     versions: impl IntoIterator<Item = (&'a SchemaId, &'a Arc<VersionSnapshot>)>,
     builtins: &'a [RawFile],
 ) -> Result<LinkedImage> {
@@ -149,11 +151,32 @@ pub fn link<'a>(
                 file: message.split(':').next().unwrap_or_default().to_owned(),
                 line: 0,
                 column: 0,
-                message,
+                message: message.clone(),
             }],
         }
     })?;
     let descriptor_set = descriptor::encode_file_descriptor_set(ordered);
+    Ok(LinkedImage {
+        pool: OnceLock::new(),
+        etag: sha256_hex(&descriptor_set),
+        descriptor_set,
+        owners,
+    })
+}
+
+/// [`assemble`], then link every file into one pool: a reference to a type
+/// that no longer exists is a `compile_failed` error.
+pub fn link<'a>(
+    versions: impl IntoIterator<Item = (&'a SchemaId, &'a Arc<VersionSnapshot>)>,
+    builtins: &'a [RawFile],
+) -> Result<LinkedImage> {
+    let image = assemble(versions, builtins)?;
+    let pool = build_pool(&image.descriptor_set)?;
+    let _ = image.pool.set(pool);
+    Ok(image)
+}
+
+fn build_pool(descriptor_set: &Bytes) -> Result<DescriptorPool> {
     let mut pool = DescriptorPool::new();
     pool.decode_file_descriptor_set(descriptor_set.clone())
         .map_err(|err| RegistryError::CompileFailed {
@@ -165,10 +188,16 @@ pub fn link<'a>(
                 message: err.to_string(),
             }],
         })?;
-    Ok(LinkedImage {
-        pool,
-        etag: sha256_hex(&descriptor_set),
-        descriptor_set,
-        owners,
-    })
+    Ok(pool)
+}
+
+impl LinkedImage {
+    /// The linked pool of the image's files.
+    pub fn pool(&self) -> Result<&DescriptorPool> {
+        if let Some(pool) = self.pool.get() {
+            return Ok(pool);
+        }
+        let pool = build_pool(&self.descriptor_set)?;
+        Ok(self.pool.get_or_init(|| pool))
+    }
 }

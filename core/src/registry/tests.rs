@@ -186,14 +186,16 @@ async fn builtins_are_importable_from_every_namespace_once_promoted() {
             let view = registry.view(namespace).unwrap();
             assert!(
                 view.current
-                    .pool
+                    .pool()
+                    .unwrap()
                     .get_message_by_name("common.Money")
                     .is_some(),
                 "{namespace}"
             );
             assert!(
                 view.current
-                    .pool
+                    .pool()
+                    .unwrap()
                     .get_message_by_name("billing.Invoice")
                     .is_some(),
                 "{namespace}"
@@ -472,7 +474,8 @@ fn check_view_is_one_round(view: &NamespaceView) -> i32 {
         for file in &version.files {
             let linked = view
                 .current
-                .pool
+                .pool()
+                .unwrap()
                 .get_file_by_name(&file.name)
                 .expect("current file in the pool");
             assert_eq!(linked.file_descriptor_proto().name(), file.name);
@@ -481,7 +484,8 @@ fn check_view_is_one_round(view: &NamespaceView) -> i32 {
     for message in ["atomic.A", "atomic.B", "atomic.C"] {
         let descriptor = view
             .current
-            .pool
+            .pool()
+            .unwrap()
             .get_message_by_name(message)
             .expect("message in the pool");
         assert!(
@@ -675,7 +679,8 @@ async fn dry_run_promote_reports_without_changing() {
         assert!(
             after
                 .current
-                .pool
+                .pool()
+                .unwrap()
                 .get_message_by_name("common.Money")
                 .is_none()
         );
@@ -688,7 +693,8 @@ async fn dry_run_promote_reports_without_changing() {
                 .view("shop")
                 .unwrap()
                 .current
-                .pool
+                .pool()
+                .unwrap()
                 .get_message_by_name("billing.Invoice")
                 .is_some()
         );
@@ -823,7 +829,8 @@ async fn rollback_stages_an_earlier_version_and_promote_makes_it_current() {
         let view = registry.view("shop").unwrap();
         let money = view
             .current
-            .pool
+            .pool()
+            .unwrap()
             .get_message_by_name("common.Money")
             .unwrap();
         assert!(
@@ -896,7 +903,8 @@ async fn cross_schema_imports_resolve_to_the_owning_schema() {
         );
         let total = view
             .current
-            .pool
+            .pool()
+            .unwrap()
             .get_message_by_name("billing.Invoice")
             .unwrap()
             .get_field_by_name("total")

@@ -156,8 +156,10 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;";
+// busy_timeout first: switching to WAL needs a lock another connection may
+// briefly hold.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
 impl Store {
     /// Opens (and for SQLite creates) the database, running pending
