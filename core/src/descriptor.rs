@@ -81,9 +81,18 @@ pub struct RawFile {
     pub bytes: Bytes,
 }
 
+/// Name and imports only: what ordering files needs.
+#[derive(Clone, PartialEq, prost::Message)]
+struct FileLinks {
+    #[prost(string, optional, tag = "1")]
+    name: Option<String>,
+    #[prost(string, repeated, tag = "3")]
+    dependency: Vec<String>,
+}
+
 impl RawFile {
     pub fn decode(bytes: Bytes) -> Result<Self> {
-        let header = FileHeader::decode(bytes.clone())
+        let header = FileLinks::decode(bytes.clone())
             .map_err(|e| RegistryError::internal("decoding a stored file descriptor", e))?;
         Ok(Self {
             name: header.name.unwrap_or_default(),

@@ -874,39 +874,57 @@ pub async fn load_snapshots(
             .insert(f.path, f.source_sha256);
     }
     let keys: Vec<&str> = rows.iter().map(|r| r.descriptor_sha256.as_str()).collect();
-    let blobs = store.blobs(&keys).await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let data = blobs.get(&row.descriptor_sha256).ok_or_else(|| {
-            RegistryError::Internal(format!("descriptor blob {} missing", row.descriptor_sha256))
-        })?;
-        let descriptor_set = bytes::Bytes::from(data.clone());
-        let source_hashes = files.remove(&row.id).unwrap_or_default();
-        let own: Vec<RawFile> = descriptor::split_file_descriptor_set(descriptor_set.clone())?
-            .into_iter()
-            .filter(|f| source_hashes.contains_key(&f.name))
-            .collect();
-        let types = descriptor::collect_types(&own)?;
-        let schema = schema_names.get(&row.schema_id).cloned().ok_or_else(|| {
-            RegistryError::Internal(format!("schema row {} unknown", row.schema_id))
-        })?;
-        out.insert(
-            row.id,
-            Arc::new(VersionSnapshot {
-                schema,
-                version: row.version,
-                version_id: row.id,
-                fingerprint: row.fingerprint,
-                created_by: row.created_by,
-                created_at: to_utc(row.created_at),
-                metadata: parse_json_object(&row.metadata),
-                descriptor_set,
-                descriptor_sha256: row.descriptor_sha256,
-                files: own,
-                source_hashes,
-                types,
-            }),
-        );
-    }
-    Ok(out)
+    let blobs: HashMap<String, bytes::Bytes> = store
+        .blobs(&keys)
+        .await?
+        .into_iter()
+        .map(|(key, data)| (key, bytes::Bytes::from(data)))
+        .collect();
+    let schema_names = schema_names.clone();
+    // Decoding is CPU work: keep it off the async executor.
+    tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|row| {
+                let snapshot = snapshot_of(row, &schema_names, &blobs, &mut files)?;
+                Ok((snapshot.version_id, Arc::new(snapshot)))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| RegistryError::internal("restore task", e))?
+}
+
+fn snapshot_of(
+    row: VersionRow,
+    schema_names: &HashMap<i64, SchemaId>,
+    blobs: &HashMap<String, bytes::Bytes>,
+    files: &mut HashMap<i64, BTreeMap<String, String>>,
+) -> Result<VersionSnapshot> {
+    let descriptor_set = blobs.get(&row.descriptor_sha256).cloned().ok_or_else(|| {
+        RegistryError::Internal(format!("descriptor blob {} missing", row.descriptor_sha256))
+    })?;
+    let source_hashes = files.remove(&row.id).unwrap_or_default();
+    let own: Vec<RawFile> = descriptor::split_file_descriptor_set(descriptor_set.clone())?
+        .into_iter()
+        .filter(|f| source_hashes.contains_key(&f.name))
+        .collect();
+    let types = descriptor::collect_types(&own)?;
+    let schema = schema_names
+        .get(&row.schema_id)
+        .cloned()
+        .ok_or_else(|| RegistryError::Internal(format!("schema row {} unknown", row.schema_id)))?;
+    Ok(VersionSnapshot {
+        schema,
+        version: row.version,
+        version_id: row.id,
+        fingerprint: row.fingerprint,
+        created_by: row.created_by,
+        created_at: to_utc(row.created_at),
+        metadata: parse_json_object(&row.metadata),
+        descriptor_set,
+        descriptor_sha256: row.descriptor_sha256,
+        files: own,
+        source_hashes,
+        types,
+    })
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -219,6 +220,9 @@ impl RegistryConfig {
     }
 }
 
+/// Namespaces restored concurrently.
+const RESTORE_CONCURRENCY: usize = 4;
+
 /// The registry: cheap to clone, one per process.
 #[derive(Clone)]
 pub struct Registry {
@@ -275,17 +279,25 @@ impl Registry {
                 Err(_) => rows = store.live_namespaces().await?,
             }
         }
-        rows.sort_by_key(|r| r.name != ids::BUILTINS);
+        // Builtins first: every other namespace's image imports from it.
+        let (builtin_rows, other_rows): (Vec<_>, Vec<_>) =
+            rows.iter().partition(|r| r.name == ids::BUILTINS);
         let mut builtins: Vec<RawFile> = Vec::new();
-        for row in &rows {
-            let view = ops::load_view(store, row, &builtins).await?;
-            if view.info.name.is_builtins() {
-                builtins = view
-                    .current_files()
-                    .flat_map(|(_, v)| v.files.iter().cloned())
-                    .collect();
-            }
+        for row in builtin_rows {
+            let view = ops::load_view(store, row, &[]).await?;
+            builtins = view
+                .current_files()
+                .flat_map(|(_, v)| v.files.iter().cloned())
+                .collect();
             self.shared.insert_entry(view);
+        }
+        // The rest a few at a time, so store round trips and decoding (on
+        // blocking threads) overlap.
+        let mut views = futures::stream::iter(other_rows)
+            .map(|row| ops::load_view(store, row, &builtins))
+            .buffer_unordered(RESTORE_CONCURRENCY);
+        while let Some(view) = views.next().await {
+            self.shared.insert_entry(view?);
         }
         self.ready.store(true, Ordering::Release);
         tracing::info!(

@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 
 use crate::descriptor::{self, RawFile, TopLevelTypes};
 use crate::error::{CompileError, RegistryError, Result};
-use crate::fingerprint::sha256_hex;
 use crate::ids::{NamespaceId, SchemaId};
 
 /// One stored version of a schema, compiled and ready to serve.
@@ -137,9 +136,13 @@ pub fn assemble<'a>(
 ) -> Result<LinkedImage> {
     let mut owners = HashMap::new();
     let mut own: Vec<&RawFile> = Vec::new();
+    // file name → hash of the version it came with (its content is fixed by
+    // that version's descriptor set).
+    let mut hashes: HashMap<&str, &str> = HashMap::new();
     for (schema, version) in versions {
         for file in &version.files {
             owners.insert(file.name.clone(), schema.clone());
+            hashes.insert(&file.name, &version.descriptor_sha256);
             own.push(file);
         }
     }
@@ -155,13 +158,33 @@ pub fn assemble<'a>(
             }],
         }
     })?;
+    // The encoded set is a pure function of the files it holds, in order;
+    // hashing their names and byte hashes is cheaper than hashing the set.
+    let etag = image_etag(&ordered, &hashes);
     let descriptor_set = descriptor::encode_file_descriptor_set(ordered);
     Ok(LinkedImage {
         pool: OnceLock::new(),
-        etag: sha256_hex(&descriptor_set),
+        etag,
         descriptor_set,
         owners,
     })
+}
+
+fn image_etag(files: &[&RawFile], version_hashes: &HashMap<&str, &str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update((file.name.len() as u64).to_be_bytes());
+        hasher.update(file.name.as_bytes());
+        match version_hashes.get(file.name.as_str()) {
+            // A namespace file: fixed by its version's descriptor set, plus
+            // its position in that set's own files.
+            Some(version) => hasher.update(version.as_bytes()),
+            // An import (builtins or well-known): hash its bytes, they are few.
+            None => hasher.update(Sha256::digest(&file.bytes)),
+        }
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// [`assemble`], then link every file into one pool: a reference to a type
