@@ -10,7 +10,6 @@ use std::sync::{Arc, OnceLock, Weak};
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -220,9 +219,6 @@ impl RegistryConfig {
     }
 }
 
-/// Namespaces restored concurrently.
-const RESTORE_CONCURRENCY: usize = 4;
-
 /// The registry: cheap to clone, one per process.
 #[derive(Clone)]
 pub struct Registry {
@@ -271,37 +267,25 @@ impl Registry {
     /// compiled descriptors, without compiling anything.
     pub async fn restore(&self) -> Result<()> {
         let store = &self.shared.store;
-        let mut rows = store.live_namespaces().await?;
-        if !rows.iter().any(|r| r.name == ids::BUILTINS) {
+        if store.live_namespace(ids::BUILTINS).await?.is_none() {
+            // A unique violation means another replica created it first.
             match store.create_namespace(ids::BUILTINS, "{}", "{}").await {
-                Ok(row) => rows.push(row),
-                // Another replica created it first.
-                Err(_) => rows = store.live_namespaces().await?,
+                Ok(_)
+                | Err(crate::store::StoreError::Diesel(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ))) => {}
+                Err(other) => return Err(other.into()),
             }
         }
-        // Builtins first: every other namespace's image imports from it.
-        let (builtin_rows, other_rows): (Vec<_>, Vec<_>) =
-            rows.iter().partition(|r| r.name == ids::BUILTINS);
-        let mut builtins: Vec<RawFile> = Vec::new();
-        for row in builtin_rows {
-            let view = ops::load_view(store, row, &[]).await?;
-            builtins = view
-                .current_files()
-                .flat_map(|(_, v)| v.files.iter().cloned())
-                .collect();
+        let views = ops::load_all_views(store).await?;
+        let count = views.len();
+        for view in views {
             self.shared.insert_entry(view);
-        }
-        // The rest a few at a time, so store round trips and decoding (on
-        // blocking threads) overlap.
-        let mut views = futures::stream::iter(other_rows)
-            .map(|row| ops::load_view(store, row, &builtins))
-            .buffer_unordered(RESTORE_CONCURRENCY);
-        while let Some(view) = views.next().await {
-            self.shared.insert_entry(view?);
         }
         self.ready.store(true, Ordering::Release);
         tracing::info!(
-            namespaces = rows.len(),
+            namespaces = count,
             backend = store.backend_name(),
             "restore finished"
         );

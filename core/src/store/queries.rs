@@ -51,6 +51,17 @@ pub struct Published {
     pub revision: i64,
 }
 
+/// What [`Store::restore_rows`] reads.
+#[derive(Debug, Default)]
+pub struct RestoreRows {
+    pub namespaces: Vec<NamespaceRow>,
+    pub schemas: Vec<SchemaRow>,
+    pub versions: Vec<VersionRow>,
+    pub files: Vec<VersionFileRow>,
+    /// Descriptor blobs by key.
+    pub blobs: HashMap<String, Vec<u8>>,
+}
+
 /// A staged version to make current.
 #[derive(Debug, Clone)]
 pub struct PromoteMove {
@@ -408,6 +419,63 @@ impl Store {
     }
 
     // ---- reads ------------------------------------------------------------
+
+    /// Everything a restore reads, on one connection: live namespaces, their
+    /// schemas, the versions those point at (current and staged), their
+    /// files and their descriptor blobs.
+    pub async fn restore_rows(&self) -> Result<RestoreRows, StoreError> {
+        with_conn!(self, conn => {
+            let namespace_rows: Vec<NamespaceRow> = namespaces::table
+                .filter(namespaces::deleted_at.is_null())
+                .order(namespaces::name)
+                .select(NamespaceRow::as_select())
+                .load(conn)
+                .await?;
+            let schema_rows: Vec<SchemaRow> = schemas::table
+                .inner_join(namespaces::table)
+                .filter(namespaces::deleted_at.is_null())
+                .order((schemas::namespace_id, schemas::name))
+                .select(SchemaRow::as_select())
+                .load(conn)
+                .await?;
+            let wanted: Vec<i64> = schema_rows
+                .iter()
+                .flat_map(|s| [s.current_version_id, s.staged_version_id])
+                .flatten()
+                .collect();
+            let mut versions = Vec::with_capacity(wanted.len());
+            let mut files = Vec::new();
+            for chunk in wanted.chunks(500) {
+                versions.extend(
+                    schema_versions::table
+                        .filter(schema_versions::id.eq_any(chunk))
+                        .select(VersionRow::as_select())
+                        .load::<VersionRow>(conn)
+                        .await?,
+                );
+                files.extend(
+                    schema_version_files::table
+                        .filter(schema_version_files::version_id.eq_any(chunk))
+                        .select(VersionFileRow::as_select())
+                        .load::<VersionFileRow>(conn)
+                        .await?,
+                );
+            }
+            let mut keys: Vec<&str> = versions.iter().map(|v| v.descriptor_sha256.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut blob_data = HashMap::with_capacity(keys.len());
+            for chunk in keys.chunks(500) {
+                let rows: Vec<(String, Vec<u8>)> = blobs::table
+                    .filter(blobs::sha256.eq_any(chunk))
+                    .select((blobs::sha256, blobs::data))
+                    .load(conn)
+                    .await?;
+                blob_data.extend(rows);
+            }
+            Ok(RestoreRows { namespaces: namespace_rows, schemas: schema_rows, versions, files, blobs: blob_data })
+        })
+    }
 
     pub async fn schemas_of(&self, namespace_id: i64) -> Result<Vec<SchemaRow>, StoreError> {
         with_conn!(self, conn => {
