@@ -556,3 +556,66 @@ fn diff_lists_changes_with_lines_and_violations() {
     let (status, _) = server.get("/v1/namespaces/ns/schemas/common/diff?from=1&to=9");
     assert_eq!(status, 404);
 }
+
+fn set_mode(server: &Server, ns: &str, mode: &str) {
+    let (status, body) = server.put(&format!("/v1/namespaces/{ns}"), json!({"settings": {"compat": {"mode": mode}}}));
+    assert_eq!(status, 200, "{body}");
+}
+
+fn promote_rules(server: &Server, ns: &str) -> (u16, Vec<String>) {
+    let (status, body) = server.promote(ns);
+    let rules = body["violations"]
+        .as_array()
+        .map(|v| v.iter().map(|v| v["rule"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    (status, rules)
+}
+
+#[test]
+fn forward_and_full_modes_check_the_other_direction() {
+    let server = Server::start(&Db::sqlite());
+    let with_nanos = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let without_currency = MONEY_V1.replace("  string currency = 2;\n", "");
+
+    server.publish("fwd", "common", &[("common/money.proto", MONEY_V1)]);
+    server.promote("fwd");
+    set_mode(&server, "fwd", "FORWARD");
+    // The current version must read what the proposed one writes: a field
+    // only the proposed version has is one the current version lacks.
+    server.publish("fwd", "common", &[("common/money.proto", &with_nanos)]);
+    let (status, rules) = promote_rules(&server, "fwd");
+    assert_eq!((status, rules), (409, vec!["FIELD_NO_DELETE".to_owned()]));
+    server.delete("/v1/namespaces/fwd/staging");
+    server.publish("fwd", "common", &[("common/money.proto", &without_currency)]);
+    assert_eq!(promote_rules(&server, "fwd"), (200, vec![]), "removing is forward compatible");
+
+    server.publish("full", "common", &[("common/money.proto", MONEY_V1)]);
+    server.promote("full");
+    set_mode(&server, "full", "FULL");
+    for changed in [&with_nanos, &without_currency] {
+        server.publish("full", "common", &[("common/money.proto", changed)]);
+        let (status, rules) = promote_rules(&server, "full");
+        assert_eq!((status, rules), (409, vec!["FIELD_NO_DELETE".to_owned()]), "{changed}");
+        server.delete("/v1/namespaces/full/staging");
+    }
+}
+
+#[test]
+fn transitive_modes_check_every_version_that_was_current() {
+    let server = Server::start(&Db::sqlite());
+    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.promote("ns");
+    // An incompatible v2 gets in while the policy allows anything.
+    set_mode(&server, "ns", "NONE");
+    let retyped = MONEY_V1.replace("int64 units = 1;", "string units = 1;");
+    server.publish("ns", "common", &[("common/money.proto", &retyped)]);
+    assert_eq!(server.promote("ns").0, 200);
+    // v3 is compatible with v2 (current) but not with v1.
+    let v3 = format!("// v3\n{retyped}");
+    server.publish("ns", "common", &[("common/money.proto", &v3)]);
+    set_mode(&server, "ns", "BACKWARD_TRANSITIVE");
+    let (status, rules) = promote_rules(&server, "ns");
+    assert_eq!((status, rules), (409, vec!["FIELD_SAME_TYPE".to_owned()]));
+    set_mode(&server, "ns", "BACKWARD");
+    assert_eq!(promote_rules(&server, "ns"), (200, vec![]));
+}
