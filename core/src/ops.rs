@@ -288,6 +288,7 @@ pub async fn publish(
         files: compiled.files,
         source_hashes,
         types: compiled.types,
+        pool: Default::default(),
     });
     let mut next = (*view).clone();
     next.info.revision = published.revision;
@@ -395,6 +396,7 @@ pub async fn check(
             .map(|(p, t)| (p.clone(), sha256_hex(t.as_bytes())))
             .collect(),
         types: compiled.types,
+        pool: Default::default(),
     });
     let mut proposed = proposed_versions(view);
     proposed.insert(schema.clone(), candidate);
@@ -1029,5 +1031,6 @@ fn snapshot_of(
         files: own,
         source_hashes,
         types,
+        pool: Default::default(),
     })
 }

@@ -144,6 +144,30 @@ impl Shared {
     }
 }
 
+/// A pool to look types up in, with the owner of each namespace file.
+#[derive(Debug, Clone)]
+pub struct TypeScope {
+    pub pool: prost_reflect::DescriptorPool,
+    pub owners: HashMap<String, SchemaId>,
+    /// Set when the lookup is limited to one schema's files.
+    pub schema: Option<SchemaId>,
+}
+
+impl TypeScope {
+    /// The schema owning `file`, if a namespace schema does.
+    pub fn owner(&self, file: &str) -> Option<&SchemaId> {
+        self.owners.get(file)
+    }
+
+    /// Whether a type in `file` is visible in this scope.
+    pub fn admits(&self, file: &str) -> bool {
+        match &self.schema {
+            Some(schema) => self.owner(file) == Some(schema),
+            None => true,
+        }
+    }
+}
+
 /// Which version a request names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersionRef {
@@ -513,6 +537,63 @@ impl Registry {
         };
         let violations = self.shared.compat.check(&request)?;
         Ok((changes, violations))
+    }
+
+    /// Where to look up types: a namespace's current (or proposed) image, or
+    /// one version of one schema. Returns the pool and the owner of each of
+    /// the namespace's files.
+    pub async fn type_scope(
+        &self,
+        namespace: &str,
+        schema: Option<&str>,
+        version: Option<VersionRef>,
+    ) -> Result<TypeScope> {
+        let view = self.view(namespace)?;
+        match (schema, version) {
+            (None, None | Some(VersionRef::Current)) => Ok(TypeScope {
+                pool: view.current.pool()?.clone(),
+                owners: view.current.owners.clone(),
+                schema: None,
+            }),
+            (None, Some(VersionRef::Staged)) => {
+                let builtins = self.shared.builtin_files(&view.info.name);
+                let proposed: Vec<_> = view
+                    .schemas
+                    .iter()
+                    .filter_map(|(id, e)| e.proposed().map(|v| (id, v)))
+                    .collect();
+                let image = crate::snapshot::link(proposed, &builtins)?;
+                Ok(TypeScope {
+                    pool: image.pool()?.clone(),
+                    owners: image.owners.clone(),
+                    schema: None,
+                })
+            }
+            (None, Some(VersionRef::Number(_))) => Err(RegistryError::InvalidArgument(
+                "a version number needs ?schema= (versions are numbered per schema)".into(),
+            )),
+            (Some(schema), version) => {
+                let (snapshot, _) = self
+                    .version(namespace, schema, version.unwrap_or(VersionRef::Current))
+                    .await?;
+                let owners = view
+                    .current
+                    .owners
+                    .iter()
+                    .map(|(path, owner)| (path.clone(), owner.clone()))
+                    .chain(
+                        snapshot
+                            .paths()
+                            .map(|p| (p.to_owned(), snapshot.schema.clone())),
+                    )
+                    .collect();
+                Ok(TypeScope {
+                    pool: snapshot.pool()?.clone(),
+                    owners,
+                    schema: Some(snapshot.schema.clone()),
+                })
+            }
+        }
     }
 
     fn schema_entry(view: &NamespaceView, schema: &str) -> Result<crate::snapshot::SchemaEntry> {

@@ -35,9 +35,21 @@ pub struct VersionSnapshot {
     /// `path → sha256` of each source file.
     pub source_hashes: BTreeMap<String, String>,
     pub types: TopLevelTypes,
+    /// The version's own pool (own files and what they imported), built on
+    /// first use.
+    pub pool: OnceLock<DescriptorPool>,
 }
 
 impl VersionSnapshot {
+    /// A pool of the version's served descriptor set.
+    pub fn pool(&self) -> Result<&DescriptorPool> {
+        if let Some(pool) = self.pool.get() {
+            return Ok(pool);
+        }
+        let pool = build_pool(&self.descriptor_set)?;
+        Ok(self.pool.get_or_init(|| pool))
+    }
+
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.source_hashes.keys().map(String::as_str)
     }

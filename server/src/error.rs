@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use protoreg_core::dynamic::FieldError;
 use protoreg_core::{CompileError, RegistryError, Violation};
 use serde::Serialize;
 
@@ -17,6 +18,10 @@ pub enum ApiError {
     Registry(#[from] RegistryError),
     #[error("{0}")]
     NotModified(String),
+    /// A message body that does not decode as its type: 400
+    /// `invalid_argument` with every problem and its field path.
+    #[error("the message does not decode: {}", .0.first().map(|e| e.message.as_str()).unwrap_or_default())]
+    InvalidMessage(Vec<FieldError>),
 }
 
 impl ApiError {
@@ -79,6 +84,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Registry(err) => status_of(err),
             Self::NotModified(_) => StatusCode::NOT_MODIFIED,
+            Self::InvalidMessage(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -89,6 +95,18 @@ impl ResponseError for ApiError {
                 return HttpResponse::NotModified()
                     .insert_header(("ETag", etag.as_str()))
                     .finish();
+            }
+            Self::InvalidMessage(errors) => {
+                return HttpResponse::BadRequest()
+                    .content_type("application/problem+json")
+                    .json(serde_json::json!({
+                        "type": "urn:protoreg:problem:invalid_argument",
+                        "title": title_of("invalid_argument"),
+                        "status": 400,
+                        "detail": self.to_string(),
+                        "code": "invalid_argument",
+                        "errors": errors,
+                    }));
             }
         };
         let request_id = REQUEST_ID.try_with(String::clone).ok();

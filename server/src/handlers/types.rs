@@ -1,0 +1,171 @@
+//! Types of a namespace as data: their descriptors, and messages of them
+//! validated and converted between JSON, text format and binary.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use prost_reflect::{DescriptorPool, MessageDescriptor, ReflectMessage};
+use protoreg_core::dynamic::{self, Format};
+use protoreg_core::{TypeScope, VersionRef};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Reg;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TypeQuery {
+    /// A version number, `current` or `staged`.
+    version: Option<String>,
+    /// Limit the lookup to one schema.
+    schema: Option<String>,
+    /// Transcode target: json, binary or text.
+    to: Option<String>,
+}
+
+async fn scope(registry: &Reg, ns: &str, query: &TypeQuery) -> ApiResult<TypeScope> {
+    let version = query
+        .version
+        .as_deref()
+        .map(VersionRef::parse)
+        .transpose()?;
+    Ok(registry
+        .type_scope(ns, query.schema.as_deref(), version)
+        .await?)
+}
+
+fn not_found(full_name: &str) -> ApiError {
+    ApiError::not_found(format!("type {full_name} not found"))
+}
+
+/// A descriptor proto as JSON (the proto3 JSON mapping of
+/// `google.protobuf.DescriptorProto` and its siblings).
+fn descriptor_json(message: &impl ReflectMessage) -> Value {
+    serde_json::to_value(message.transcode_to_dynamic()).unwrap_or(Value::Null)
+}
+
+fn find_message(scope: &TypeScope, full_name: &str) -> ApiResult<MessageDescriptor> {
+    scope
+        .pool
+        .get_message_by_name(full_name)
+        .filter(|m| scope.admits(m.parent_file().name()))
+        .ok_or_else(|| not_found(full_name))
+}
+
+pub async fn get(
+    registry: Reg,
+    path: web::Path<(String, String)>,
+    query: web::Query<TypeQuery>,
+) -> ApiResult<HttpResponse> {
+    let (ns, full_name) = path.into_inner();
+    let scope = scope(&registry, &ns, &query).await?;
+    let pool: &DescriptorPool = &scope.pool;
+    let (kind, file, descriptor) = if let Some(m) = pool.get_message_by_name(&full_name) {
+        (
+            "message",
+            m.parent_file(),
+            descriptor_json(m.descriptor_proto()),
+        )
+    } else if let Some(e) = pool.get_enum_by_name(&full_name) {
+        (
+            "enum",
+            e.parent_file(),
+            descriptor_json(e.enum_descriptor_proto()),
+        )
+    } else if let Some(s) = pool.get_service_by_name(&full_name) {
+        (
+            "service",
+            s.parent_file(),
+            descriptor_json(s.service_descriptor_proto()),
+        )
+    } else {
+        return Err(not_found(&full_name));
+    };
+    if !scope.admits(file.name()) {
+        return Err(not_found(&full_name));
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "full_name": full_name,
+        "kind": kind,
+        "schema": scope.owner(file.name()),
+        "file": file.name(),
+        "package": file.package_name(),
+        "descriptor": descriptor,
+    })))
+}
+
+fn body_format(req: &HttpRequest) -> ApiResult<Format> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    Format::from_content_type(content_type).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "unsupported Content-Type {content_type:?}: use application/json, text/plain or application/x-protobuf"
+        ))
+    })
+}
+
+fn check_size(registry: &Reg, body: &web::Bytes) -> ApiResult<()> {
+    let limit = registry.limits().max_request_bytes;
+    if body.len() > limit {
+        return Err(ApiError::too_large(format!(
+            "request body is {} bytes; the limit is {limit}",
+            body.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `{valid, errors: [{path, message}]}`: a message that does not decode, a
+/// missing required field or an unknown field makes it invalid.
+pub async fn validate(
+    registry: Reg,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<TypeQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    check_size(&registry, &body)?;
+    let (ns, full_name) = path.into_inner();
+    let format = body_format(&req)?;
+    let scope = scope(&registry, &ns, &query).await?;
+    let descriptor = find_message(&scope, &full_name)?;
+    let errors = match dynamic::decode(&descriptor, format, &body) {
+        Ok((_, problems)) => problems,
+        Err(errors) => errors,
+    };
+    Ok(HttpResponse::Ok().json(json!({ "valid": errors.is_empty(), "errors": errors })))
+}
+
+/// The message converted to `?to=json|binary|text`.
+pub async fn transcode(
+    registry: Reg,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<TypeQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    check_size(&registry, &body)?;
+    let (ns, full_name) = path.into_inner();
+    let format = body_format(&req)?;
+    let to = query
+        .to
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("?to= is required: json, binary or text"))?;
+    let target = Format::from_name(to).ok_or_else(|| {
+        ApiError::invalid(format!("unknown target {to:?}: use json, binary or text"))
+    })?;
+    let scope = scope(&registry, &ns, &query).await?;
+    let descriptor = find_message(&scope, &full_name)?;
+    let (message, _) =
+        dynamic::decode(&descriptor, format, &body).map_err(ApiError::InvalidMessage)?;
+    let encoded = dynamic::encode(&message, target).map_err(|e| {
+        ApiError::Registry(protoreg_core::RegistryError::InvalidArgument(format!(
+            "cannot encode as {to}: {e}"
+        )))
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type(target.content_type())
+        .body(encoded))
+}
