@@ -160,8 +160,16 @@ fn json_binary_text_json_round_trip_is_lossless() {
     assert_eq!(status, 200);
     // Map entries have no fixed wire order, so compare binary by meaning.
     assert_eq!(again.len(), binary.len());
-    let (_, _, again_json) = post(&server, &format!("{base}?to=json"), "application/x-protobuf", again);
-    assert_eq!(serde_json::from_slice::<Value>(&again_json).unwrap(), original);
+    let (_, _, again_json) = post(
+        &server,
+        &format!("{base}?to=json"),
+        "application/x-protobuf",
+        again,
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&again_json).unwrap(),
+        original
+    );
 }
 
 #[test]
