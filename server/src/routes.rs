@@ -2,11 +2,12 @@
 
 use actix_web::web;
 
-use crate::handlers::{health, namespaces, schemas, staging};
+use crate::handlers::{health, namespaces, schemas, staging, types};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(crate::metrics::scrape))
         .service(
             web::scope("/v1/namespaces")
                 .route("", web::get().to(namespaces::list))
@@ -44,6 +45,16 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     web::post().to(schemas::check),
                 )
                 .route("/{ns}/schemas/{schema}/diff", web::get().to(schemas::diff))
+                .route("/{ns}/settings", web::put().to(namespaces::put_settings))
+                .route("/{ns}/types/{full_name}", web::get().to(types::get))
+                .route(
+                    "/{ns}/types/{full_name}/validate",
+                    web::post().to(types::validate),
+                )
+                .route(
+                    "/{ns}/types/{full_name}/transcode",
+                    web::post().to(types::transcode),
+                )
                 .route(
                     "/{ns}/schemas/{schema}/rollback",
                     web::post().to(schemas::rollback),

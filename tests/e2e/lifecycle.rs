@@ -558,7 +558,10 @@ fn diff_lists_changes_with_lines_and_violations() {
 }
 
 fn set_mode(server: &Server, ns: &str, mode: &str) {
-    let (status, body) = server.put(&format!("/v1/namespaces/{ns}"), json!({"settings": {"compat": {"mode": mode}}}));
+    let (status, body) = server.put(
+        &format!("/v1/namespaces/{ns}"),
+        json!({"settings": {"compat": {"mode": mode}}}),
+    );
     assert_eq!(status, 200, "{body}");
 }
 
@@ -566,7 +569,11 @@ fn promote_rules(server: &Server, ns: &str) -> (u16, Vec<String>) {
     let (status, body) = server.promote(ns);
     let rules = body["violations"]
         .as_array()
-        .map(|v| v.iter().map(|v| v["rule"].as_str().unwrap().to_owned()).collect())
+        .map(|v| {
+            v.iter()
+                .map(|v| v["rule"].as_str().unwrap().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     (status, rules)
 }
@@ -574,7 +581,10 @@ fn promote_rules(server: &Server, ns: &str) -> (u16, Vec<String>) {
 #[test]
 fn forward_and_full_modes_check_the_other_direction() {
     let server = Server::start(&Db::sqlite());
-    let with_nanos = MONEY_V1.replace("string currency = 2;", "string currency = 2;\n  int32 nanos = 3;");
+    let with_nanos = MONEY_V1.replace(
+        "string currency = 2;",
+        "string currency = 2;\n  int32 nanos = 3;",
+    );
     let without_currency = MONEY_V1.replace("  string currency = 2;\n", "");
 
     server.publish("fwd", "common", &[("common/money.proto", MONEY_V1)]);
@@ -586,8 +596,16 @@ fn forward_and_full_modes_check_the_other_direction() {
     let (status, rules) = promote_rules(&server, "fwd");
     assert_eq!((status, rules), (409, vec!["FIELD_NO_DELETE".to_owned()]));
     server.delete("/v1/namespaces/fwd/staging");
-    server.publish("fwd", "common", &[("common/money.proto", &without_currency)]);
-    assert_eq!(promote_rules(&server, "fwd"), (200, vec![]), "removing is forward compatible");
+    server.publish(
+        "fwd",
+        "common",
+        &[("common/money.proto", &without_currency)],
+    );
+    assert_eq!(
+        promote_rules(&server, "fwd"),
+        (200, vec![]),
+        "removing is forward compatible"
+    );
 
     server.publish("full", "common", &[("common/money.proto", MONEY_V1)]);
     server.promote("full");
@@ -595,7 +613,11 @@ fn forward_and_full_modes_check_the_other_direction() {
     for changed in [&with_nanos, &without_currency] {
         server.publish("full", "common", &[("common/money.proto", changed)]);
         let (status, rules) = promote_rules(&server, "full");
-        assert_eq!((status, rules), (409, vec!["FIELD_NO_DELETE".to_owned()]), "{changed}");
+        assert_eq!(
+            (status, rules),
+            (409, vec!["FIELD_NO_DELETE".to_owned()]),
+            "{changed}"
+        );
         server.delete("/v1/namespaces/full/staging");
     }
 }

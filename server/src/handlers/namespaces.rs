@@ -97,3 +97,49 @@ pub async fn descriptor(
         &view.current.etag,
     )
 }
+
+/// `PUT /v1/namespaces/{ns}/settings`: the compatibility policy and the code
+/// generation targets, replaced as a whole.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `{mode, use, except, ignore, ignore_only, ignore_unstable_packages}`;
+    /// validated by the registry's compatibility checker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    compat: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    codegen: Option<Vec<CodegenTarget>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenTarget {
+    plugin: String,
+    #[serde(default)]
+    parameter: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    output: Option<String>,
+}
+
+pub async fn put_settings(
+    registry: Reg,
+    path: web::Path<String>,
+    crate::extract::JsonBody(settings): crate::extract::JsonBody<Settings>,
+) -> ApiResult<HttpResponse> {
+    let ns = namespace_id(&path)?;
+    registry.view(ns.as_str())?;
+    if settings
+        .codegen
+        .iter()
+        .flatten()
+        .any(|t| t.plugin.trim().is_empty())
+    {
+        return Err(crate::error::ApiError::invalid(
+            "codegen targets need a plugin name",
+        ));
+    }
+    let settings = serde_json::to_value(&settings)
+        .map_err(|e| protoreg_core::RegistryError::internal("encoding settings", e))?;
+    let (view, _) = registry.put_namespace(&ns, None, Some(settings)).await?;
+    Ok(HttpResponse::Ok().json(body(&view, true)))
+}
