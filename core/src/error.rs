@@ -62,6 +62,10 @@ pub enum RegistryError {
     },
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
     /// Could not do the work for a reason that is not the caller's fault.
     /// The message is for logs only; clients see a generic text.
     #[error("internal error: {0}")]
@@ -79,6 +83,8 @@ impl RegistryError {
             Self::CompileFailed { .. } => "compile_failed",
             Self::Incompatible { .. } => "incompatible",
             Self::Unavailable(_) => "unavailable",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::PermissionDenied(_) => "permission_denied",
             Self::Internal(_) => "internal",
         }
     }

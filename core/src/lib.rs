@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod actor;
+pub mod auth;
 pub mod compat;
 pub mod compile;
 pub mod descriptor;

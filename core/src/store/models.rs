@@ -123,3 +123,25 @@ pub struct NewEvent<'a> {
     pub payload: &'a str,
     pub created_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tokens)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub secret_sha256: String,
+    pub roles: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tokens)]
+pub struct NewToken<'a> {
+    pub name: &'a str,
+    pub secret_sha256: &'a str,
+    pub roles: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}

@@ -92,4 +92,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     schema_version_files,
     schema_version_deps,
     events,
+    tokens,
 );
+
+diesel::table! {
+    tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        secret_sha256 -> Text,
+        roles -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
