@@ -62,6 +62,8 @@ fn status_of(err: &RegistryError) -> StatusCode {
         RegistryError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         RegistryError::CompileFailed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         RegistryError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        RegistryError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        RegistryError::PermissionDenied(_) => StatusCode::FORBIDDEN,
         RegistryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -75,6 +77,8 @@ fn title_of(code: &str) -> &'static str {
         "payload_too_large" => "Payload too large",
         "compile_failed" => "Compilation failed",
         "unavailable" => "Unavailable",
+        "unauthenticated" => "Unauthenticated",
+        "permission_denied" => "Permission denied",
         _ => "Internal error",
     }
 }
