@@ -1,14 +1,17 @@
 //! Shared helpers of the protoreg benchmarks (`benches/publish.rs`,
-//! `benches/restore.rs`): the googleapis corpus, the synthetic restore data
-//! set, and running registry code inside an actix `System`.
+//! `benches/restore.rs`, `benches/compat.rs`): the googleapis corpus, the
+//! synthetic restore data set, running registry code inside an actix
+//! `System`, and the large compatibility-check pair (compiling a directory
+//! with protox and checking one side against the other).
 //!
 //! See `docs/PERFORMANCE.md` for what is measured and how to run it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use protoreg_compat::{Image, Policy, Violation};
 use protoreg_core::compile::{self, ImportScope, ScopeFile};
 use protoreg_core::{NamespaceId, PublishRequest, Registry, RegistryConfig, SchemaId, StoreConfig};
 use sha2::{Digest, Sha256};
@@ -468,6 +471,95 @@ pub fn recompile_dataset(data: Dataset) -> usize {
     compiled
 }
 
+/// Environment variable naming the directory of the compatibility-check
+/// pair (the one holding `old/` and `new/`).
+pub const COMPAT_PAIR_ENV: &str = "PROTOREG_BENCH_COMPAT_PAIR";
+
+/// Where the compatibility-check pair is: `$PROTOREG_BENCH_COMPAT_PAIR`, else
+/// `target/bench-corpus/compat-pair` under the workspace (written by
+/// `benches/fetch-large-corpus`): `old/` is the google-proto-files subset,
+/// `new/` its mutated copy, each with a `buf.yaml`.
+pub fn compat_pair_dir() -> PathBuf {
+    match std::env::var_os(COMPAT_PAIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("target/bench-corpus/compat-pair"),
+    }
+}
+
+/// The `old/` and `new/` directories of the compatibility pair; an error says
+/// how to make them.
+pub fn compat_pair() -> Result<(PathBuf, PathBuf), String> {
+    let dir = compat_pair_dir();
+    let (old, new) = (dir.join("old"), dir.join("new"));
+    if dir.join(".complete").is_file() && old.is_dir() && new.is_dir() {
+        Ok((old, new))
+    } else {
+        Err(format!(
+            "the compatibility pair is missing at {}: run `benches/fetch-large-corpus` first \
+             (or set {COMPAT_PAIR_ENV} to a directory holding old/ and new/)",
+            dir.display()
+        ))
+    }
+}
+
+/// The `.proto` files under `dir`, relative, `/`-separated, sorted.
+pub fn proto_paths(dir: &Path) -> Result<BTreeSet<String>, String> {
+    let mut out = BTreeSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .map_err(|e| format!("reading {}: {e}", current.display()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("reading {}: {e}", current.display()))?
+                .path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "proto") {
+                let relative = path
+                    .strip_prefix(dir)
+                    .map_err(|e| e.to_string())?
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.insert(relative);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Compiles `files` under `dir` with protox (imports and source info
+/// included, the well-known types built in) and returns the encoded
+/// `FileDescriptorSet`.
+pub fn compile_dir(dir: &Path, files: &BTreeSet<String>) -> Result<Vec<u8>, String> {
+    let mut compiler =
+        protox::Compiler::new([dir]).map_err(|e| format!("{}: {e}", dir.display()))?;
+    compiler.include_imports(true).include_source_info(true);
+    compiler
+        .open_files(files.iter())
+        .map_err(|e| format!("{} does not compile: {e}", dir.display()))?;
+    Ok(compiler.encode_file_descriptor_set())
+}
+
+/// One side of a comparison: an image whose targets are the files of the
+/// directory (the well-known types are imports).
+pub fn side_image(bytes: &[u8], targets: &BTreeSet<String>) -> Result<Image, String> {
+    Image::from_file_descriptor_set_bytes_with_targets(bytes, targets).map_err(|e| e.to_string())
+}
+
+/// End to end, what `buf breaking NEW --against OLD` does: list the files of
+/// both directories, compile each with protox, decode the images and check
+/// `new` against `old` under `policy`.
+pub fn check_dirs(old: &Path, new: &Path, policy: &Policy) -> Result<Vec<Violation>, String> {
+    let old_files = proto_paths(old)?;
+    let new_files = proto_paths(new)?;
+    let previous = side_image(&compile_dir(old, &old_files)?, &old_files)?;
+    let current = side_image(&compile_dir(new, &new_files)?, &new_files)?;
+    protoreg_compat::check(&previous, &current, policy).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,6 +588,21 @@ mod tests {
         assert!(
             !data.sources(0, 3, 2)["bench/ns00/svc003/v1/types.proto"].contains("common.proto")
         );
+    }
+
+    #[test]
+    fn small_pair_checks_like_buf() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+        for (side, field) in [(&old, "  string name = 1;\n"), (&new, "")] {
+            std::fs::create_dir_all(side.join("a/v1")).expect("mkdir");
+            let text = format!("syntax = \"proto3\";\npackage a.v1;\nmessage M {{\n{field}}}\n");
+            std::fs::write(side.join("a/v1/a.proto"), text).expect("write");
+        }
+        let found = check_dirs(&old, &new, &Policy::default()).expect("checks");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "FIELD_NO_DELETE");
+        assert_eq!(found[0].file, "a/v1/a.proto");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub log: LogConfig,
     pub http: HttpConfig,
+    pub auth: crate::auth::AuthConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +60,7 @@ impl Default for Config {
             limits: Limits::default(),
             log: LogConfig::default(),
             http: HttpConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }
@@ -126,6 +128,7 @@ impl Config {
             figment = figment.merge(("database.url", url));
         }
         let config: Config = figment.extract()?;
+        crate::auth::AuthSettings::from_config(&config.auth, &config.listen)?;
         anyhow::ensure!(
             matches!(config.log.format.as_str(), "text" | "json"),
             "log.format must be \"text\" or \"json\", not {:?}",

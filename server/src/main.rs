@@ -1,10 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+mod auth;
+mod cli;
 mod compat_cli;
 mod config;
 mod error;
 mod extract;
 mod handlers;
+mod metrics;
+mod reload;
 mod routes;
 mod serve;
 
@@ -20,6 +24,8 @@ use clap::{Args, Parser, Subcommand};
     about = "A multi-namespace Protocol Buffers schema registry"
 )]
 struct Cli {
+    #[command(flatten)]
+    client: cli::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,6 +36,9 @@ enum Command {
     Serve(ServeArgs),
     /// Offline compatibility tools (buf's breaking-change rules).
     Compat(compat_cli::CompatArgs),
+    /// Client commands: they talk to a running registry at --server.
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Compat(args) => compat_cli::run(args),
+        Command::Client(command) => cli::run(cli.client, command),
         Command::Serve(args) => {
             let overrides = config::Overrides {
                 config_file: args.config,

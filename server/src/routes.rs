@@ -2,10 +2,14 @@
 
 use actix_web::web;
 
-use crate::handlers::{health, namespaces, schemas, staging, types};
+use crate::handlers::{health, namespaces, schemas, staging, tokens, types};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+    cfg.route("/v1/tokens", web::post().to(tokens::create))
+        .route("/v1/tokens", web::get().to(tokens::list))
+        .route("/v1/tokens/{id}", web::get().to(tokens::get))
+        .route("/v1/tokens/{id}", web::delete().to(tokens::revoke))
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(crate::metrics::scrape))
         .service(

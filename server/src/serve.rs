@@ -1,5 +1,5 @@
-//! `protoreg serve`: configuration, logging, the HTTP server, restore, and
-//! graceful shutdown.
+//! `protoreg serve`: configuration, logging, the HTTP server, metrics,
+//! SIGHUP reload, restore, and graceful shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,33 +10,39 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use protoreg_core::{Registry, RegistryConfig, StoreConfig, store};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{Config, Overrides};
 use crate::error::{ApiError, REQUEST_ID};
+use crate::metrics::{self, Metrics};
+use crate::reload::{self, LogHandle, Reloader, RuntimeConfig};
 use crate::routes;
 
 pub fn run(overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(&overrides).context("loading configuration")?;
-    init_logging(&config)?;
-    actix_web::rt::System::new().block_on(serve(config))
+    let log = init_logging(&config)?;
+    actix_web::rt::System::new().block_on(serve(config, overrides, log))
 }
 
-fn init_logging(config: &Config) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&config.log.level)
-        .with_context(|| format!("invalid log.level {:?}", config.log.level))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+/// Installs the global subscriber with its filter behind a reload handle,
+/// so that SIGHUP can change the level.
+fn init_logging(config: &Config) -> anyhow::Result<LogHandle> {
+    let (filter, handle) =
+        tracing_subscriber::reload::Layer::new(reload::parse_filter(&config.log.level)?);
+    let output = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let subscriber = tracing_subscriber::registry().with(filter);
     if config.log.format == "json" {
-        builder.json().init();
+        subscriber.with(output.json()).init();
     } else {
-        builder.init();
+        subscriber.with(output).init();
     }
-    Ok(())
+    Ok(handle)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::Result<()> {
+    // Early, so that a SIGHUP sent while the store opens is not fatal.
+    let hangups = reload::hangups().context("installing the SIGHUP handler")?;
     let mut store_config = StoreConfig::new(config.database.url.clone());
     store_config.max_connections = config.database.max_connections.max(1);
     store_config.connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
@@ -53,12 +59,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+    let runtime = Arc::new(RuntimeConfig::new(config.clone()));
+    Reloader {
+        overrides,
+        runtime: runtime.clone(),
+        registry: registry.clone(),
+        log,
+        metrics: metrics.clone(),
+    }
+    .listen(hangups);
+
     let data = web::Data::new(registry.clone());
+    let metrics = web::Data::from(metrics);
+    let runtime = web::Data::from(runtime);
+    // Only for actix's own body extractors: `extract` reads the live limit.
     let request_limit = config.limits.max_request_bytes;
     let mut server =
         HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(metrics.clone())
+                .app_data(runtime.clone())
                 .app_data(web::PayloadConfig::new(request_limit))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::invalid(format!("invalid query: {err}")).into()
@@ -76,6 +98,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                         Ok(response)
                     })
                 })
+                .wrap(actix_web::middleware::from_fn(crate::auth::guard))
+                .wrap_fn(metrics::track)
                 .configure(routes::config)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("no such route"))

@@ -1,8 +1,12 @@
 //! End-to-end tests: the real `protoreg` binary, over HTTP, on SQLite and
 //! PostgreSQL.
 
+mod auth;
 mod bad_input;
+mod cli;
 mod compat_cli;
 mod crash;
+mod dynamic;
 mod lifecycle;
+mod operations;
 mod support;

@@ -2,7 +2,7 @@
 //! fresh database (SQLite file or a new PostgreSQL database) and talk HTTP.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,7 @@ pub struct Server {
     database_url: String,
     workdir: tempfile::TempDir,
     extra_env: Vec<(String, String)>,
+    extra_args: Vec<String>,
     pub http: reqwest::blocking::Client,
 }
 
@@ -106,18 +107,34 @@ impl Server {
     }
 
     pub fn start_with_env(db: &Db, env: &[(&str, &str)]) -> Self {
+        Self::start_with_args(db, env, Vec::new())
+    }
+
+    /// Starts with `--config FILE`; the file is read again on SIGHUP.
+    pub fn start_with_config(db: &Db, config_file: &Path) -> Self {
+        let args = vec!["--config".to_owned(), config_file.display().to_string()];
+        Self::start_with_args(db, &[], args)
+    }
+
+    fn start_with_args(db: &Db, env: &[(&str, &str)], extra_args: Vec<String>) -> Self {
         let workdir = tempfile::tempdir().expect("tempdir");
         let extra_env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let (child, base) = spawn(db.url(), workdir.path().to_path_buf(), &extra_env);
+        let (child, base) = spawn(
+            db.url(),
+            workdir.path().to_path_buf(),
+            &extra_env,
+            &extra_args,
+        );
         let server = Server {
             child,
             base,
             database_url: db.url().to_owned(),
             workdir,
             extra_env,
+            extra_args,
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -152,6 +169,21 @@ impl Server {
         self.child.id()
     }
 
+    /// Sends SIGHUP (reload the configuration).
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// SIGKILL, no chance to clean up.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -165,6 +197,7 @@ impl Server {
             &self.database_url,
             self.workdir.path().to_path_buf(),
             &self.extra_env,
+            &self.extra_args,
         );
         self.child = child;
         self.base = base;
@@ -268,7 +301,12 @@ impl Drop for Server {
     }
 }
 
-fn spawn(database_url: &str, workdir: PathBuf, env: &[(String, String)]) -> (Child, String) {
+fn spawn(
+    database_url: &str,
+    workdir: PathBuf,
+    env: &[(String, String)],
+    args: &[String],
+) -> (Child, String) {
     let mut command = Command::new(BIN);
     command
         .args([
@@ -278,6 +316,7 @@ fn spawn(database_url: &str, workdir: PathBuf, env: &[(String, String)]) -> (Chi
             "--database-url",
             database_url,
         ])
+        .args(args)
         .current_dir(&workdir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());

@@ -5,6 +5,7 @@ pub mod health;
 pub mod namespaces;
 pub mod schemas;
 pub mod staging;
+pub mod tokens;
 pub mod types;
 
 use actix_web::http::header;

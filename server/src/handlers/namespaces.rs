@@ -33,8 +33,15 @@ fn body(view: &NamespaceView, with_settings: bool) -> NamespaceBody {
     }
 }
 
-pub async fn list(registry: Reg) -> ApiResult<HttpResponse> {
-    let namespaces: Vec<NamespaceBody> = registry.views()?.iter().map(|v| body(v, false)).collect();
+/// The namespaces the caller may read.
+pub async fn list(registry: Reg, req: actix_web::HttpRequest) -> ApiResult<HttpResponse> {
+    let caller = crate::auth::caller(&req);
+    let namespaces: Vec<NamespaceBody> = registry
+        .views()?
+        .iter()
+        .filter(|v| v.info.name.is_builtins() || caller.can(v.info.name.as_str(), protoreg_core::auth::Role::Read))
+        .map(|v| body(v, false))
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "namespaces": namespaces })))
 }
 

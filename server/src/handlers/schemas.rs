@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::{DescriptorQuery, Reg, descriptor_response, namespace_id, schema_id};
 use crate::error::ApiResult;
 use crate::extract::JsonBody;
+use crate::metrics::Metrics;
 
 #[derive(Serialize)]
 struct SchemaSummary {
@@ -65,9 +66,14 @@ pub struct PublishBody {
 
 pub async fn publish(
     registry: Reg,
+    metrics: web::Data<Metrics>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     JsonBody(body): JsonBody<PublishBody>,
 ) -> ApiResult<HttpResponse> {
+    if body.force {
+        crate::auth::require_global_admin(&req, "force")?;
+    }
     let (ns, schema) = path.into_inner();
     let ns = namespace_id(&ns)?;
     let schema = schema_id(&schema)?;
@@ -82,7 +88,8 @@ pub async fn publish(
                 force: body.force,
             },
         )
-        .await?;
+        .await;
+    let outcome = metrics.publish(outcome)?;
     let version = &outcome.version;
     let staged = registry
         .view(ns.as_str())?
@@ -193,9 +200,13 @@ pub struct CheckBody {
 /// current version, with no effect.
 pub async fn check(
     registry: Reg,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> ApiResult<HttpResponse> {
+    if body.force {
+        crate::auth::require_global_admin(&req, "force")?;
+    }
     let (ns, schema) = path.into_inner();
     let schema = schema_id(&schema)?;
     let outcome = registry

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::Reg;
 use crate::error::ApiResult;
 use crate::extract::MaybeJson;
+use crate::metrics::Metrics;
 
 #[derive(Serialize)]
 struct StagedBody {
@@ -40,10 +41,11 @@ pub struct PromoteRequest {
 
 pub async fn promote(
     registry: Reg,
+    metrics: web::Data<Metrics>,
     path: web::Path<String>,
     MaybeJson(request): MaybeJson<PromoteRequest>,
 ) -> ApiResult<HttpResponse> {
-    let outcome = registry.promote(&path, request.dry_run).await?;
+    let outcome = metrics.promote(registry.promote(&path, request.dry_run).await)?;
     Ok(HttpResponse::Ok().json(json!({
         "promoted": outcome.promoted,
         "revision": outcome.revision,

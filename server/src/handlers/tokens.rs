@@ -1,0 +1,76 @@
+//! Bearer tokens: created with a secret shown once, listed without it,
+//! revoked immediately.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use protoreg_core::RegistryError;
+use protoreg_core::auth::{self, ALL_NAMESPACES, Grant, Role};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Reg;
+use crate::auth::caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    name: String,
+    roles: Vec<Grant>,
+    #[serde(default)]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// A caller may hand out roles only where it is admin itself (`*` needs a
+/// global admin).
+pub async fn create(registry: Reg, req: HttpRequest, JsonBody(body): JsonBody<CreateToken>) -> ApiResult<HttpResponse> {
+    let principal = caller(&req);
+    for grant in &body.roles {
+        let allowed = if grant.namespace == ALL_NAMESPACES {
+            principal.is_global_admin()
+        } else {
+            principal.can(&grant.namespace, Role::Admin)
+        };
+        if !allowed {
+            return Err(ApiError::Registry(RegistryError::PermissionDenied(format!(
+                "granting a role in {} needs admin there",
+                grant.namespace
+            ))));
+        }
+    }
+    let (token, secret) = auth::create_token(registry.store(), &body.name, &body.roles, body.expires_at).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "id": token.id,
+        "token": secret,
+        "name": token.name,
+        "roles": token.roles,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+    })))
+}
+
+pub async fn list(registry: Reg) -> ApiResult<HttpResponse> {
+    let tokens = auth::list_tokens(registry.store()).await?;
+    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
+}
+
+fn token_id(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid(format!("invalid token id {raw:?}")))
+}
+
+pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = token_id(&path)?;
+    let token = auth::token(registry.store(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))?;
+    Ok(HttpResponse::Ok().json(token))
+}
+
+pub async fn revoke(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    auth::revoke_token(registry.store(), token_id(&path)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,359 @@
+//! Prometheus metrics: HTTP traffic (recorded by a middleware, labelled by
+//! route template), publish and promote outcomes (recorded by their
+//! handlers), store errors, and gauges computed from the registry's views
+//! at scrape time. Served at `GET /metrics` in the text format.
+//!
+//! Every metric lives in a private `prometheus::Registry` owned by
+//! [`Metrics`], never the process-global default, so tests and several
+//! servers in one process do not share counters.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpResponse, web};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    TextEncoder,
+};
+use protoreg_core::{PromoteOutcome, PublishOutcome, Registry, RegistryError};
+
+use crate::error::ApiError;
+
+/// The `route` label of requests that matched no route: raw paths never
+/// become label values, so a scanner cannot blow up the series count.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Compilation takes from a millisecond (one small file) to seconds (a
+/// large corpus), see STACK_NOTES.md.
+const COMPILE_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+pub struct Metrics {
+    registry: prometheus::Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    publishes: IntCounterVec,
+    compile_duration: Histogram,
+    promotes: IntCounterVec,
+    namespaces: IntGauge,
+    schema_versions: IntGauge,
+    store_errors: IntCounter,
+    config_reloads: IntCounterVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = prometheus::Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "protoreg_http_requests_total",
+                "HTTP requests served, by method, route template and status.",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "protoreg_http_request_duration_seconds",
+                "Time to serve an HTTP request, by method and route template.",
+            ),
+            &["method", "route"],
+        )?;
+        let publishes = IntCounterVec::new(
+            Opts::new(
+                "protoreg_publish_total",
+                "Publishes that reached the registry, by result: created, no_change or an error code.",
+            ),
+            &["result"],
+        )?;
+        let compile_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "protoreg_compile_duration_seconds",
+                "Time spent compiling a published schema (publishes that changed something).",
+            )
+            .buckets(COMPILE_BUCKETS.to_vec()),
+        )?;
+        let promotes = IntCounterVec::new(
+            Opts::new(
+                "protoreg_promote_total",
+                "Promotes, by result: ok, dry_run or an error code.",
+            ),
+            &["result"],
+        )?;
+        let namespaces = IntGauge::new(
+            "protoreg_namespaces",
+            "Live namespaces, __builtins__ included.",
+        )?;
+        let schema_versions = IntGauge::new(
+            "protoreg_schema_versions",
+            "Schema versions held in memory: every current plus every staged version.",
+        )?;
+        let store_errors = IntCounter::new(
+            "protoreg_store_errors_total",
+            "Registry errors answered as internal or unavailable.",
+        )?;
+        let config_reloads = IntCounterVec::new(
+            Opts::new(
+                "protoreg_config_reloads_total",
+                "Configuration reloads on SIGHUP, by result: ok or error (old configuration kept).",
+            ),
+            &["result"],
+        )?;
+        // Series that exist from the start read 0 rather than "no data".
+        for result in ["created", "no_change"] {
+            publishes.with_label_values(&[result]);
+        }
+        for result in ["ok", "dry_run"] {
+            promotes.with_label_values(&[result]);
+        }
+        for result in ["ok", "error"] {
+            config_reloads.with_label_values(&[result]);
+        }
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(publishes.clone()))?;
+        registry.register(Box::new(compile_duration.clone()))?;
+        registry.register(Box::new(promotes.clone()))?;
+        registry.register(Box::new(namespaces.clone()))?;
+        registry.register(Box::new(schema_versions.clone()))?;
+        registry.register(Box::new(store_errors.clone()))?;
+        registry.register(Box::new(config_reloads.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            publishes,
+            compile_duration,
+            promotes,
+            namespaces,
+            schema_versions,
+            store_errors,
+            config_reloads,
+        })
+    }
+
+    /// Counts a publish outcome and hands it back unchanged, so a handler
+    /// records it with one call: `metrics.publish(registry.publish(…).await)?`.
+    pub fn publish(
+        &self,
+        result: Result<PublishOutcome, RegistryError>,
+    ) -> Result<PublishOutcome, RegistryError> {
+        let label = match &result {
+            Ok(outcome) if outcome.no_change => "no_change",
+            Ok(outcome) => {
+                self.compile_duration
+                    .observe(outcome.compile_time.as_secs_f64());
+                "created"
+            }
+            Err(err) => err.code(),
+        };
+        self.publishes.with_label_values(&[label]).inc();
+        result
+    }
+
+    /// Counts a promote outcome and hands it back unchanged.
+    pub fn promote(
+        &self,
+        result: Result<PromoteOutcome, RegistryError>,
+    ) -> Result<PromoteOutcome, RegistryError> {
+        let label = match &result {
+            Ok(outcome) if outcome.dry_run => "dry_run",
+            Ok(_) => "ok",
+            Err(err) => err.code(),
+        };
+        self.promotes.with_label_values(&[label]).inc();
+        result
+    }
+
+    pub fn config_reloaded(&self, ok: bool) {
+        let label = if ok { "ok" } else { "error" };
+        self.config_reloads.with_label_values(&[label]).inc();
+    }
+
+    fn observe_http(&self, method: &str, route: &str, status: StatusCode, elapsed: Duration) {
+        self.http_requests
+            .with_label_values(&[method, route, status.as_str()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Store trouble surfaces as `internal` or `unavailable` whichever
+    /// handler met it; counting it at the edge covers every route.
+    fn observe_error(&self, error: &actix_web::Error) {
+        if let Some(ApiError::Registry(err)) = error.as_error::<ApiError>() {
+            if matches!(err.code(), "internal" | "unavailable") {
+                self.store_errors.inc();
+            }
+        }
+    }
+
+    /// Sets the gauges from the registry's views. While the registry is
+    /// still restoring they keep their last values.
+    fn refresh_gauges(&self, registry: &Registry) {
+        let Ok(views) = registry.views() else {
+            return;
+        };
+        let versions: usize = views
+            .iter()
+            .flat_map(|view| view.schemas.values())
+            .map(|entry| usize::from(entry.current.is_some()) + usize::from(entry.staged.is_some()))
+            .sum();
+        self.namespaces.set(gauge_value(views.len()));
+        self.schema_versions.set(gauge_value(versions));
+    }
+
+    /// Every metric in the Prometheus text format.
+    pub fn render(&self) -> prometheus::Result<String> {
+        TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+}
+
+fn gauge_value(count: usize) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+/// Methods outside the standard set share one label value, for the same
+/// reason raw paths never become labels.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The HTTP middleware (`App::wrap_fn(metrics::track)`): counts and times
+/// every request under its route template and counts store errors.
+pub fn track<S, B>(
+    req: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+{
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = method_label(req.method());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let started = Instant::now();
+    let call = service.call(req);
+    async move {
+        let result = call.await;
+        if let Some(metrics) = metrics {
+            let elapsed = started.elapsed();
+            match &result {
+                Ok(response) => {
+                    metrics.observe_http(method, &route, response.status(), elapsed);
+                    if let Some(error) = response.response().error() {
+                        metrics.observe_error(error);
+                    }
+                }
+                Err(error) => {
+                    let status = error.as_response_error().status_code();
+                    metrics.observe_http(method, &route, status, elapsed);
+                    metrics.observe_error(error);
+                }
+            }
+        }
+        result
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(metrics: web::Data<Metrics>, registry: web::Data<Registry>) -> HttpResponse {
+    metrics.refresh_gauges(&registry);
+    match metrics.render() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type(TextEncoder::new().format_type())
+            .body(text),
+        Err(err) => {
+            tracing::error!(%err, "encoding metrics");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::App;
+    use actix_web::test::{TestRequest, call_service, init_service};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn requests_are_labelled_by_route_template_not_raw_path() {
+        let metrics = web::Data::new(Metrics::new().unwrap());
+        let app = init_service(App::new().app_data(metrics.clone()).wrap_fn(track).route(
+            "/v1/namespaces/{ns}/schemas/{schema}/versions",
+            web::post().to(HttpResponse::Created),
+        ))
+        .await;
+        for path in [
+            "/v1/namespaces/shop/schemas/billing/versions",
+            "/v1/namespaces/other/schemas/common/versions",
+        ] {
+            let response = call_service(&app, TestRequest::post().uri(path).to_request()).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        let response =
+            call_service(&app, TestRequest::get().uri("/no/such/route").to_request()).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+        let text = metrics.render().unwrap();
+        assert!(
+            text.contains(
+                "protoreg_http_requests_total{method=\"POST\",route=\"/v1/namespaces/{ns}/schemas/{schema}/versions\",status=\"201\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "protoreg_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/namespaces/{ns}/schemas/{schema}/versions\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "protoreg_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"
+            ),
+            "{text}"
+        );
+        for raw in ["shop", "billing", "/no/such/route"] {
+            assert!(
+                !text.contains(raw),
+                "raw path {raw:?} leaked into labels:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_internal_and_unavailable_errors_count_as_store_errors() {
+        let metrics = Metrics::new().unwrap();
+        for err in [
+            RegistryError::Internal("disk on fire".into()),
+            RegistryError::Unavailable("pool timed out".into()),
+            RegistryError::NotFound("nope".into()),
+            RegistryError::InvalidArgument("bad".into()),
+        ] {
+            metrics.observe_error(&ApiError::Registry(err).into());
+        }
+        assert_eq!(metrics.store_errors.get(), 2);
+    }
+}
