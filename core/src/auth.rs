@@ -67,7 +67,13 @@ impl Principal {
         Self {
             name: "anonymous".into(),
             token_id: None,
-            grants: role.into_iter().map(|role| Grant { namespace: ALL_NAMESPACES.into(), role }).collect(),
+            grants: role
+                .into_iter()
+                .map(|role| Grant {
+                    namespace: ALL_NAMESPACES.into(),
+                    role,
+                })
+                .collect(),
             anonymous: true,
         }
     }
@@ -77,7 +83,10 @@ impl Principal {
         Self {
             name: name.into(),
             token_id: None,
-            grants: vec![Grant { namespace: ALL_NAMESPACES.into(), role: Role::Admin }],
+            grants: vec![Grant {
+                namespace: ALL_NAMESPACES.into(),
+                role: Role::Admin,
+            }],
             anonymous: false,
         }
     }
@@ -98,7 +107,9 @@ impl Principal {
     /// Admin of every namespace: needed to write `__builtins__`, to `force`,
     /// and to manage tokens of every namespace.
     pub fn is_global_admin(&self) -> bool {
-        self.grants.iter().any(|g| g.namespace == ALL_NAMESPACES && g.role == Role::Admin)
+        self.grants
+            .iter()
+            .any(|g| g.namespace == ALL_NAMESPACES && g.role == Role::Admin)
     }
 }
 
@@ -116,7 +127,8 @@ fn info(row: &TokenRow) -> Result<TokenInfo> {
     Ok(TokenInfo {
         id: row.id,
         name: row.name.clone(),
-        roles: serde_json::from_str(&row.roles).map_err(|e| RegistryError::internal("stored token roles", e))?,
+        roles: serde_json::from_str(&row.roles)
+            .map_err(|e| RegistryError::internal("stored token roles", e))?,
         created_at: crate::ops::to_utc(row.created_at),
         expires_at: row.expires_at.map(crate::ops::to_utc),
     })
@@ -135,20 +147,27 @@ pub async fn create_token(
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(TokenInfo, String)> {
     if name.trim().is_empty() || name.len() > 256 {
-        return Err(RegistryError::InvalidArgument("a token needs a name of 1 to 256 bytes".into()));
+        return Err(RegistryError::InvalidArgument(
+            "a token needs a name of 1 to 256 bytes".into(),
+        ));
     }
     if grants.is_empty() {
-        return Err(RegistryError::InvalidArgument("a token needs at least one role".into()));
+        return Err(RegistryError::InvalidArgument(
+            "a token needs at least one role".into(),
+        ));
     }
     for grant in grants {
         grant.validate()?;
     }
     if expires_at.is_some_and(|at| at <= Utc::now()) {
-        return Err(RegistryError::InvalidArgument("expires_at is in the past".into()));
+        return Err(RegistryError::InvalidArgument(
+            "expires_at is in the past".into(),
+        ));
     }
     let secret = format!("prt_{}", hex::encode(rand::random::<[u8; 32]>()));
     let hash = secret_hash(&secret);
-    let roles = serde_json::to_string(grants).map_err(|e| RegistryError::internal("encoding roles", e))?;
+    let roles =
+        serde_json::to_string(grants).map_err(|e| RegistryError::internal("encoding roles", e))?;
     let row = store
         .create_token(&NewToken {
             name,
@@ -171,7 +190,12 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Principa
         return Ok(None);
     }
     let token = info(&row)?;
-    Ok(Some(Principal { name: token.name, token_id: Some(token.id), grants: token.roles, anonymous: false }))
+    Ok(Some(Principal {
+        name: token.name,
+        token_id: Some(token.id),
+        grants: token.roles,
+        anonymous: false,
+    }))
 }
 
 pub async fn list_tokens(store: &Store) -> Result<Vec<TokenInfo>> {
@@ -179,7 +203,13 @@ pub async fn list_tokens(store: &Store) -> Result<Vec<TokenInfo>> {
 }
 
 pub async fn token(store: &Store, id: i64) -> Result<Option<TokenInfo>> {
-    store.token(id).await?.filter(|t| t.revoked_at.is_none()).as_ref().map(info).transpose()
+    store
+        .token(id)
+        .await?
+        .filter(|t| t.revoked_at.is_none())
+        .as_ref()
+        .map(info)
+        .transpose()
 }
 
 /// Revokes a token; the next request with it is refused.
@@ -201,8 +231,14 @@ mod tests {
             name: "t".into(),
             token_id: Some(1),
             grants: vec![
-                Grant { namespace: "a".into(), role: Role::Write },
-                Grant { namespace: "*".into(), role: Role::Read },
+                Grant {
+                    namespace: "a".into(),
+                    role: Role::Write,
+                },
+                Grant {
+                    namespace: "*".into(),
+                    role: Role::Read,
+                },
             ],
             anonymous: false,
         };

@@ -12,6 +12,8 @@ pub struct Limits {
     /// Largest request body, in bytes (enforced by the HTTP layer, and by
     /// the core on the sum of the sources).
     pub max_request_bytes: usize,
+    /// Largest `page_size` of a list (and the page size when none is asked).
+    pub max_page_size: usize,
 }
 
 impl Default for Limits {
@@ -20,6 +22,7 @@ impl Default for Limits {
             max_files: 1000,
             max_file_bytes: 8 * 1024 * 1024,
             max_request_bytes: 32 * 1024 * 1024,
+            max_page_size: 1000,
         }
     }
 }

@@ -26,7 +26,10 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { anonymous: "auto".into(), admin_token: String::new() }
+        Self {
+            anonymous: "auto".into(),
+            admin_token: String::new(),
+        }
     }
 }
 
@@ -40,15 +43,21 @@ pub struct AuthSettings {
 
 impl AuthSettings {
     pub fn from_config(config: &AuthConfig, listen: &str) -> anyhow::Result<Self> {
-        let admin_token_hash = (!config.admin_token.is_empty()).then(|| auth::secret_hash(&config.admin_token));
+        let admin_token_hash =
+            (!config.admin_token.is_empty()).then(|| auth::secret_hash(&config.admin_token));
         let anonymous = match config.anonymous.as_str() {
             "auto" => (is_loopback(listen) && admin_token_hash.is_none()).then_some(Role::Admin),
             "none" => None,
             other => Some(Role::parse(other).ok_or_else(|| {
-                anyhow::anyhow!("auth.anonymous must be auto, none, read, write or admin, not {other:?}")
+                anyhow::anyhow!(
+                    "auth.anonymous must be auto, none, read, write or admin, not {other:?}"
+                )
             })?),
         };
-        Ok(Self { anonymous, admin_token_hash })
+        Ok(Self {
+            anonymous,
+            admin_token_hash,
+        })
     }
 }
 
@@ -97,14 +106,21 @@ pub fn requirement(method: &Method, template: &str) -> Option<Need> {
 }
 
 /// Who is calling: the admin token, a stored token, or anonymous.
-pub async fn principal(req: &ServiceRequest, registry: &Registry, settings: &AuthSettings) -> Result<Principal, ApiError> {
+pub async fn principal(
+    req: &ServiceRequest,
+    registry: &Registry,
+    settings: &AuthSettings,
+) -> Result<Principal, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(Principal::anonymous(settings.anonymous));
     };
     let secret = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
@@ -130,14 +146,20 @@ fn denied(principal: &Principal, message: String) -> ApiError {
 
 /// Checks the request against its route's requirement and leaves the
 /// caller in the request's extensions for handlers that need finer checks.
-pub async fn authorize(req: &ServiceRequest, registry: &Registry, settings: &AuthSettings) -> Result<(), ApiError> {
+pub async fn authorize(
+    req: &ServiceRequest,
+    registry: &Registry,
+    settings: &AuthSettings,
+) -> Result<(), ApiError> {
     // Unmatched paths fall through to the 404 handler.
     let Some(template) = req.match_pattern() else {
         return Ok(());
     };
     let Some(need) = requirement(req.method(), &template) else {
         tracing::error!(method = %req.method(), %template, "route has no authorization requirement; refusing");
-        return Err(ApiError::Registry(RegistryError::PermissionDenied("this route is not open to anyone".into())));
+        return Err(ApiError::Registry(RegistryError::PermissionDenied(
+            "this route is not open to anyone".into(),
+        )));
     };
     if need == Need::Public {
         return Ok(());
@@ -165,7 +187,9 @@ pub async fn authorize(req: &ServiceRequest, registry: &Registry, settings: &Aut
     };
     if !allowed {
         let what = match need {
-            Need::Namespace(role) => format!("{role:?} role in namespace {namespace}").to_lowercase(),
+            Need::Namespace(role) => {
+                format!("{role:?} role in namespace {namespace}").to_lowercase()
+            }
             Need::GlobalAdmin => "a global admin".into(),
             _ => "a role".into(),
         };
@@ -179,28 +203,43 @@ pub async fn authorize(req: &ServiceRequest, registry: &Registry, settings: &Aut
 pub async fn guard(
     req: ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>, actix_web::Error> {
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
     let registry = req.app_data::<actix_web::web::Data<Registry>>().cloned();
-    let runtime = req.app_data::<actix_web::web::Data<crate::reload::RuntimeConfig>>().cloned();
+    let runtime = req
+        .app_data::<actix_web::web::Data<crate::reload::RuntimeConfig>>()
+        .cloned();
     let (Some(registry), Some(runtime)) = (registry, runtime) else {
         return Ok(req
-            .error_response(ApiError::Registry(RegistryError::Internal("auth is not configured".into())))
+            .error_response(ApiError::Registry(RegistryError::Internal(
+                "auth is not configured".into(),
+            )))
             .map_into_right_body());
     };
     let config = runtime.current();
     let checked = match AuthSettings::from_config(&config.auth, &config.listen) {
         Ok(settings) => authorize(&req, &registry, &settings).await,
-        Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!("auth settings: {err:#}")))),
+        Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!(
+            "auth settings: {err:#}"
+        )))),
     };
     match checked {
-        Ok(()) => next.call(req).await.map(|response| response.map_into_left_body()),
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(|response| response.map_into_left_body()),
         Err(err) => Ok(req.error_response(err).map_into_right_body()),
     }
 }
 
 /// For handlers: the caller checked by [`authorize`].
 pub fn caller(req: &actix_web::HttpRequest) -> Principal {
-    req.extensions().get::<Principal>().cloned().unwrap_or_else(|| Principal::anonymous(None))
+    req.extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(|| Principal::anonymous(None))
 }
 
 /// `force` and writing `__builtins__` need a global admin.
@@ -220,15 +259,50 @@ mod tests {
     #[test]
     fn auto_anonymous_is_admin_only_on_loopback_without_admin_token() {
         let auto = AuthConfig::default();
-        assert_eq!(AuthSettings::from_config(&auto, "127.0.0.1:8080").unwrap().anonymous, Some(Role::Admin));
-        assert_eq!(AuthSettings::from_config(&auto, "[::1]:8080").unwrap().anonymous, Some(Role::Admin));
-        assert_eq!(AuthSettings::from_config(&auto, "0.0.0.0:8080").unwrap().anonymous, None);
-        let with_token = AuthConfig { admin_token: "s3cret".into(), ..auto.clone() };
+        assert_eq!(
+            AuthSettings::from_config(&auto, "127.0.0.1:8080")
+                .unwrap()
+                .anonymous,
+            Some(Role::Admin)
+        );
+        assert_eq!(
+            AuthSettings::from_config(&auto, "[::1]:8080")
+                .unwrap()
+                .anonymous,
+            Some(Role::Admin)
+        );
+        assert_eq!(
+            AuthSettings::from_config(&auto, "0.0.0.0:8080")
+                .unwrap()
+                .anonymous,
+            None
+        );
+        let with_token = AuthConfig {
+            admin_token: "s3cret".into(),
+            ..auto.clone()
+        };
         let settings = AuthSettings::from_config(&with_token, "127.0.0.1:8080").unwrap();
         assert_eq!(settings.anonymous, None);
         assert_eq!(settings.admin_token_hash, Some(auth::secret_hash("s3cret")));
-        let read = AuthConfig { anonymous: "read".into(), ..auto.clone() };
-        assert_eq!(AuthSettings::from_config(&read, "0.0.0.0:1").unwrap().anonymous, Some(Role::Read));
-        assert!(AuthSettings::from_config(&AuthConfig { anonymous: "root".into(), ..auto }, "x").is_err());
+        let read = AuthConfig {
+            anonymous: "read".into(),
+            ..auto.clone()
+        };
+        assert_eq!(
+            AuthSettings::from_config(&read, "0.0.0.0:1")
+                .unwrap()
+                .anonymous,
+            Some(Role::Read)
+        );
+        assert!(
+            AuthSettings::from_config(
+                &AuthConfig {
+                    anonymous: "root".into(),
+                    ..auto
+                },
+                "x"
+            )
+            .is_err()
+        );
     }
 }

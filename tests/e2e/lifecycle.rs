@@ -641,3 +641,56 @@ fn transitive_modes_check_every_version_that_was_current() {
     set_mode(&server, "ns", "BACKWARD");
     assert_eq!(promote_rules(&server, "ns"), (200, vec![]));
 }
+
+#[test]
+fn lists_are_paginated() {
+    let server = Server::start(&Db::sqlite());
+    for i in 0..5 {
+        let text = format!("syntax = \"proto3\";\npackage p{i};\nmessage M {{ int32 a = 1; }}\n");
+        server.publish("ns", &format!("s{i}"), &[(&format!("p{i}/m.proto"), &text)]);
+        server.publish(
+            "ns",
+            "history",
+            &[("h/h.proto", &text.replace(&format!("p{i}"), "h"))],
+        );
+    }
+    for (list, field, want) in [
+        ("/v1/namespaces/ns/schemas", "schemas", 6),
+        ("/v1/namespaces/ns/staging", "staged", 6),
+        ("/v1/namespaces/ns/schemas/history/versions", "versions", 1),
+    ] {
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let url = match &token {
+                Some(t) => format!("{list}?page_size=2&page_token={t}"),
+                None => format!("{list}?page_size=2"),
+            };
+            let (status, body) = server.get(&url);
+            assert_eq!(status, 200, "{body}");
+            let items = body[field].as_array().unwrap();
+            assert!(items.len() <= 2);
+            seen.extend(items.iter().cloned());
+            match body.get("next_page_token").and_then(|t| t.as_str()) {
+                Some(t) => token = Some(t.to_owned()),
+                None => break,
+            }
+        }
+        let (_, all) = server.get(list);
+        assert_eq!(
+            &seen,
+            all[field].as_array().unwrap(),
+            "{list}: pages add up to the whole list"
+        );
+        assert_eq!(seen.len(), want, "{list}");
+    }
+    assert_eq!(server.get("/v1/namespaces/ns/schemas?page_size=0").0, 400);
+    assert_eq!(
+        server.get("/v1/namespaces/ns/schemas?page_size=100000").0,
+        400
+    );
+    assert_eq!(server.get("/v1/namespaces/ns/schemas?page_token=zz").0, 400);
+    let (_, body) = server.get("/v1/namespaces?page_size=1");
+    assert_eq!(body["namespaces"].as_array().unwrap().len(), 1);
+    assert!(body["next_page_token"].is_string());
+}

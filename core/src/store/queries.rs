@@ -9,7 +9,8 @@ use diesel_async::RunQueryDsl;
 
 use super::models::*;
 use super::schema::{
-    blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas, tokens,
+    blobs, events, namespaces, schema_version_deps, schema_version_files, schema_versions, schemas,
+    tokens,
 };
 use super::{Store, StoreError};
 

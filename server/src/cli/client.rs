@@ -320,9 +320,7 @@ impl Call {
     fn json_reply<T: DeserializeOwned>(self) -> Result<Reply<T>, CliError> {
         let (response, method, url) = self.send()?;
         let status = response.status();
-        let text = response
-            .text()
-            .map_err(|e| transport_error(&url, &e))?;
+        let text = response.text().map_err(|e| transport_error(&url, &e))?;
         let raw = if text.trim().is_empty() {
             Value::Null
         } else {

@@ -53,7 +53,8 @@ fn walk(dir: &Path, prefix: &str, tree: &mut ProtoTree) -> Result<(), CliError> 
 
 /// The entries of `dir` by name, with their own type (links not followed).
 fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>, CliError> {
-    let unreadable = |e: std::io::Error| CliError::Message(format!("cannot read {}: {e}", dir.display()));
+    let unreadable =
+        |e: std::io::Error| CliError::Message(format!("cannot read {}: {e}", dir.display()));
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir).map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;
@@ -95,7 +96,9 @@ pub fn schema_folders(dir: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<PathBuf
 pub fn write_sources(out: &Path, sources: &BTreeMap<String, String>) -> Result<(), CliError> {
     for (name, text) in sources {
         let relative = safe_relative_path(name).ok_or_else(|| {
-            CliError::Message(format!("refusing to write {name:?}: not a plain relative path"))
+            CliError::Message(format!(
+                "refusing to write {name:?}: not a plain relative path"
+            ))
         })?;
         let path = out.join(relative);
         if let Some(parent) = path.parent() {
@@ -196,13 +199,22 @@ mod tests {
     #[test]
     fn writing_refuses_paths_that_leave_the_directory() {
         let dir = tempfile::tempdir().unwrap();
-        for bad in ["../x.proto", "/etc/x.proto", "a//b.proto", "a\\b.proto", "./a.proto"] {
+        for bad in [
+            "../x.proto",
+            "/etc/x.proto",
+            "a//b.proto",
+            "a\\b.proto",
+            "./a.proto",
+        ] {
             let sources = BTreeMap::from([(bad.to_owned(), "x".to_owned())]);
             assert!(write_sources(dir.path(), &sources).is_err(), "{bad}");
         }
         let sources = BTreeMap::from([("a/b.proto".to_owned(), "ok".to_owned())]);
         write_sources(dir.path(), &sources).unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("a/b.proto")).unwrap(), "ok");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a/b.proto")).unwrap(),
+            "ok"
+        );
     }
 
     #[test]

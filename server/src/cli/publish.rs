@@ -75,11 +75,17 @@ impl Published {
             n => format!("{n} files"),
         };
         if self.no_change {
-            format!("no change, version {} ({files}, {fingerprint})", self.version)
+            format!(
+                "no change, version {} ({files}, {fingerprint})",
+                self.version
+            )
         } else if self.staged {
             format!("version {} staged ({files}, {fingerprint})", self.version)
         } else {
-            format!("version {} published ({files}, {fingerprint})", self.version)
+            format!(
+                "version {} published ({files}, {fingerprint})",
+                self.version
+            )
         }
     }
 }
@@ -294,7 +300,11 @@ impl Progress {
 fn import_order(schemas: Vec<SchemaDir>) -> Vec<SchemaDir> {
     let owner: BTreeMap<&str, &str> = schemas
         .iter()
-        .flat_map(|s| s.sources.keys().map(move |path| (path.as_str(), s.name.as_str())))
+        .flat_map(|s| {
+            s.sources
+                .keys()
+                .map(move |path| (path.as_str(), s.name.as_str()))
+        })
         .collect();
     let mut needs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for schema in &schemas {
@@ -401,9 +411,15 @@ mod tests {
     #[test]
     fn load_pushes_imported_schemas_first_then_by_name() {
         let ordered = import_order(vec![
-            schema("a-billing", &[("billing/invoice.proto", "import \"common/money.proto\";")]),
+            schema(
+                "a-billing",
+                &[("billing/invoice.proto", "import \"common/money.proto\";")],
+            ),
             schema("b-other", &[("other/x.proto", "syntax = \"proto3\";")]),
-            schema("z-common", &[("common/money.proto", "syntax = \"proto3\";")]),
+            schema(
+                "z-common",
+                &[("common/money.proto", "syntax = \"proto3\";")],
+            ),
         ]);
         assert_eq!(names(&ordered), ["b-other", "z-common", "a-billing"]);
     }

@@ -260,9 +260,8 @@ fn descriptor(cx: &Context, args: &DescriptorArgs) -> CliResult {
     let reply = cx.client.get_bytes(&path, query)?;
     let bytes = if json {
         // Pretty, like every other JSON answer.
-        let value: Value = serde_json::from_slice(&reply.bytes).map_err(|e| {
-            CliError::Message(format!("the descriptor set is not valid JSON: {e}"))
-        })?;
+        let value: Value = serde_json::from_slice(&reply.bytes)
+            .map_err(|e| CliError::Message(format!("the descriptor set is not valid JSON: {e}")))?;
         let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
         text.into_bytes()

@@ -129,8 +129,7 @@ fn read_input(file: Option<&Path>) -> Result<Vec<u8>, CliError> {
 
 /// A named file, not `-`.
 fn named_file(file: Option<&PathBuf>) -> Option<&Path> {
-    file.map(PathBuf::as_path)
-        .filter(|p| *p != Path::new("-"))
+    file.map(PathBuf::as_path).filter(|p| *p != Path::new("-"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -88,3 +88,71 @@ fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
             candidate == "*" || candidate == etag || candidate.strip_prefix("W/") == Some(etag)
         })
 }
+
+/// `?page_size=N&page_token=T` of every list.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub page_size: Option<usize>,
+    pub page_token: Option<String>,
+}
+
+/// One page of `items` (sorted by `key`, unique): those after the token's
+/// key, at most `page_size` (default and cap: `limits.max_page_size`), and
+/// the token of the next page when there is one. A token is the hex of the
+/// last key served, so pages stay stable while items are added.
+pub fn paginate<T>(
+    registry: &Registry,
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    query: &PageQuery,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let max = registry.limits().max_page_size.max(1);
+    let size = match query.page_size {
+        None => max,
+        Some(0) => return Err(ApiError::invalid("page_size must be at least 1")),
+        Some(n) if n > max => {
+            return Err(ApiError::invalid(format!(
+                "page_size must be at most {max}"
+            )));
+        }
+        Some(n) => n,
+    };
+    let after = match query.page_token.as_deref() {
+        None | Some("") => None,
+        Some(token) => Some(
+            hex::decode(token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| ApiError::invalid("invalid page_token"))?,
+        ),
+    };
+    let mut page: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.as_ref().is_none_or(|after| key(item) > *after))
+        .take(size + 1)
+        .collect();
+    let next = if page.len() > size {
+        page.truncate(size);
+        page.last().map(|last| hex::encode(key(last)))
+    } else {
+        None
+    };
+    Ok((page, next))
+}
+
+/// `{<field>: [...], next_page_token?}`.
+pub fn page_body<T: serde::Serialize>(
+    field: &str,
+    items: Vec<T>,
+    next: Option<String>,
+) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert(
+        field.to_owned(),
+        serde_json::to_value(items).unwrap_or_default(),
+    );
+    if let Some(next) = next {
+        body.insert("next_page_token".into(), serde_json::Value::String(next));
+    }
+    serde_json::Value::Object(body)
+}

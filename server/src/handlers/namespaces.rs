@@ -34,15 +34,23 @@ fn body(view: &NamespaceView, with_settings: bool) -> NamespaceBody {
 }
 
 /// The namespaces the caller may read.
-pub async fn list(registry: Reg, req: actix_web::HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn list(
+    registry: Reg,
+    req: actix_web::HttpRequest,
+    page: web::Query<super::PageQuery>,
+) -> ApiResult<HttpResponse> {
     let caller = crate::auth::caller(&req);
     let namespaces: Vec<NamespaceBody> = registry
         .views()?
         .iter()
-        .filter(|v| v.info.name.is_builtins() || caller.can(v.info.name.as_str(), protoreg_core::auth::Role::Read))
+        .filter(|v| {
+            v.info.name.is_builtins()
+                || caller.can(v.info.name.as_str(), protoreg_core::auth::Role::Read)
+        })
         .map(|v| body(v, false))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "namespaces": namespaces })))
+    let (namespaces, next) = super::paginate(&registry, namespaces, |n| n.id.clone(), &page)?;
+    Ok(HttpResponse::Ok().json(super::page_body("namespaces", namespaces, next)))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -18,7 +18,11 @@ struct SchemaSummary {
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub async fn list(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    registry: Reg,
+    path: web::Path<String>,
+    page: web::Query<super::PageQuery>,
+) -> ApiResult<HttpResponse> {
     let view = registry.view(&path)?;
     let schemas: Vec<SchemaSummary> = view
         .schemas
@@ -30,7 +34,8 @@ pub async fn list(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespo
             updated_at: entry.updated_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "schemas": schemas })))
+    let (schemas, next) = super::paginate(&registry, schemas, |s| s.id.clone(), &page)?;
+    Ok(HttpResponse::Ok().json(super::page_body("schemas", schemas, next)))
 }
 
 pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
@@ -46,10 +51,17 @@ pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<
     })))
 }
 
-pub async fn versions(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn versions(
+    registry: Reg,
+    path: web::Path<(String, String)>,
+    page: web::Query<super::PageQuery>,
+) -> ApiResult<HttpResponse> {
     let (ns, schema) = path.into_inner();
     let versions: Vec<VersionInfo> = registry.versions(&ns, &schema).await?;
-    Ok(HttpResponse::Ok().json(json!({ "versions": versions })))
+    // Zero-padded, so that keys sort as the numbers do.
+    let (versions, next) =
+        super::paginate(&registry, versions, |v| format!("{:010}", v.version), &page)?;
+    Ok(HttpResponse::Ok().json(super::page_body("versions", versions, next)))
 }
 
 #[derive(Debug, Deserialize)]

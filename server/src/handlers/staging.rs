@@ -14,7 +14,11 @@ struct StagedBody {
     current_version: Option<i32>,
 }
 
-pub async fn list(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    registry: Reg,
+    path: web::Path<String>,
+    page: web::Query<super::PageQuery>,
+) -> ApiResult<HttpResponse> {
     let view = registry.view(&path)?;
     let staged: Vec<StagedBody> = view
         .staged()
@@ -24,7 +28,8 @@ pub async fn list(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespo
             current_version: entry.current.as_ref().map(|v| v.version),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "staged": staged })))
+    let (staged, next) = super::paginate(&registry, staged, |s| s.schema.clone(), &page)?;
+    Ok(HttpResponse::Ok().json(super::page_body("staged", staged, next)))
 }
 
 pub async fn discard(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {

@@ -24,7 +24,11 @@ pub struct CreateToken {
 
 /// A caller may hand out roles only where it is admin itself (`*` needs a
 /// global admin).
-pub async fn create(registry: Reg, req: HttpRequest, JsonBody(body): JsonBody<CreateToken>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    registry: Reg,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<CreateToken>,
+) -> ApiResult<HttpResponse> {
     let principal = caller(&req);
     for grant in &body.roles {
         let allowed = if grant.namespace == ALL_NAMESPACES {
@@ -33,13 +37,13 @@ pub async fn create(registry: Reg, req: HttpRequest, JsonBody(body): JsonBody<Cr
             principal.can(&grant.namespace, Role::Admin)
         };
         if !allowed {
-            return Err(ApiError::Registry(RegistryError::PermissionDenied(format!(
-                "granting a role in {} needs admin there",
-                grant.namespace
-            ))));
+            return Err(ApiError::Registry(RegistryError::PermissionDenied(
+                format!("granting a role in {} needs admin there", grant.namespace),
+            )));
         }
     }
-    let (token, secret) = auth::create_token(registry.store(), &body.name, &body.roles, body.expires_at).await?;
+    let (token, secret) =
+        auth::create_token(registry.store(), &body.name, &body.roles, body.expires_at).await?;
     Ok(HttpResponse::Created().json(json!({
         "id": token.id,
         "token": secret,
@@ -50,9 +54,10 @@ pub async fn create(registry: Reg, req: HttpRequest, JsonBody(body): JsonBody<Cr
     })))
 }
 
-pub async fn list(registry: Reg) -> ApiResult<HttpResponse> {
+pub async fn list(registry: Reg, page: web::Query<super::PageQuery>) -> ApiResult<HttpResponse> {
     let tokens = auth::list_tokens(registry.store()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
+    let (tokens, next) = super::paginate(&registry, tokens, |t| format!("{:020}", t.id), &page)?;
+    Ok(HttpResponse::Ok().json(super::page_body("tokens", tokens, next)))
 }
 
 fn token_id(raw: &str) -> ApiResult<i64> {

@@ -106,17 +106,6 @@ fn body_format(req: &HttpRequest) -> ApiResult<Format> {
     })
 }
 
-fn check_size(registry: &Reg, body: &web::Bytes) -> ApiResult<()> {
-    let limit = registry.limits().max_request_bytes;
-    if body.len() > limit {
-        return Err(ApiError::too_large(format!(
-            "request body is {} bytes; the limit is {limit}",
-            body.len()
-        )));
-    }
-    Ok(())
-}
-
 /// `{valid, errors: [{path, message}]}`: a message that does not decode, a
 /// missing required field or an unknown field makes it invalid.
 pub async fn validate(
@@ -124,9 +113,8 @@ pub async fn validate(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     query: web::Query<TypeQuery>,
-    body: web::Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<HttpResponse> {
-    check_size(&registry, &body)?;
     let (ns, full_name) = path.into_inner();
     let format = body_format(&req)?;
     let scope = scope(&registry, &ns, &query).await?;
@@ -144,9 +132,8 @@ pub async fn transcode(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     query: web::Query<TypeQuery>,
-    body: web::Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<HttpResponse> {
-    check_size(&registry, &body)?;
     let (ns, full_name) = path.into_inner();
     let format = body_format(&req)?;
     let to = query
