@@ -201,7 +201,12 @@ fn map_key(key: &prost_reflect::MapKey) -> String {
 pub fn encode(message: &DynamicMessage, format: Format) -> Result<Bytes, String> {
     match format {
         Format::Binary => Ok(message.encode_to_vec().into()),
-        Format::Text => Ok(message.to_text_format().into_bytes().into()),
+        Format::Text => Ok(message
+            .to_text_format_with_options(
+                &prost_reflect::text_format::FormatOptions::new().pretty(true),
+            )
+            .into_bytes()
+            .into()),
         Format::Json => serde_json::to_vec(message)
             .map(Bytes::from)
             .map_err(|e| e.to_string()),

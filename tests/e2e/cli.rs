@@ -44,6 +44,11 @@ impl Run {
 
 /// `protoreg --server BASE ARGS...` with `stdin` as its input.
 fn run_with(base: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    run_env(base, args, stdin, &[])
+}
+
+/// Like `run_with`, with environment variables set.
+fn run_env(base: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(BIN);
     command
         .arg("--server")
@@ -51,6 +56,7 @@ fn run_with(base: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
         .args(args)
         .env_remove("PROTOREG_SERVER")
         .env_remove("PROTOREG_TOKEN")
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -443,7 +449,15 @@ fn cli_validate_and_transcode_messages() {
     // And back: text in, JSON out, the same message.
     let back = run_with(
         &server.base,
-        &["transcode", "ns", "common.Money", "--from", "text", "--to", "json"],
+        &[
+            "transcode",
+            "ns",
+            "common.Money",
+            "--from",
+            "text",
+            "--to",
+            "json",
+        ],
         Some(transcoded.stdout.as_bytes()),
     )
     .ok()
@@ -538,4 +552,124 @@ fn cli_push_refuses_a_directory_without_protos() {
         "{}",
         failed.stderr
     );
+}
+
+const ADMIN: &str = "cli-admin-secret";
+
+#[test]
+fn cli_tokens_and_bearer_auth() {
+    let db = Db::sqlite();
+    let server = Server::start_with_env(&db, &[("PROTOREG_AUTH__ADMIN_TOKEN", ADMIN)]);
+    let anonymous = run(&server, &["namespace", "list"]);
+    assert_eq!(anonymous.code, 1);
+    assert!(
+        anonymous.stderr.contains("(unauthenticated)"),
+        "{}",
+        anonymous.stderr
+    );
+    run(&server, &["--token", ADMIN, "namespace", "create", "team"]).ok();
+
+    // The secret alone on stdout; the id on stderr.
+    let created = run(
+        &server,
+        &[
+            "--token",
+            ADMIN,
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "team=write",
+        ],
+    )
+    .ok();
+    let secret = created.stdout.trim().to_owned();
+    assert!(!secret.is_empty() && !secret.contains(char::is_whitespace));
+    assert!(
+        created.stderr.contains("shown only once"),
+        "{}",
+        created.stderr
+    );
+
+    // The writer's token from PROTOREG_TOKEN: push works, promote is 403.
+    let dir = tree(&[("common/money.proto", MONEY_V1)]);
+    let env = [("PROTOREG_TOKEN", secret.as_str())];
+    run_env(
+        &server.base,
+        &["push", "team", "money", s(dir.path())],
+        None,
+        &env,
+    )
+    .ok();
+    let denied = run_env(&server.base, &["promote", "team"], None, &env);
+    assert_eq!(denied.code, 1);
+    assert!(
+        denied.stderr.contains("(permission_denied)"),
+        "{}",
+        denied.stderr
+    );
+
+    let list = run(&server, &["--token", ADMIN, "token", "list"]).ok();
+    assert!(
+        list.stdout.lines().any(|l| l
+            .split_whitespace()
+            .skip(1)
+            .take(2)
+            .eq(["ci", "team=write"])),
+        "{}",
+        list.stdout
+    );
+    assert!(!list.stdout.contains(&secret), "the list shows no secret");
+    let listed = run(
+        &server,
+        &["--token", ADMIN, "--output", "json", "token", "list"],
+    )
+    .ok()
+    .json();
+    let id = listed["tokens"][0]["id"].to_string();
+    run(&server, &["--token", ADMIN, "token", "revoke", &id]).ok();
+    let revoked = run_env(&server.base, &["schema", "list", "team"], None, &env);
+    assert_eq!(revoked.code, 1);
+    assert!(
+        revoked.stderr.contains("(unauthenticated)"),
+        "{}",
+        revoked.stderr
+    );
+}
+
+#[test]
+fn cli_lists_follow_every_page() {
+    let db = Db::sqlite();
+    let server = Server::start_with_env(&db, &[("PROTOREG_LIMITS__MAX_PAGE_SIZE", "2")]);
+    let files: Vec<(String, String)> = (0..5)
+        .map(|i| {
+            (
+                format!("s{i}/s{i}/m.proto"),
+                format!("syntax = \"proto3\";\npackage s{i};\nmessage M {{}}\n"),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let dir = tree(&files);
+    run(&server, &["load", "paged", s(dir.path())]).ok();
+    let (status, page) = server.get("/v1/namespaces/paged/schemas");
+    assert_eq!(status, 200);
+    assert_eq!(page["schemas"].as_array().unwrap().len(), 2, "{page}");
+    let list = run(&server, &["schema", "list", "paged"]).ok();
+    let names: Vec<&str> = list
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["s0", "s1", "s2", "s3", "s4"]);
+    let json = run(&server, &["--output", "json", "schema", "list", "paged"])
+        .ok()
+        .json();
+    assert_eq!(json["schemas"].as_array().unwrap().len(), 5);
+    assert!(json.get("next_page_token").is_none());
 }

@@ -17,6 +17,8 @@ use super::CliError;
 /// (a publish compiles the schema).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+/// A list longer than this many pages is a server that never ends it.
+const MAX_PAGES: usize = 100_000;
 
 #[derive(Debug)]
 pub struct Client {
@@ -236,6 +238,52 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<Reply<T>, CliError> {
         self.request(Method::GET, segments, query).json_reply()
+    }
+
+    /// Every page of a list (API.md: `?page_token=`, `next_page_token`),
+    /// as one answer `{field: [every item]}`.
+    pub fn get_all<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        field: &str,
+    ) -> Result<Reply<T>, CliError> {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        let status = loop {
+            let query: Vec<(&str, &str)> = token
+                .as_deref()
+                .map(|t| vec![("page_token", t)])
+                .unwrap_or_default();
+            let page = self.get::<Value>(segments, &query)?;
+            pages += 1;
+            if let Some(Value::Array(list)) = page.raw.get(field) {
+                items.extend(list.iter().cloned());
+            }
+            match page.raw.get("next_page_token").and_then(Value::as_str) {
+                // A token that does not move on would loop for ever.
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
+                    if pages >= MAX_PAGES {
+                        return Err(CliError::Message(format!(
+                            "{}: more than {MAX_PAGES} pages; giving up",
+                            segments.join("/")
+                        )));
+                    }
+                    token = Some(next.to_owned());
+                }
+                _ => break page.status,
+            }
+        };
+        let mut raw = serde_json::Map::new();
+        raw.insert(field.to_owned(), Value::Array(items));
+        let raw = Value::Object(raw);
+        let body = serde_json::from_value(raw.clone()).map_err(|e| {
+            CliError::Message(format!(
+                "GET /{}: unexpected answer from the server: {e}",
+                segments.join("/")
+            ))
+        })?;
+        Ok(Reply { status, raw, body })
     }
 
     pub fn delete<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Reply<T>, CliError> {

@@ -68,26 +68,33 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>, Cl
     Ok(entries)
 }
 
-/// The folders directly under `dir` (links not followed), by name: the
-/// schemas of `protoreg load`. Files at the top are returned separately so
-/// the caller can say they were ignored.
-pub fn schema_folders(dir: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<PathBuf>), CliError> {
+/// What `protoreg load` finds directly under its directory.
+#[derive(Debug, Default)]
+pub struct SchemaFolders {
+    /// `(schema name, folder)`, by name; links are not followed.
+    pub folders: Vec<(String, PathBuf)>,
+    /// Files (and links) at the top, which are not schemas; hidden ones
+    /// are left out.
+    pub ignored: Vec<PathBuf>,
+}
+
+/// The folders directly under `dir`: the schemas of `protoreg load`.
+pub fn schema_folders(dir: &Path) -> Result<SchemaFolders, CliError> {
     if !dir.is_dir() {
         return Err(CliError::Message(format!(
             "{} is not a directory",
             dir.display()
         )));
     }
-    let mut folders = Vec::new();
-    let mut ignored = Vec::new();
+    let mut found = SchemaFolders::default();
     for (name, path, kind) in sorted_entries(dir)? {
         if kind.is_dir() {
-            folders.push((name, path));
+            found.folders.push((name, path));
         } else if !name.starts_with('.') {
-            ignored.push(path);
+            found.ignored.push(path);
         }
     }
-    Ok((folders, ignored))
+    Ok(found)
 }
 
 /// Writes `sources` under `out`, refusing any path that would land outside

@@ -201,8 +201,13 @@ fn report(err: &CliError, output: OutputFormat) {
             if output == OutputFormat::Json {
                 print_pretty(&problem.raw);
             }
-            for error in problem.compile_errors() {
+            // Compile errors speak for themselves, one per line, like protoc.
+            let compile_errors = problem.compile_errors();
+            for error in &compile_errors {
                 eprintln!("{error}");
+            }
+            if !compile_errors.is_empty() {
+                return;
             }
             for violation in problem.violations() {
                 eprintln!("{violation}");
@@ -239,6 +244,22 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     line(header.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// An RFC 3339 time to the second (`2026-01-02T03:04:05Z`), or as given
+/// when it does not parse; `-` when absent.
+fn short_time(time: Option<&str>) -> String {
+    match time {
+        None => "-".to_owned(),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text).map_or_else(
+            |_| text.to_owned(),
+            |t| {
+                t.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            },
+        ),
     }
 }
 

@@ -5,7 +5,9 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{CliResult, Context, Outcome, metadata, or_dash, parse_key_value, print_table};
+use super::{
+    CliResult, Context, Outcome, metadata, or_dash, parse_key_value, print_table, short_time,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum NamespaceCommand {
@@ -84,7 +86,9 @@ fn create(cx: &Context, args: CreateArgs) -> CliResult {
 }
 
 fn list(cx: &Context) -> CliResult {
-    let reply = cx.client.get::<NamespaceList>(&["v1", "namespaces"], &[])?;
+    let reply = cx
+        .client
+        .get_all::<NamespaceList>(&["v1", "namespaces"], "namespaces")?;
     if cx.json() {
         cx.print_json(&reply.raw);
         return Ok(Outcome::Success);
@@ -99,7 +103,7 @@ fn list(cx: &Context) -> CliResult {
                 or_dash(ns.schema_count),
                 or_dash(ns.staged_count),
                 or_dash(ns.revision),
-                or_dash(ns.created_at.as_deref()),
+                short_time(ns.created_at.as_deref()),
             ]
         })
         .collect();
@@ -120,7 +124,7 @@ fn get(cx: &Context, namespace: &str) -> CliResult {
     }
     let ns = reply.body;
     println!("namespace: {}", ns.id);
-    println!("created:   {}", or_dash(ns.created_at.as_deref()));
+    println!("created:   {}", short_time(ns.created_at.as_deref()));
     println!("schemas:   {}", or_dash(ns.schema_count));
     println!("staged:    {}", or_dash(ns.staged_count));
     println!("revision:  {}", or_dash(ns.revision));

@@ -171,8 +171,8 @@ struct SchemaDir {
 }
 
 pub fn load(cx: &Context, args: LoadArgs) -> CliResult {
-    let (folders, ignored) = files::schema_folders(&args.dir)?;
-    for path in ignored {
+    let found = files::schema_folders(&args.dir)?;
+    for path in found.ignored {
         eprintln!(
             "protoreg: warning: ignoring {}: load pushes each folder of {} as a schema",
             path.display(),
@@ -180,7 +180,7 @@ pub fn load(cx: &Context, args: LoadArgs) -> CliResult {
         );
     }
     let mut schemas = Vec::new();
-    for (name, path) in folders {
+    for (name, path) in found.folders {
         let tree = read_dir_sources(&path)?;
         schemas.push(SchemaDir {
             name,
@@ -367,10 +367,6 @@ pub fn check(cx: &Context, args: CheckArgs) -> CliResult {
         for error in &checked.errors {
             eprintln!("{error}");
         }
-        eprintln!(
-            "protoreg: {}/{} does not compile",
-            args.namespace, args.schema
-        );
         return Ok(Outcome::Failure);
     }
     if checked.compatible && checked.violations.is_empty() {

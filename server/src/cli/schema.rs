@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::client::Violation;
 use super::files;
-use super::{CliError, CliResult, Context, Outcome, or_dash, print_table};
+use super::{CliError, CliResult, Context, Outcome, or_dash, print_table, short_time};
 
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
@@ -132,7 +132,7 @@ pub fn run(cx: &Context, command: SchemaCommand) -> CliResult {
 fn list(cx: &Context, namespace: &str) -> CliResult {
     let reply = cx
         .client
-        .get::<SchemaList>(&["v1", "namespaces", namespace, "schemas"], &[])?;
+        .get_all::<SchemaList>(&["v1", "namespaces", namespace, "schemas"], "schemas")?;
     if cx.json() {
         cx.print_json(&reply.raw);
         return Ok(Outcome::Success);
@@ -146,7 +146,7 @@ fn list(cx: &Context, namespace: &str) -> CliResult {
                 s.id.clone(),
                 or_dash(s.current_version),
                 or_dash(s.staged_version),
-                or_dash(s.updated_at.as_deref()),
+                short_time(s.updated_at.as_deref()),
             ]
         })
         .collect();
@@ -175,7 +175,7 @@ fn info(cx: &Context, args: &SchemaArgs) -> CliResult {
             vec![
                 v.version.to_string(),
                 or_dash(v.state.as_deref()),
-                or_dash(v.created_at.as_deref()),
+                short_time(v.created_at.as_deref()),
                 if v.created_by.is_empty() {
                     "-".to_owned()
                 } else {

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{CliError, CliResult, Context, Outcome, or_dash, print_table};
+use super::{CliError, CliResult, Context, Outcome, print_table, short_time};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -126,7 +126,9 @@ fn roles_text(roles: Option<&Value>) -> String {
 }
 
 fn list(cx: &Context) -> CliResult {
-    let reply = cx.client.get::<TokenList>(&["v1", "tokens"], &[])?;
+    let reply = cx
+        .client
+        .get_all::<TokenList>(&["v1", "tokens"], "tokens")?;
     if cx.json() {
         cx.print_json(&reply.raw);
         return Ok(Outcome::Success);
@@ -144,8 +146,8 @@ fn list(cx: &Context) -> CliResult {
                 text(token, "id"),
                 text(token, "name"),
                 roles_text(token.get("roles")),
-                text(token, "created_at"),
-                or_dash(token.get("expires_at").and_then(Value::as_str)),
+                short_time(token.get("created_at").and_then(Value::as_str)),
+                short_time(token.get("expires_at").and_then(Value::as_str)),
             ]
         })
         .collect();
