@@ -1133,6 +1133,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         max_files: 2,
         max_file_bytes: 200,
         max_request_bytes: 300,
+        ..Limits::default()
     };
     let big = format!("syntax = \"proto3\";\n{}", "// padding\n".repeat(20));
     let half = format!("syntax = \"proto3\";\n{}", "// padding\n".repeat(13));
