@@ -106,6 +106,19 @@ fn body_format(req: &HttpRequest) -> ApiResult<Format> {
     })
 }
 
+/// The body's format and the message type a validate or transcode names.
+async fn message_type(
+    registry: &Reg,
+    req: &HttpRequest,
+    path: web::Path<(String, String)>,
+    query: &TypeQuery,
+) -> ApiResult<(Format, MessageDescriptor)> {
+    let (ns, full_name) = path.into_inner();
+    let format = body_format(req)?;
+    let scope = scope(registry, &ns, query).await?;
+    Ok((format, find_message(&scope, &full_name)?))
+}
+
 /// `{valid, errors: [{path, message}]}`: a message that does not decode, a
 /// missing required field or an unknown field makes it invalid.
 pub async fn validate(
@@ -115,10 +128,7 @@ pub async fn validate(
     query: web::Query<TypeQuery>,
     crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<HttpResponse> {
-    let (ns, full_name) = path.into_inner();
-    let format = body_format(&req)?;
-    let scope = scope(&registry, &ns, &query).await?;
-    let descriptor = find_message(&scope, &full_name)?;
+    let (format, descriptor) = message_type(&registry, &req, path, &query).await?;
     let errors = match dynamic::decode(&descriptor, format, &body) {
         Ok((_, problems)) => problems,
         Err(errors) => errors,
@@ -134,8 +144,6 @@ pub async fn transcode(
     query: web::Query<TypeQuery>,
     crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<HttpResponse> {
-    let (ns, full_name) = path.into_inner();
-    let format = body_format(&req)?;
     let to = query
         .to
         .as_deref()
@@ -143,8 +151,7 @@ pub async fn transcode(
     let target = Format::from_name(to).ok_or_else(|| {
         ApiError::invalid(format!("unknown target {to:?}: use json, binary or text"))
     })?;
-    let scope = scope(&registry, &ns, &query).await?;
-    let descriptor = find_message(&scope, &full_name)?;
+    let (format, descriptor) = message_type(&registry, &req, path, &query).await?;
     let (message, _) =
         dynamic::decode(&descriptor, format, &body).map_err(ApiError::InvalidMessage)?;
     let encoded = dynamic::encode(&message, target).map_err(|e| {
