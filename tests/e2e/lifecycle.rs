@@ -694,3 +694,35 @@ fn lists_are_paginated() {
     assert_eq!(body["namespaces"].as_array().unwrap().len(), 1);
     assert!(body["next_page_token"].is_string());
 }
+
+#[test]
+fn a_type_moved_between_schemas_promoted_together_is_not_deleted_under_package() {
+    let server = Server::start(&Db::sqlite());
+    let a_v1 = "syntax = \"proto3\";\npackage shop;\nmessage Cart { string id = 1; }\nmessage Line { string sku = 1; }\n";
+    let b_v1 = "syntax = \"proto3\";\npackage shop;\nmessage Order { string id = 1; }\n";
+    let a_v2 = "syntax = \"proto3\";\npackage shop;\nmessage Cart { string id = 1; }\n";
+    let b_v2 = "syntax = \"proto3\";\npackage shop;\nmessage Order { string id = 1; }\nmessage Line { string sku = 1; }\n";
+    server.publish("ns", "a", &[("shop/a.proto", a_v1)]);
+    server.publish("ns", "b", &[("shop/b.proto", b_v1)]);
+    assert_eq!(server.promote("ns").0, 200);
+    // Stage both halves of the move; b first, so both define Line only in
+    // the proposed state.
+    assert_eq!(server.publish("ns", "a", &[("shop/a.proto", a_v2)]).0, 201);
+    assert_eq!(server.publish("ns", "b", &[("shop/b.proto", b_v2)]).0, 201);
+    let (status, rules) = promote_rules(&server, "ns");
+    assert_eq!(
+        (status, rules),
+        (409, vec!["MESSAGE_NO_DELETE".to_owned()]),
+        "FILE: Line left shop/a.proto"
+    );
+    let (status, body) = server.put(
+        "/v1/namespaces/ns/settings",
+        json!({"compat": {"use": ["PACKAGE"]}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        promote_rules(&server, "ns"),
+        (200, vec![]),
+        "PACKAGE: shop.Line still exists"
+    );
+}
