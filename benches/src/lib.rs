@@ -56,29 +56,11 @@ pub fn load_corpus(dir: &Path) -> Result<BTreeMap<String, String>, String> {
         return Err(hint);
     }
     let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current)
-            .map_err(|e| format!("reading {}: {e}", current.display()))?;
-        for entry in entries {
-            let path = entry
-                .map_err(|e| format!("reading {}: {e}", current.display()))?
-                .path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "proto") {
-                let relative = path
-                    .strip_prefix(dir)
-                    .map_err(|e| e.to_string())?
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
-                files.insert(relative, text);
-            }
-        }
+    for relative in proto_paths(dir)? {
+        let path = dir.join(&relative);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        files.insert(relative, text);
     }
     if files.is_empty() {
         return Err(hint);
