@@ -255,3 +255,57 @@ fn sighup_reloads_limits_and_a_bad_file_keeps_the_old_ones() {
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["code"], "payload_too_large", "{body}");
 }
+
+#[test]
+fn sighup_reloads_the_anonymous_mode_and_the_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("protoreg.toml");
+    std::fs::write(
+        &config,
+        "[auth]\nanonymous = \"none\"\nadmin_token = \"first-admin\"\n",
+    )
+    .unwrap();
+    let server = Server::start_with_config(&Db::sqlite(), &config);
+    let get = |token: Option<&str>| {
+        let mut request = server.http.get(server.url("/v1/namespaces"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().unwrap().status().as_u16()
+    };
+    assert_eq!(get(None), 401);
+    assert_eq!(get(Some("first-admin")), 200);
+
+    std::fs::write(
+        &config,
+        "[auth]\nanonymous = \"read\"\nadmin_token = \"second-admin\"\n",
+    )
+    .unwrap();
+    server.hangup();
+    eventually("anonymous reads are allowed", || get(None) == 200);
+    assert_eq!(
+        get(Some("first-admin")),
+        401,
+        "the old admin token no longer works"
+    );
+    assert_eq!(get(Some("second-admin")), 200);
+    let created = server
+        .http
+        .put(server.url("/v1/namespaces/x"))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(created, 401, "anonymous read does not allow writes");
+
+    std::fs::write(&config, "[auth]\nanonymous = \"sometimes\"\n").unwrap();
+    server.hangup();
+    eventually("the bad auth setting is reported", || {
+        sample(
+            &scrape(&server),
+            "protoreg_config_reloads_total{result=\"error\"}",
+        ) == 1.0
+    });
+    assert_eq!(get(None), 200, "the old settings stay in force");
+    assert_eq!(get(Some("second-admin")), 200);
+}
