@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod handlers;
 mod metrics;
+mod openapi;
 mod reload;
 mod routes;
 mod serve;

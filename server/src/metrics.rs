@@ -277,6 +277,14 @@ where
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
+    )
+)]
 pub async fn scrape(metrics: web::Data<Metrics>, registry: web::Data<Registry>) -> HttpResponse {
     metrics.refresh_gauges(&registry);
     match metrics.render() {

@@ -4,6 +4,52 @@ use actix_web::web;
 
 use crate::handlers::{health, namespaces, schemas, staging, tokens, types};
 
+/// Every (method, path template) registered by [`config`]. Tests check it
+/// against the text of [`config`] and against the OpenAPI document
+/// (`crate::openapi`), so neither can drift from the routes.
+#[cfg_attr(not(test), allow(dead_code))]
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/tokens"),
+    ("GET", "/v1/tokens/{id}"),
+    ("DELETE", "/v1/tokens/{id}"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/namespaces"),
+    ("PUT", "/v1/namespaces/{ns}"),
+    ("GET", "/v1/namespaces/{ns}"),
+    ("DELETE", "/v1/namespaces/{ns}"),
+    ("GET", "/v1/namespaces/{ns}/descriptor"),
+    ("GET", "/v1/namespaces/{ns}/staging"),
+    ("DELETE", "/v1/namespaces/{ns}/staging"),
+    ("POST", "/v1/namespaces/{ns}/promote"),
+    ("GET", "/v1/namespaces/{ns}/schemas"),
+    ("GET", "/v1/namespaces/{ns}/schemas/{schema}"),
+    ("GET", "/v1/namespaces/{ns}/schemas/{schema}/versions"),
+    ("POST", "/v1/namespaces/{ns}/schemas/{schema}/versions"),
+    (
+        "GET",
+        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}",
+    ),
+    (
+        "GET",
+        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/sources",
+    ),
+    (
+        "GET",
+        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor",
+    ),
+    ("POST", "/v1/namespaces/{ns}/schemas/{schema}/check"),
+    ("GET", "/v1/namespaces/{ns}/schemas/{schema}/diff"),
+    ("PUT", "/v1/namespaces/{ns}/settings"),
+    ("GET", "/v1/namespaces/{ns}/types/{full_name}"),
+    ("POST", "/v1/namespaces/{ns}/types/{full_name}/validate"),
+    ("POST", "/v1/namespaces/{ns}/types/{full_name}/transcode"),
+    ("POST", "/v1/namespaces/{ns}/schemas/{schema}/rollback"),
+];
+
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/tokens", web::post().to(tokens::create))
         .route("/v1/tokens", web::get().to(tokens::list))
@@ -12,6 +58,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(crate::metrics::scrape))
+        .route("/openapi.json", web::get().to(crate::openapi::serve))
         .service(
             web::scope("/v1/namespaces")
                 .route("", web::get().to(namespaces::list))

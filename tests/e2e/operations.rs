@@ -309,3 +309,24 @@ fn sighup_reloads_the_anonymous_mode_and_the_admin_token() {
     assert_eq!(get(None), 200, "the old settings stay in force");
     assert_eq!(get(Some("second-admin")), 200);
 }
+
+#[test]
+fn openapi_document_is_served_and_lists_publish() {
+    let server = Server::start(&Db::sqlite());
+    let response = server.http.get(server.url("/openapi.json")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let doc: Value = response.json().unwrap();
+    let version = doc["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3.1"), "openapi = {version:?}");
+    let publish = &doc["paths"][PUBLISH_ROUTE]["post"];
+    assert!(publish.is_object(), "no POST {PUBLISH_ROUTE} in {doc}");
+    assert!(publish["responses"]["201"].is_object(), "{publish}");
+    assert!(publish["security"].is_array(), "{publish}");
+    // Public routes need no token.
+    assert!(doc["paths"]["/healthz"]["get"].get("security").is_none());
+}

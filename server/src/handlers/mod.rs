@@ -27,8 +27,10 @@ pub fn schema_id(raw: &str) -> ApiResult<SchemaId> {
     Ok(SchemaId::parse(raw)?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DescriptorQuery {
+    /// `binary` (the default, `application/x-protobuf`) or `json`.
     pub format: Option<String>,
 }
 
@@ -90,9 +92,12 @@ fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
 }
 
 /// `?page_size=N&page_token=T` of every list.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// At most this many items (default and cap: `limits.max_page_size`).
     pub page_size: Option<usize>,
+    /// `next_page_token` of the previous page.
     pub page_token: Option<String>,
 }
 

@@ -7,16 +7,19 @@ use super::{DescriptorQuery, Reg, descriptor_response, namespace_id};
 use crate::error::ApiResult;
 use crate::extract::MaybeJson;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Namespace)]
 pub struct NamespaceBody {
     id: String,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = Object)]
     metadata: Map<String, Value>,
     schema_count: usize,
     staged_count: usize,
     revision: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     settings: Option<Value>,
 }
 
@@ -34,6 +37,16 @@ fn body(view: &NamespaceView, with_settings: bool) -> NamespaceBody {
 }
 
 /// The namespaces the caller may read.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces",
+    tag = "namespaces",
+    params(super::PageQuery),
+    responses(
+        (status = 200, description = "`{namespaces: [...], next_page_token?}`: those the caller may read", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+    )
+)]
 pub async fn list(
     registry: Reg,
     req: actix_web::HttpRequest,
@@ -53,13 +66,29 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(super::page_body("namespaces", namespaces, next)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutNamespace {
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
     settings: Option<Value>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/namespaces/{ns}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "Namespace id")),
+    request_body = Option<PutNamespace>,
+    responses(
+        (status = 200, description = "Updated", body = NamespaceBody),
+        (status = 201, description = "Created", body = NamespaceBody),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 409, description = "Conflict with a concurrent change or the current state"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+    )
+)]
 pub async fn put(
     registry: Reg,
     path: web::Path<String>,
@@ -87,17 +116,52 @@ pub async fn put(
     Ok(response.json(body(&view, true)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "Namespace id")),
+    responses(
+        (status = 200, description = "The namespace with its settings", body = NamespaceBody),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let view = registry.view(&path)?;
     Ok(HttpResponse::Ok().json(body(&view, true)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/namespaces/{ns}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "Namespace id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Conflict with a concurrent change or the current state"),
+    )
+)]
 pub async fn delete(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
     registry.delete_namespace(&path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Every current file of the namespace with its imports.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/descriptor",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "Namespace id"), DescriptorQuery),
+    responses(
+        (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
+        (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn descriptor(
     registry: Reg,
     req: HttpRequest,
@@ -115,18 +179,19 @@ pub async fn descriptor(
 
 /// `PUT /v1/namespaces/{ns}/settings`: the compatibility policy and the code
 /// generation targets, replaced as a whole.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `{mode, use, except, ignore, ignore_only, ignore_unstable_packages}`;
     /// validated by the registry's compatibility checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     compat: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     codegen: Option<Vec<CodegenTarget>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodegenTarget {
     plugin: String,
@@ -136,6 +201,20 @@ pub struct CodegenTarget {
     output: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/namespaces/{ns}/settings",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "Namespace id")),
+    request_body = Settings,
+    responses(
+        (status = 200, description = "The namespace with its new settings", body = NamespaceBody),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Conflict with a concurrent change or the current state"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+    )
+)]
 pub async fn put_settings(
     registry: Reg,
     path: web::Path<String>,

@@ -18,6 +18,17 @@ struct SchemaSummary {
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), super::PageQuery),
+    responses(
+        (status = 200, description = "`{schemas: [...], next_page_token?}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn list(
     registry: Reg,
     path: web::Path<String>,
@@ -38,6 +49,17 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(super::page_body("schemas", schemas, next)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas/{schema}",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    responses(
+        (status = 200, description = "`{id, current_version, staged_version, versions}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
     let (ns, schema) = path.into_inner();
     let versions = registry.versions(&ns, &schema).await?;
@@ -51,6 +73,17 @@ pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/versions",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), super::PageQuery),
+    responses(
+        (status = 200, description = "`{versions: [...], next_page_token?}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn versions(
     registry: Reg,
     path: web::Path<(String, String)>,
@@ -64,18 +97,38 @@ pub async fn versions(
     Ok(HttpResponse::Ok().json(super::page_body("versions", versions, next)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishBody {
+    /// `.proto` files by path.
     sources: BTreeMap<String, String>,
     #[serde(default)]
     created_by: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    /// Skip the compatibility check; needs a global admin.
     #[serde(default)]
     force: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/versions",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    request_body = PublishBody,
+    responses(
+        (status = 200, description = "No change: the sources match the latest version", body = Object),
+        (status = 201, description = "Published (staged or current, by the namespace's policy)", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 403, description = "`force` needs a global admin"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Incompatible with the current version (`violations`), or a concurrent change"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+        (status = 422, description = "The sources do not compile (`errors`)"),
+    )
+)]
 pub async fn publish(
     registry: Reg,
     metrics: web::Data<Metrics>,
@@ -130,6 +183,17 @@ fn version_ref(raw: &str) -> ApiResult<VersionRef> {
     Ok(VersionRef::parse(raw)?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), ("version" = String, Path, description = "A version number, `current` or `staged`")),
+    responses(
+        (status = 200, description = "The version", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn version(
     registry: Reg,
     path: web::Path<(String, String, String)>,
@@ -141,6 +205,17 @@ pub async fn version(
     Ok(HttpResponse::Ok().json(VersionInfo::of(&snapshot, state)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/sources",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), ("version" = String, Path, description = "A version number, `current` or `staged`")),
+    responses(
+        (status = 200, description = "`{sources: {path: text}}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn sources(
     registry: Reg,
     path: web::Path<(String, String, String)>,
@@ -152,6 +227,18 @@ pub async fn sources(
     Ok(HttpResponse::Ok().json(json!({ "sources": sources })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), ("version" = String, Path, description = "A version number, `current` or `staged`"), DescriptorQuery),
+    responses(
+        (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
+        (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn descriptor(
     registry: Reg,
     req: HttpRequest,
@@ -170,7 +257,7 @@ pub async fn descriptor(
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
     version: i32,
@@ -178,6 +265,20 @@ pub struct RollbackBody {
     force: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/rollback",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    request_body = RollbackBody,
+    responses(
+        (status = 200, description = "`{version, staged, revision}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Incompatible with the current version (`violations`), or a concurrent change"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+    )
+)]
 pub async fn rollback(
     registry: Reg,
     path: web::Path<(String, String)>,
@@ -200,7 +301,7 @@ pub async fn rollback(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     sources: BTreeMap<String, String>,
@@ -210,6 +311,21 @@ pub struct CheckBody {
 
 /// Dry-run publish: compile errors and compatibility violations against the
 /// current version, with no effect.
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/check",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    request_body = CheckBody,
+    responses(
+        (status = 200, description = "The outcome: compile errors and compatibility violations", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 403, description = "`force` needs a global admin"),
+        (status = 404, description = "Not found"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+        (status = 422, description = "The sources do not compile (`errors`)"),
+    )
+)]
 pub async fn check(
     registry: Reg,
     req: HttpRequest,
@@ -227,14 +343,28 @@ pub async fn check(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DiffQuery {
+    /// A version number, `current` or `staged`.
     from: String,
+    /// A version number, `current` or `staged`.
     to: String,
 }
 
 /// Added, removed and changed elements between two versions, plus the
 /// compatibility violations of going from `from` to `to`.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/schemas/{schema}/diff",
+    tag = "schemas",
+    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), DiffQuery),
+    responses(
+        (status = 200, description = "`{violations, added, removed, changed}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn diff(
     registry: Reg,
     path: web::Path<(String, String)>,

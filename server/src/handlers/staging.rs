@@ -14,6 +14,17 @@ struct StagedBody {
     current_version: Option<i32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/staging",
+    tag = "staging",
+    params(("ns" = String, Path, description = "Namespace id"), super::PageQuery),
+    responses(
+        (status = 200, description = "`{staged: [{schema, version, current_version}], next_page_token?}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn list(
     registry: Reg,
     path: web::Path<String>,
@@ -32,18 +43,45 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(super::page_body("staged", staged, next)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/namespaces/{ns}/staging",
+    tag = "staging",
+    params(("ns" = String, Path, description = "Namespace id")),
+    responses(
+        (status = 200, description = "`{discarded}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Conflict with a concurrent change or the current state"),
+    )
+)]
 pub async fn discard(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let discarded = registry.discard(&path).await?;
     Ok(HttpResponse::Ok().json(json!({ "discarded": discarded })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
+    /// Report what would be promoted, without promoting.
     #[serde(default)]
     dry_run: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/promote",
+    tag = "staging",
+    params(("ns" = String, Path, description = "Namespace id")),
+    request_body = Option<PromoteRequest>,
+    responses(
+        (status = 200, description = "`{promoted, revision, dry_run, compat_checker}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Incompatible with the current versions (`violations`), or a concurrent change"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+    )
+)]
 pub async fn promote(
     registry: Reg,
     metrics: web::Data<Metrics>,

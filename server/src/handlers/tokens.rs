@@ -13,10 +13,12 @@ use crate::auth::caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     name: String,
+    /// `[{namespace, role}]`: a namespace id or `*`, and `read`, `write` or `admin`.
+    #[schema(value_type = Vec<Object>)]
     roles: Vec<Grant>,
     #[serde(default)]
     expires_at: Option<DateTime<Utc>>,
@@ -24,6 +26,17 @@ pub struct CreateToken {
 
 /// A caller may hand out roles only where it is admin itself (`*` needs a
 /// global admin).
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "tokens",
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "The token; `token` is the secret, shown only here", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 403, description = "Granting a role where the caller is not admin"),
+    )
+)]
 pub async fn create(
     registry: Reg,
     req: HttpRequest,
@@ -54,6 +67,16 @@ pub async fn create(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    tag = "tokens",
+    params(super::PageQuery),
+    responses(
+        (status = 200, description = "`{tokens: [...], next_page_token?}`, without secrets", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+    )
+)]
 pub async fn list(registry: Reg, page: web::Query<super::PageQuery>) -> ApiResult<HttpResponse> {
     let tokens = auth::list_tokens(registry.store()).await?;
     let (tokens, next) = super::paginate(&registry, tokens, |t| format!("{:020}", t.id), &page)?;
@@ -67,6 +90,17 @@ fn token_id(raw: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::invalid(format!("invalid token id {raw:?}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "The token, without its secret", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = token_id(&path)?;
     let token = auth::token(registry.store(), id)
@@ -75,6 +109,17 @@ pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespon
     Ok(HttpResponse::Ok().json(token))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn revoke(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
     auth::revoke_token(registry.store(), token_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use super::Reg;
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TypeQuery {
     /// A version number, `current` or `staged`.
     version: Option<String>,
@@ -51,6 +52,17 @@ fn find_message(scope: &TypeScope, full_name: &str) -> ApiResult<MessageDescript
         .ok_or_else(|| not_found(full_name))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/types/{full_name}",
+    tag = "types",
+    params(("ns" = String, Path, description = "Namespace id"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service"), TypeQuery),
+    responses(
+        (status = 200, description = "`{full_name, kind, schema, file, package, descriptor}`", body = Object),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
 pub async fn get(
     registry: Reg,
     path: web::Path<(String, String)>,
@@ -121,6 +133,19 @@ async fn message_type(
 
 /// `{valid, errors: [{path, message}]}`: a message that does not decode, a
 /// missing required field or an unknown field makes it invalid.
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/types/{full_name}/validate",
+    tag = "types",
+    params(("ns" = String, Path, description = "Namespace id"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service"), TypeQuery),
+    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+    responses(
+        (status = 200, description = "`{valid, errors: [{path, message}]}`", body = Object),
+        (status = 400, description = "Invalid argument: an unsupported Content-Type or a malformed query"),
+        (status = 404, description = "Not found"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+    )
+)]
 pub async fn validate(
     registry: Reg,
     req: HttpRequest,
@@ -137,6 +162,19 @@ pub async fn validate(
 }
 
 /// The message converted to `?to=json|binary|text`.
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/types/{full_name}/transcode",
+    tag = "types",
+    params(("ns" = String, Path, description = "Namespace id"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service"), TypeQuery),
+    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+    responses(
+        (status = 200, description = "The message in the `?to=` format", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+        (status = 400, description = "Invalid argument: no or an unknown `?to=`, an unsupported Content-Type, or a message that does not decode (`errors`)"),
+        (status = 404, description = "Not found"),
+        (status = 413, description = "The request body exceeds the configured limit"),
+    )
+)]
 pub async fn transcode(
     registry: Reg,
     req: HttpRequest,
