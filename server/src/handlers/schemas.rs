@@ -119,12 +119,12 @@ pub struct PublishBody {
     params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
     request_body = PublishBody,
     responses(
-        (status = 200, description = "No change: the sources match the latest version", body = Object),
-        (status = 201, description = "Published (staged or current, by the namespace's policy)", body = Object),
+        (status = 200, description = "No change: the sources match the staged (else current) version", body = Object),
+        (status = 201, description = "Published: a new version, staged", body = Object),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 403, description = "`force` needs a global admin"),
         (status = 404, description = "Not found"),
-        (status = 409, description = "Incompatible with the current version (`violations`), or a concurrent change"),
+        (status = 409, description = "A file path owned by another schema, a shadowed well-known or builtins file without `force`, or a concurrent change"),
         (status = 413, description = "The request body exceeds the configured limit"),
         (status = 422, description = "The sources do not compile (`errors`)"),
     )
