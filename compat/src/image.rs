@@ -96,4 +96,12 @@ impl Image {
     pub fn files(&self) -> &[ImageFile] {
         &self.files
     }
+
+    /// The image as an encoded `FileDescriptorSet`, in input order.
+    pub fn encode_file_descriptor_set(&self) -> Vec<u8> {
+        let set = FileDescriptorSet {
+            file: self.files.iter().map(|f| f.descriptor.clone()).collect(),
+        };
+        set.encode_to_vec()
+    }
 }

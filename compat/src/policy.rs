@@ -24,6 +24,9 @@ pub struct Policy {
     /// Drop findings in packages whose last component is an alpha, beta or
     /// test version (`foo.v1beta1`, `foo.v1alpha`, `foo.v1test`).
     pub ignore_unstable_packages: bool,
+    /// Options for rules loaded from plugins, by option name (for example
+    /// `message_no_change_suffixes: ["Event"]`).
+    pub plugin_options: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]

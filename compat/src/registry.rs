@@ -18,6 +18,12 @@ pub struct CheckContext<'a> {
     pub previous: &'a Schema,
     /// The image being checked (the new schema).
     pub current: &'a Schema,
+    /// The images the schemas were built from (rules run out of process,
+    /// such as plugins, send them on).
+    pub previous_image: &'a Image,
+    pub current_image: &'a Image,
+    /// Options for rules loaded from plugins (`plugin_options` of the policy).
+    pub options: &'a BTreeMap<String, serde_json::Value>,
 }
 
 /// One breaking-change rule. Object-safe, so rules loaded at run time
@@ -211,11 +217,14 @@ impl RuleRegistry {
         policy: &Policy,
     ) -> Result<Vec<Violation>, CompatError> {
         let resolved = self.resolve(policy)?;
-        let previous = Schema::new(previous);
-        let current = Schema::new(current);
+        let previous_schema = Schema::new(previous);
+        let current_schema = Schema::new(current);
         let ctx = CheckContext {
-            previous: &previous,
-            current: &current,
+            previous: &previous_schema,
+            current: &current_schema,
+            previous_image: previous,
+            current_image: current,
+            options: &policy.plugin_options,
         };
         let mut violations = BTreeSet::new();
         for registered in &self.rules {

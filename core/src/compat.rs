@@ -142,6 +142,8 @@ impl CompatSettings {
 /// buf's breaking-change rules, from `protoreg-compat`.
 pub struct BufRules {
     rules: RuleRegistry,
+    /// Rule ID → the plugin it comes from (rules not built in).
+    plugin_of: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for BufRules {
@@ -154,13 +156,29 @@ impl Default for BufRules {
     fn default() -> Self {
         Self {
             rules: RuleRegistry::builtin(),
+            plugin_of: HashMap::new(),
         }
     }
 }
 
 impl BufRules {
     pub fn with_rules(rules: RuleRegistry) -> Self {
-        Self { rules }
+        Self {
+            rules,
+            plugin_of: HashMap::new(),
+        }
+    }
+
+    /// The built-in rules plus every rule of the host's plugins.
+    pub fn with_plugins(host: &crate::plugin::PluginHost) -> Self {
+        let mut rules = RuleRegistry::builtin();
+        let plugin_of = crate::plugin::register_plugin_rules(host, &mut rules);
+        Self { rules, plugin_of }
+    }
+
+    /// Every rule that can run, built-in or from a plugin.
+    pub fn rule_infos(&self) -> Vec<protoreg_compat::RuleInfo> {
+        self.rules.rules()
     }
 
     fn run(
@@ -171,7 +189,14 @@ impl BufRules {
     ) -> Result<Vec<protoreg_compat::Violation>> {
         self.rules
             .check(previous, current, policy)
-            .map_err(|e| RegistryError::internal("compatibility check", e))
+            .map_err(|e| match e {
+                // A rule that could not run (a plugin that failed, timed
+                // out, answered garbage) fails the check with its reason.
+                protoreg_compat::CompatError::Rule { .. } => {
+                    RegistryError::Unavailable(format!("compatibility check: {e}"))
+                }
+                e => RegistryError::internal("compatibility check", e),
+            })
     }
 }
 
@@ -229,6 +254,7 @@ impl CompatCheck for BufRules {
             .filter(|v| seen.insert(v.clone()))
             .map(|v| Violation {
                 schema: owner_of(&owners, &v),
+                plugin: self.plugin_of.get(&v.rule).cloned(),
                 rule: v.rule,
                 category: v.categories,
                 file: v.file,
@@ -237,7 +263,6 @@ impl CompatCheck for BufRules {
                 end_line: v.end_line,
                 end_column: v.end_column,
                 message: v.message,
-                plugin: None,
             })
             .collect())
     }

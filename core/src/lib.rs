@@ -12,6 +12,7 @@ pub mod fingerprint;
 pub mod ids;
 pub mod limits;
 pub mod ops;
+pub mod plugin;
 pub mod registry;
 pub mod snapshot;
 pub mod store;

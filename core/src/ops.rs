@@ -432,15 +432,32 @@ async fn compat_violations(
     } else {
         Vec::new()
     };
-    let request = CompatRequest {
-        namespace: &view.info.name,
-        settings: &view.info.settings,
-        current: view.current_files().collect(),
-        proposed: proposed.iter().collect(),
-        builtins: &builtins,
-        history: &history,
-    };
-    shared.compat.check(&request)
+    // Off the actor's thread: a large namespace takes a while, and rules
+    // from plugins may block up to their time limit.
+    let compat = shared.compat.clone();
+    let namespace = view.info.name.clone();
+    let settings = view.info.settings.clone();
+    let current: Vec<(SchemaId, Arc<VersionSnapshot>)> = view
+        .current_files()
+        .map(|(s, v)| (s.clone(), v.clone()))
+        .collect();
+    let proposed: Vec<(SchemaId, Arc<VersionSnapshot>)> = proposed
+        .iter()
+        .map(|(s, v)| (s.clone(), v.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let request = CompatRequest {
+            namespace: &namespace,
+            settings: &settings,
+            current: current.iter().map(|(s, v)| (s, v)).collect(),
+            proposed: proposed.iter().map(|(s, v)| (s, v)).collect(),
+            builtins: &builtins,
+            history: &history,
+        };
+        compat.check(&request)
+    })
+    .await
+    .map_err(|e| RegistryError::Internal(format!("compatibility check task: {e}")))?
 }
 
 /// Versions that were once current, of the schemas whose proposed version
