@@ -41,6 +41,7 @@ impl std::fmt::Debug for NamespaceEntry {
 pub struct Shared {
     pub store: Store,
     pub compat: Arc<dyn CompatCheck>,
+    pub plugins: Arc<crate::plugin::PluginHost>,
     limits: ArcSwap<Limits>,
     namespaces: ArcSwap<HashMap<NamespaceId, Arc<NamespaceEntry>>>,
     arbiter: ArbiterHandle,
@@ -231,6 +232,9 @@ pub struct RegistryConfig {
     pub store: StoreConfig,
     pub limits: Limits,
     pub compat: Arc<dyn CompatCheck>,
+    /// Loaded plugins (code generators and event sinks are looked up here;
+    /// their rules belong in `compat`, see [`BufRules::with_plugins`]).
+    pub plugins: Arc<crate::plugin::PluginHost>,
 }
 
 impl RegistryConfig {
@@ -239,6 +243,7 @@ impl RegistryConfig {
             store,
             limits: Limits::default(),
             compat: Arc::new(BufRules::default()),
+            plugins: Arc::new(crate::plugin::PluginHost::default()),
         }
     }
 }
@@ -268,6 +273,7 @@ impl Registry {
         let shared = Arc::new_cyclic(|this| Shared {
             store,
             compat: config.compat,
+            plugins: config.plugins,
             limits: ArcSwap::from_pointee(config.limits),
             namespaces: ArcSwap::from_pointee(HashMap::new()),
             arbiter,
@@ -330,6 +336,10 @@ impl Registry {
 
     pub fn set_limits(&self, limits: Limits) {
         self.shared.limits.store(Arc::new(limits));
+    }
+
+    pub fn plugins(&self) -> &Arc<crate::plugin::PluginHost> {
+        &self.shared.plugins
     }
 
     pub fn compat_checker(&self) -> &str {

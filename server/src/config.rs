@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub auth: crate::auth::AuthConfig,
+    pub plugins: protoreg_core::plugin::PluginConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +62,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             auth: crate::auth::AuthConfig::default(),
+            plugins: protoreg_core::plugin::PluginConfig::default(),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Metrics {
     schema_versions: IntGauge,
     store_errors: IntCounter,
     config_reloads: IntCounterVec,
+    plugin_calls: IntCounterVec,
+    plugin_duration: HistogramVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +109,22 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let plugin_calls = IntCounterVec::new(
+            Opts::new(
+                "protoreg_plugin_calls_total",
+                "Plugin calls, by plugin, kind (configure, compat, generate, event) and \
+                 result (ok, error, invalid, timeout, unhealthy).",
+            ),
+            &["plugin", "kind", "result"],
+        )?;
+        let plugin_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "protoreg_plugin_call_duration_seconds",
+                "Plugin call latency, by plugin and kind.",
+            )
+            .buckets(COMPILE_BUCKETS.to_vec()),
+            &["plugin", "kind"],
+        )?;
         // Series that exist from the start read 0 rather than "no data".
         for result in ["created", "no_change"] {
             publishes.with_label_values(&[result]);
@@ -126,6 +144,8 @@ impl Metrics {
         registry.register(Box::new(schema_versions.clone()))?;
         registry.register(Box::new(store_errors.clone()))?;
         registry.register(Box::new(config_reloads.clone()))?;
+        registry.register(Box::new(plugin_calls.clone()))?;
+        registry.register(Box::new(plugin_duration.clone()))?;
         Ok(Self {
             registry,
             http_requests,
@@ -137,6 +157,8 @@ impl Metrics {
             schema_versions,
             store_errors,
             config_reloads,
+            plugin_calls,
+            plugin_duration,
         })
     }
 
@@ -363,5 +385,16 @@ mod tests {
             metrics.observe_error(&ApiError::Registry(err).into());
         }
         assert_eq!(metrics.store_errors.get(), 2);
+    }
+}
+
+impl protoreg_core::plugin::PluginObserver for Metrics {
+    fn observe(&self, plugin: &str, kind: &str, result: &str, elapsed: Duration) {
+        self.plugin_calls
+            .with_label_values(&[plugin, kind, result])
+            .inc();
+        self.plugin_duration
+            .with_label_values(&[plugin, kind])
+            .observe(elapsed.as_secs_f64());
     }
 }

@@ -9,7 +9,8 @@ use actix_web::dev::Service;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use protoreg_core::{Registry, RegistryConfig, StoreConfig, store};
+use protoreg_core::plugin::PluginHost;
+use protoreg_core::{BufRules, Registry, RegistryConfig, StoreConfig, store};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -47,8 +48,12 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     store_config.max_connections = config.database.max_connections.max(1);
     store_config.connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
     store_config.run_migrations = config.database.run_migrations;
+    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+    let plugins = Arc::new(PluginHost::load(&config.plugins, metrics.clone()));
     let mut registry_config = RegistryConfig::new(store_config);
     registry_config.limits = config.limits.clone();
+    registry_config.compat = Arc::new(BufRules::with_plugins(&plugins));
+    registry_config.plugins = plugins;
     tracing::info!(database = %store::redact(&config.database.url), "opening the store");
     let registry = Registry::connect(registry_config)
         .await
@@ -59,7 +64,6 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
         );
     }
 
-    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
     let runtime = Arc::new(RuntimeConfig::new(config.clone()));
     Reloader {
         overrides,

@@ -24,7 +24,7 @@ use protoreg_plugin_sdk::abi::{
 use protoreg_plugin_sdk::{
     CodeGeneratorResponse, ConfigureRequest, Event, PluginKind, PluginManifest,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use protoc::ProtocGenerator;
 pub use rules::{json_to_struct, register_plugin_rules};
@@ -32,7 +32,7 @@ pub use rules::{json_to_struct, register_plugin_rules};
 use abi::{Library, Reply};
 
 /// `[plugins]` of the server configuration.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct PluginConfig {
     /// Plugin libraries, or directories whose shared libraries are loaded.

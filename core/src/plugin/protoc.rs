@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use prost::Message;
 use protoreg_plugin_sdk::CodeGeneratorResponse;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::PluginCallError;
 
 /// `[[plugins.protoc]]`: a generator name and the executable behind it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocGenerator {
     pub name: String,
