@@ -8,6 +8,7 @@ pub mod descriptor;
 pub mod diff;
 pub mod dynamic;
 pub mod error;
+pub mod events;
 pub mod fingerprint;
 pub mod ids;
 pub mod limits;

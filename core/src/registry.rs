@@ -314,6 +314,7 @@ impl Registry {
             self.shared.insert_entry(view);
         }
         self.ready.store(true, Ordering::Release);
+        crate::events::start(store.clone(), self.shared.plugins.sinks());
         tracing::info!(
             namespaces = count,
             backend = store.backend_name(),

@@ -93,6 +93,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     schema_version_deps,
     events,
     tokens,
+    sink_cursors,
 );
 
 diesel::table! {
@@ -104,5 +105,13 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sink_cursors (sink) {
+        sink -> Text,
+        last_event_id -> BigInt,
+        updated_at -> Timestamp,
     }
 }

@@ -834,3 +834,52 @@ async fn tokens_are_found_by_hash_expire_and_revoke() {
     })
     .await;
 }
+
+// ---- event delivery cursors ---------------------------------------------------
+
+#[tokio::test]
+async fn sink_cursors_and_events_after_page_through_the_outbox() {
+    on_each_backend(async |db: &TestDb| {
+        let store = db.store().await;
+        let kind = db.kind;
+        assert_eq!(
+            store.last_event_id().await.unwrap(),
+            0,
+            "{kind}: no events yet"
+        );
+        assert_eq!(store.sink_cursor("p/s").await.unwrap(), None, "{kind}");
+        for name in ["a", "b", "c"] {
+            store.create_namespace(name, "{}", "{}").await.unwrap();
+        }
+        let last = store.last_event_id().await.unwrap();
+        let all = store.events_after(0, 100).await.unwrap();
+        assert_eq!(all.len(), 3, "{kind}: one event per namespace created");
+        assert_eq!(all.last().unwrap().id, last, "{kind}");
+        assert!(
+            all.windows(2).all(|w| w[0].id < w[1].id),
+            "{kind}: in order"
+        );
+        let page = store.events_after(all[0].id, 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].id, all[1].id, "{kind}: strictly after the cursor");
+
+        store.set_sink_cursor("p/s", all[0].id).await.unwrap();
+        assert_eq!(
+            store.sink_cursor("p/s").await.unwrap(),
+            Some(all[0].id),
+            "{kind}"
+        );
+        store.set_sink_cursor("p/s", last).await.unwrap();
+        assert_eq!(
+            store.sink_cursor("p/s").await.unwrap(),
+            Some(last),
+            "{kind}: updated in place"
+        );
+        assert_eq!(store.sink_cursor("p/other").await.unwrap(), None, "{kind}");
+        assert!(
+            store.events_after(last, 100).await.unwrap().is_empty(),
+            "{kind}"
+        );
+    })
+    .await;
+}
