@@ -100,6 +100,7 @@ pub fn requirement(method: &Method, template: &str) -> Option<Need> {
         ("POST", "/v1/tokens") => Caller,
         ("GET", "/v1/tokens" | "/v1/tokens/{id}") => GlobalAdmin,
         ("DELETE", "/v1/tokens/{id}") => GlobalAdmin,
+        ("GET", "/v1/plugins") => Caller,
         _ => return None,
     };
     Some(need)

@@ -16,7 +16,7 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::auth::{self, Need};
-use crate::handlers::{health, namespaces, schemas, staging, tokens, types};
+use crate::handlers::{health, namespaces, plugins, schemas, staging, tokens, types};
 
 /// An error, as `application/problem+json` (RFC 9457).
 #[derive(Serialize, ToSchema)]
@@ -67,6 +67,7 @@ impl ToSchema for Binary {}
         tokens::list,
         tokens::get,
         tokens::revoke,
+        plugins::list,
         health::healthz,
         health::readyz,
         crate::metrics::scrape,

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::handlers::{health, namespaces, schemas, staging, tokens, types};
+use crate::handlers::{health, namespaces, plugins, schemas, staging, tokens, types};
 
 /// Every (method, path template) registered by [`config`]. Tests check it
 /// against the text of [`config`] and against the OpenAPI document
@@ -13,6 +13,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tokens"),
     ("GET", "/v1/tokens/{id}"),
     ("DELETE", "/v1/tokens/{id}"),
+    ("GET", "/v1/plugins"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -55,6 +56,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/v1/tokens", web::get().to(tokens::list))
         .route("/v1/tokens/{id}", web::get().to(tokens::get))
         .route("/v1/tokens/{id}", web::delete().to(tokens::revoke))
+        .route("/v1/plugins", web::get().to(plugins::list))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(crate::metrics::scrape))

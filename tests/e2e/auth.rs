@@ -313,6 +313,7 @@ fn every_route_checks_its_role() {
             201,
         ),
         case("GET", "/v1/tokens", None, Global, 200),
+        case("GET", "/v1/plugins", None, Caller, 200),
     ];
     cases.push(Case {
         method: "DELETE",

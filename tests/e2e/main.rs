@@ -9,4 +9,5 @@ mod crash;
 mod dynamic;
 mod lifecycle;
 mod operations;
+mod plugins;
 mod support;

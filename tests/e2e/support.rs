@@ -116,6 +116,12 @@ impl Server {
         Self::start_with_args(db, &[], args)
     }
 
+    /// `--config FILE` plus extra environment variables.
+    pub fn start_with_config_and_env(db: &Db, config_file: &Path, env: &[(&str, &str)]) -> Self {
+        let args = vec!["--config".to_owned(), config_file.display().to_string()];
+        Self::start_with_args(db, env, args)
+    }
+
     fn start_with_args(db: &Db, env: &[(&str, &str)], extra_args: Vec<String>) -> Self {
         let workdir = tempfile::tempdir().expect("tempdir");
         let extra_env: Vec<(String, String)> = env

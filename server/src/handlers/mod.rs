@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod namespaces;
+pub mod plugins;
 pub mod schemas;
 pub mod staging;
 pub mod tokens;
