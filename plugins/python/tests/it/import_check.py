@@ -48,7 +48,9 @@ def fill(msg, depth=0):
                 continue
             if is_repeated(field):
                 continue
-            if depth < 2:
+            # An Any with a made-up type_url cannot be compared (the runtime
+            # unpacks it), so it is only marked present.
+            if depth < 2 and field.message_type.full_name != "google.protobuf.Any":
                 fill(getattr(msg, field.name), depth + 1)
                 getattr(msg, field.name).SetInParent()
             continue
