@@ -34,6 +34,8 @@ pub struct Entry {
 pub struct Node {
     pub entries: Vec<Entry>,
     pub unknown: Vec<u8>,
+    /// Some source-retention field was dropped while parsing.
+    stripped: bool,
 }
 
 /// Parses `bytes` as a message of type `type_name` (fully qualified, no
@@ -41,6 +43,7 @@ pub struct Node {
 pub fn parse(schema: &Schema, type_name: &str, bytes: &[u8]) -> Result<Node> {
     let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut unknown = Vec::new();
+    let mut stripped = false;
     for record in wire::records(bytes) {
         let record = record?;
         let Some(field) = schema.field(type_name, record.number) else {
@@ -48,6 +51,7 @@ pub fn parse(schema: &Schema, type_name: &str, bytes: &[u8]) -> Result<Node> {
             continue;
         };
         if field.source_retention {
+            stripped = true;
             continue;
         }
         if !accept(&mut pending, field, &record)? {
@@ -59,7 +63,11 @@ pub fn parse(schema: &Schema, type_name: &str, bytes: &[u8]) -> Result<Node> {
         .into_iter()
         .map(|p| p.finish(schema))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Node { entries, unknown })
+    Ok(Node {
+        entries,
+        unknown,
+        stripped,
+    })
 }
 
 /// Values collected for one field before nested messages are parsed:
@@ -78,6 +86,11 @@ impl<'a> Pending<'a> {
         let is_group = self.field.ty == field_type::GROUP;
         for body in &self.messages {
             let node = parse(schema, &self.field.type_name, body)?;
+            if node.is_emptied_by_stripping() {
+                // protoc drops an options message that only held
+                // source-retention options (checked with grpcio-tools).
+                continue;
+            }
             values.push(if is_group {
                 Value::Group(node)
             } else {
@@ -202,6 +215,10 @@ impl Node {
             entry.encode_to(out);
         }
         out.extend_from_slice(&self.unknown);
+    }
+
+    fn is_emptied_by_stripping(&self) -> bool {
+        self.stripped && self.entries.iter().all(|e| e.values.is_empty()) && self.unknown.is_empty()
     }
 
     pub fn entry(&self, number: u32) -> Option<&Entry> {

@@ -71,15 +71,44 @@ impl Schema {
         for file in files {
             has_descriptor_proto |= schema.add_file(file)?;
         }
-        if !has_descriptor_proto {
-            for record in wire::records(BUILTIN_DESCRIPTOR_SET) {
-                let record = record?;
-                if record.number == 1 {
-                    schema.add_file(record.payload)?;
-                }
+        let builtin = Schema::builtin()?;
+        if has_descriptor_proto {
+            schema.take_retention_from(&builtin);
+        } else {
+            schema.messages.extend(builtin.messages);
+            for (extendee, fields) in builtin.extensions {
+                schema.extensions.entry(extendee).or_default().extend(fields);
             }
         }
         Ok(schema)
+    }
+
+    fn builtin() -> Result<Schema> {
+        let mut builtin = Schema::default();
+        for record in wire::records(BUILTIN_DESCRIPTOR_SET) {
+            let record = record?;
+            if record.number == 1 {
+                builtin.add_file(record.payload)?;
+            }
+        }
+        Ok(builtin)
+    }
+
+    /// protoc strips descriptor.proto's own source-retention fields (such
+    /// as `ExtensionRangeOptions.verification`) as its built-in
+    /// descriptor.proto declares them, even when the request carries a
+    /// descriptor.proto without retention annotations (protox's does).
+    fn take_retention_from(&mut self, builtin: &Schema) {
+        for (message, fields) in &builtin.messages {
+            let Some(ours) = self.messages.get_mut(message) else {
+                continue;
+            };
+            for (number, field) in fields.iter().filter(|(_, f)| f.source_retention) {
+                if let Some(our_field) = ours.get_mut(number) {
+                    our_field.source_retention = true;
+                }
+            }
+        }
     }
 
     pub fn field(&self, message: &str, number: u32) -> Option<&FieldSchema> {

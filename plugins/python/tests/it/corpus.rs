@@ -83,6 +83,7 @@ impl Corpus {
         tools.run_grpc_tools(&set_path, &out, &self.files_to_generate);
         let expected = read_tree(&out);
         let actual = self.generate();
+        keep_for_inspection(&expected, &actual);
 
         let mut problems = Vec::new();
         for name in expected.keys().filter(|n| !actual.contains_key(*n)) {
@@ -107,6 +108,21 @@ impl Corpus {
         );
         eprintln!("{} files byte-identical to grpcio-tools", expected.len());
         actual
+    }
+}
+
+/// With `PROTOREG_PYTHON_KEEP_OUTPUT=DIR`, both trees are written to
+/// `DIR/expected` and `DIR/actual` for a closer look at a difference.
+fn keep_for_inspection(expected: &Outputs, actual: &Outputs) {
+    let Ok(dir) = std::env::var("PROTOREG_PYTHON_KEEP_OUTPUT") else {
+        return;
+    };
+    for (side, tree) in [("expected", expected), ("actual", actual)] {
+        for (name, content) in tree {
+            let path = Path::new(&dir).join(side).join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, content).expect("write");
+        }
     }
 }
 
@@ -166,10 +182,39 @@ fn first_difference(want: &str, got: &str) -> String {
     for line in got_lines.iter().skip(first).take(3) {
         out.push_str(&format!("+{}\n", shorten(line)));
     }
+    if let (Some(a), Some(b)) = (want_lines.get(first), got_lines.get(first)) {
+        out.push_str(&column_difference(a, b));
+    }
     if want.ends_with('\n') != got.ends_with('\n') {
         out.push_str("(trailing newline differs)\n");
     }
     out
+}
+
+/// Where two long lines part, with some context (descriptor blobs are one
+/// line).
+fn column_difference(want: &str, got: &str) -> String {
+    let column = want
+        .bytes()
+        .zip(got.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.len().min(got.len()));
+    let window = |line: &str| {
+        let mut start = column.saturating_sub(80);
+        while !line.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (column + 80).min(line.len());
+        while !line.is_char_boundary(end) {
+            end += 1;
+        }
+        line[start..end].to_owned()
+    };
+    format!(
+        "first difference at column {column}:\n-…{}…\n+…{}…\n",
+        window(want),
+        window(got)
+    )
 }
 
 fn shorten(line: &str) -> String {

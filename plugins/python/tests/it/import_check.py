@@ -1,6 +1,7 @@
 """Imports generated modules and checks they work with the protobuf runtime.
 
-Usage: import_check.py ROOT FILE.proto...  (ROOT holds the generated tree;
+Usage: import_check.py ROOT [--no-grpc=FILE.proto]... FILE.proto...
+(ROOT holds the generated tree; --no-grpc skips importing that _pb2_grpc;
 PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION picks the backend). Prints a summary
 line; any failure raises.
 """
@@ -103,16 +104,20 @@ def check_messages(module):
 
 
 def main():
-    files = sys.argv[2:]
-    modules = messages_checked = 0
+    args = sys.argv[2:]
+    no_grpc = {a.split("=", 1)[1] for a in args if a.startswith("--no-grpc=")}
+    files = [a for a in args if not a.startswith("--")]
+    modules = messages_checked = grpc_modules = 0
     for proto in files:
         module = importlib.import_module(module_name(proto))
-        importlib.import_module(module_name(proto) + "_grpc")
+        if proto not in no_grpc:
+            importlib.import_module(module_name(proto) + "_grpc")
+            grpc_modules += 1
         check_descriptors(module)
         messages_checked += check_messages(module)
         modules += 1
     print(
-        f"backend={api_implementation.Type()} modules={modules} "
+        f"backend={api_implementation.Type()} modules={modules} grpc_modules={grpc_modules} "
         f"messages_round_tripped={messages_checked}"
     )
 

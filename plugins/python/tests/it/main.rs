@@ -17,7 +17,10 @@ fn test_corpus_is_byte_identical_to_grpcio_tools() {
     };
     let corpus = Corpus::compile_test_protos();
     let outputs = corpus.compare_with_grpcio_tools(&tools);
-    python::check_imports(&tools, &outputs, &corpus.files_to_generate);
+    // Byte-identical to grpcio-tools, which writes an import Python cannot
+    // parse (`from edge.from import ...`) into this _pb2_grpc.py.
+    let unimportable_grpc = ["edge/grpc_keyword_import.proto"];
+    python::check_imports(&tools, &outputs, &corpus.files_to_generate, &unimportable_grpc);
 }
 
 #[test]
@@ -31,7 +34,7 @@ fn googleapis_common_protos_are_byte_identical_to_grpcio_tools() {
     };
     let corpus = Corpus::compile_dir(Path::new(&root), &tools.googleapis_files());
     let outputs = corpus.compare_with_grpcio_tools(&tools);
-    python::check_imports(&tools, &outputs, &corpus.files_to_generate);
+    python::check_imports(&tools, &outputs, &corpus.files_to_generate, &[]);
 }
 
 #[test]
