@@ -117,7 +117,9 @@ fn accept<'a>(
 ) -> Result<bool> {
     let is_message = matches!(field.ty, field_type::MESSAGE | field_type::GROUP);
     let expected = expected_wire_type(field.ty);
-    let packed_input = record.wire_type == wire::LEN && field.repeated && !is_message
+    let packed_input = record.wire_type == wire::LEN
+        && field.repeated
+        && !is_message
         && crate::schema::is_packable(field.ty);
     if record.wire_type != expected && !packed_input {
         return Ok(false);
@@ -132,7 +134,8 @@ fn accept<'a>(
     } else if packed_input {
         let mut pos = 0;
         while pos < record.payload.len() {
-            slot.scalars.push(read_packed(field.ty, record.payload, &mut pos)?);
+            slot.scalars
+                .push(read_packed(field.ty, record.payload, &mut pos)?);
         }
     } else {
         slot.scalars.push(scalar(field.ty, record));
@@ -140,7 +143,11 @@ fn accept<'a>(
     Ok(true)
 }
 
-fn slot<'p, 'a>(pending: &'p mut Vec<Pending<'a>>, field: &'a FieldSchema, number: u32) -> &'p mut Pending<'a> {
+fn slot<'p, 'a>(
+    pending: &'p mut Vec<Pending<'a>>,
+    field: &'a FieldSchema,
+    number: u32,
+) -> &'p mut Pending<'a> {
     let index = match pending.iter().position(|p| p.number == number) {
         Some(index) => index,
         None => {
@@ -369,13 +376,18 @@ mod tests {
         // FieldOptions: unknown 51000 (varint 1), deprecated=true (3), packed=false (2)
         let input = [0xc0, 0x8f, 0x19, 0x01, 0x18, 0x01, 0x10, 0x00];
         let node = parse(&schema(), "google.protobuf.FieldOptions", &input).unwrap();
-        assert_eq!(node.encode(), [0x10, 0x00, 0x18, 0x01, 0xc0, 0x8f, 0x19, 0x01]);
+        assert_eq!(
+            node.encode(),
+            [0x10, 0x00, 0x18, 0x01, 0xc0, 0x8f, 0x19, 0x01]
+        );
     }
 
     #[test]
     fn singular_messages_merge_and_scalars_keep_the_last() {
         // FileDescriptorProto.options twice: java_package "a", then "b" + java_multiple_files
-        let input = [0x42, 0x03, 0x0a, 0x01, b'a', 0x42, 0x05, 0x0a, 0x01, b'b', 0x50, 0x01];
+        let input = [
+            0x42, 0x03, 0x0a, 0x01, b'a', 0x42, 0x05, 0x0a, 0x01, b'b', 0x50, 0x01,
+        ];
         let node = parse(&schema(), "google.protobuf.FileDescriptorProto", &input).unwrap();
         assert_eq!(node.encode(), [0x42, 0x05, 0x0a, 0x01, b'b', 0x50, 0x01]);
     }

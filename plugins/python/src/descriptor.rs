@@ -195,8 +195,9 @@ fn default_value_as_protoc_writes(ty: i32, default: &str) -> String {
     use field_type::*;
     match ty {
         DOUBLE => parse_float(default).map_or_else(|| default.to_owned(), text::simple_dtoa),
-        FLOAT => parse_float(default)
-            .map_or_else(|| default.to_owned(), |v| text::simple_ftoa(v as f32)),
+        FLOAT => {
+            parse_float(default).map_or_else(|| default.to_owned(), |v| text::simple_ftoa(v as f32))
+        }
         INT32 | INT64 | SINT32 | SINT64 | SFIXED32 | SFIXED64 => {
             parse_integer(default).map_or_else(|| default.to_owned(), |v| v.to_string())
         }
@@ -223,7 +224,10 @@ fn parse_integer(text: &str) -> Option<i128> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let magnitude = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let magnitude = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         i128::from_str_radix(hex, 16).ok()?
     } else if digits.len() > 1 && digits.starts_with('0') {
         i128::from_str_radix(&digits[1..], 8).ok()?
@@ -268,7 +272,13 @@ impl<'a> Pool<'a> {
         pool
     }
 
-    fn index_message(&mut self, file: &'a File, scope: &str, parents: Vec<&'a str>, message: &'a Node) {
+    fn index_message(
+        &mut self,
+        file: &'a File,
+        scope: &str,
+        parents: Vec<&'a str>,
+        message: &'a Node,
+    ) {
         let name = message.str_or_empty(MESSAGE_NAME);
         let full_name = qualify(scope, name);
         let mut nesting = parents;
@@ -287,7 +297,13 @@ impl<'a> Pool<'a> {
         self.types.insert(full_name, info);
     }
 
-    fn index_enum(&mut self, file: &'a File, scope: &str, parents: Vec<&'a str>, enumeration: &'a Node) {
+    fn index_enum(
+        &mut self,
+        file: &'a File,
+        scope: &str,
+        parents: Vec<&'a str>,
+        enumeration: &'a Node,
+    ) {
         let name = enumeration.str_or_empty(ENUM_NAME);
         let mut nesting = parents;
         nesting.push(name);
@@ -305,7 +321,8 @@ impl<'a> Pool<'a> {
 
     /// Looks up a `type_name` as descriptors write it (`.pkg.Type`).
     pub fn type_info(&self, type_name: &str) -> Option<&TypeInfo<'a>> {
-        self.types.get(type_name.strip_prefix('.').unwrap_or(type_name))
+        self.types
+            .get(type_name.strip_prefix('.').unwrap_or(type_name))
     }
 
     /// Whether a message is a synthesized map entry.
@@ -323,10 +340,16 @@ mod tests {
     #[test]
     fn defaults_are_rewritten_like_protoc() {
         use field_type::*;
-        assert_eq!(default_value_as_protoc_writes(DOUBLE, "1.5e10"), "15000000000");
+        assert_eq!(
+            default_value_as_protoc_writes(DOUBLE, "1.5e10"),
+            "15000000000"
+        );
         assert_eq!(default_value_as_protoc_writes(FLOAT, "-inf"), "-inf");
         assert_eq!(default_value_as_protoc_writes(FIXED32, "0x10"), "16");
-        assert_eq!(default_value_as_protoc_writes(BYTES, "\\x01\\377"), "\\001\\377");
+        assert_eq!(
+            default_value_as_protoc_writes(BYTES, "\\x01\\377"),
+            "\\001\\377"
+        );
         assert_eq!(default_value_as_protoc_writes(STRING, "a\\b"), "a\\b");
     }
 }

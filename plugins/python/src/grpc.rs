@@ -25,7 +25,11 @@ struct Method<'a> {
 impl Method<'_> {
     fn arity(&self) -> String {
         let side = |streaming: bool| if streaming { "stream" } else { "unary" };
-        format!("{}_{}", side(self.client_streaming), side(self.server_streaming))
+        format!(
+            "{}_{}",
+            side(self.client_streaming),
+            side(self.server_streaming)
+        )
     }
 
     fn request_parameter(&self) -> &'static str {
@@ -109,7 +113,11 @@ fn read_method<'a>(method: &'a Node, pool: &Pool<'_>, comments: Vec<String>) -> 
 /// `module_alias.Outer.Inner` of a message type.
 fn message_path(pool: &Pool<'_>, type_name: &str) -> String {
     match pool.type_info(type_name) {
-        Some(info) => format!("{}.{}", names::module_alias(info.file), info.nesting.join(".")),
+        Some(info) => format!(
+            "{}.{}",
+            names::module_alias(info.file),
+            info.nesting.join(".")
+        ),
         None => type_name.trim_start_matches('.').to_owned(),
     }
 }
@@ -150,9 +158,15 @@ fn print_imports(p: &mut Printer, file: &File, pool: &Pool<'_>) {
     let mut imports = BTreeSet::new();
     for service in file.proto.messages(FILE_SERVICE) {
         for method in service.messages(SERVICE_METHOD) {
-            for type_name in [method.str_or_empty(METHOD_INPUT_TYPE), method.str_or_empty(METHOD_OUTPUT_TYPE)] {
+            for type_name in [
+                method.str_or_empty(METHOD_INPUT_TYPE),
+                method.str_or_empty(METHOD_OUTPUT_TYPE),
+            ] {
                 if let Some(type_file) = type_file(pool, type_name) {
-                    imports.insert((names::module_name(type_file), names::module_alias(type_file)));
+                    imports.insert((
+                        names::module_name(type_file),
+                        names::module_alias(type_file),
+                    ));
                 }
             }
         }
@@ -163,7 +177,10 @@ fn print_imports(p: &mut Printer, file: &File, pool: &Pool<'_>) {
 }
 
 fn print_version_check(p: &mut Printer, file_name: &str) {
-    let stem = file_name.strip_suffix(".proto").unwrap_or(file_name).replace('-', "_");
+    let stem = file_name
+        .strip_suffix(".proto")
+        .unwrap_or(file_name)
+        .replace('-', "_");
     p.print(&format!(
         "\nGRPC_GENERATED_VERSION = '{GRPC_GENERATED_VERSION}'\n\
          GRPC_VERSION = grpc.__version__\n\
@@ -211,7 +228,11 @@ fn print_stub(p: &mut Printer, service: &Service<'_>) {
     p.outdent();
     p.print("\"\"\"\n");
     for method in &service.methods {
-        p.print(&format!("self.{} = channel.{}(\n", method.name, method.arity()));
+        p.print(&format!(
+            "self.{} = channel.{}(\n",
+            method.name,
+            method.arity()
+        ));
         p.indent();
         p.indent();
         p.print(&format!(
@@ -277,7 +298,10 @@ fn print_add_servicer(p: &mut Printer, service: &Service<'_>) {
     p.print("}\ngeneric_handler = grpc.method_handlers_generic_handler(\n");
     p.indent();
     p.indent();
-    p.print(&format!("'{}', rpc_method_handlers)\n", service.qualified_name));
+    p.print(&format!(
+        "'{}', rpc_method_handlers)\n",
+        service.qualified_name
+    ));
     p.outdent();
     p.outdent();
     p.print(&format!(

@@ -45,7 +45,11 @@ fn parse_parameter(parameter: &str) -> Result<Outputs, String> {
         grpc: false,
     };
     let mut any = false;
-    for option in parameter.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+    for option in parameter
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
         match option {
             "pb2" => outputs.pb2 = true,
             "pyi" => outputs.pyi = true,
@@ -121,7 +125,10 @@ fn try_generate(bytes: &[u8]) -> Result<Vec<OutputFile>, String> {
 /// `_pb2.py` is special-cased by protoc and not reproduced here).
 fn check_generatable(file: &File, pool: &Pool<'_>) -> Result<(), String> {
     if file.name == schema::DESCRIPTOR_PROTO_NAME {
-        return Err(format!("{}: generating descriptor.proto is not supported", file.name));
+        return Err(format!(
+            "{}: generating descriptor.proto is not supported",
+            file.name
+        ));
     }
     let mut to_check = vec![file.name.as_str()];
     to_check.extend(file.dependencies());
@@ -134,8 +141,15 @@ fn check_generatable(file: &File, pool: &Pool<'_>) -> Result<(), String> {
             ));
         }
     }
-    if let Some(public) = file.public_dependencies().into_iter().find(|p| pool.file(p).is_none()) {
-        return Err(format!("{}: import public \"{public}\" not in proto_file", file.name));
+    if let Some(public) = file
+        .public_dependencies()
+        .into_iter()
+        .find(|p| pool.file(p).is_none())
+    {
+        return Err(format!(
+            "{}: import public \"{public}\" not in proto_file",
+            file.name
+        ));
     }
     Ok(())
 }
@@ -151,10 +165,16 @@ fn generate_file(file: &File, pool: &Pool<'_>, outputs: Outputs) -> Vec<OutputFi
     };
     // The order grpcio-tools writes them in: the stub is produced first.
     if outputs.pyi {
-        push(names::output_file_name(&file.name, ".pyi"), pyi::generate(file, pool));
+        push(
+            names::output_file_name(&file.name, ".pyi"),
+            pyi::generate(file, pool),
+        );
     }
     if outputs.pb2 {
-        push(names::output_file_name(&file.name, ".py"), pb2::generate(file, pool));
+        push(
+            names::output_file_name(&file.name, ".py"),
+            pb2::generate(file, pool),
+        );
     }
     if outputs.grpc {
         let stem = file.name.strip_suffix(".proto").unwrap_or(&file.name);

@@ -3,10 +3,10 @@
 
 /// Reserved words of Python; protoc quotes them in generated code.
 const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-    "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-    "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
 ];
 
 pub fn is_keyword(name: &str) -> bool {
@@ -42,7 +42,9 @@ pub fn module_name(file_name: &str) -> String {
 
 /// `foo/bar_baz.proto` → `foo_dot_bar__baz__pb2`.
 pub fn module_alias(file_name: &str) -> String {
-    module_name(file_name).replace('_', "__").replace('.', "_dot_")
+    module_name(file_name)
+        .replace('_', "__")
+        .replace('.', "_dot_")
 }
 
 /// Output path of the module with `suffix` (`.py`, `.pyi`).
@@ -53,7 +55,11 @@ pub fn output_file_name(file_name: &str, suffix: &str) -> String {
 /// `import a.b_pb2 as x` written the way both generators do.
 pub fn import_statement(module_name: &str) -> String {
     match module_name.rfind('.') {
-        Some(dot) => format!("from {} import {}", &module_name[..dot], &module_name[dot + 1..]),
+        Some(dot) => format!(
+            "from {} import {}",
+            &module_name[..dot],
+            &module_name[dot + 1..]
+        ),
         None => format!("import {module_name}"),
     }
 }

@@ -78,7 +78,10 @@ fn print_imports(p: &mut Printer, file: &File, pool: &Pool<'_>) {
             }
             p.print(&format!("{alias} = importlib.import_module('{module}')\n"));
         } else {
-            p.print(&format!("{} as {alias}\n", names::import_statement(&module)));
+            p.print(&format!(
+                "{} as {alias}\n",
+                names::import_statement(&module)
+            ));
         }
         if let Some(dependency) = pool.file(dependency) {
             copy_public_dependency_aliases(p, &alias, dependency, pool);
@@ -150,7 +153,10 @@ fn fix_all_descriptor_options(p: &mut Printer, file: &Node) {
         fix_message_options(p, message, &[]);
     }
     for service in file.messages(FILE_SERVICE) {
-        let service_name = format!("_{}", service.str_or_empty(SERVICE_NAME).to_ascii_uppercase());
+        let service_name = format!(
+            "_{}",
+            service.str_or_empty(SERVICE_NAME).to_ascii_uppercase()
+        );
         print_options_fix(p, options_bytes(service, SERVICE_OPTIONS), &service_name);
         for method in service.messages(SERVICE_METHOD) {
             let method_name = format!(
@@ -184,14 +190,20 @@ fn fix_message_options(p: &mut Printer, message: &Node, parents: &[&str]) {
         fix_message_options(p, nested, &nesting);
     }
     for oneof in message.messages(MESSAGE_ONEOF_DECL) {
-        let oneof_name = format!("{name}.oneofs_by_name['{}']", oneof.str_or_empty(ONEOF_NAME));
+        let oneof_name = format!(
+            "{name}.oneofs_by_name['{}']",
+            oneof.str_or_empty(ONEOF_NAME)
+        );
         print_options_fix(p, options_bytes(oneof, ONEOF_OPTIONS), &oneof_name);
     }
     for enumeration in message.messages(MESSAGE_ENUM_TYPE) {
         fix_enum_options(p, enumeration, &nesting);
     }
     for field in message.messages(MESSAGE_FIELD) {
-        let field_name = format!("{name}.fields_by_name['{}']", field.str_or_empty(FIELD_NAME));
+        let field_name = format!(
+            "{name}.fields_by_name['{}']",
+            field.str_or_empty(FIELD_NAME)
+        );
         print_options_fix(p, options_bytes(field, FIELD_OPTIONS), &field_name);
     }
     for extension in message.messages(MESSAGE_EXTENSION) {
@@ -213,7 +225,10 @@ fn print_serialized_intervals(p: &mut Printer, file: &Node, serialized: &[u8]) {
         print_message_intervals(p, message, &[], serialized);
     }
     for service in file.messages(FILE_SERVICE) {
-        let name = format!("_{}", service.str_or_empty(SERVICE_NAME).to_ascii_uppercase());
+        let name = format!(
+            "_{}",
+            service.str_or_empty(SERVICE_NAME).to_ascii_uppercase()
+        );
         print_interval(p, service, &name, serialized);
     }
 }

@@ -89,7 +89,10 @@ fn is_repeated(field: &Node) -> bool {
 }
 
 fn is_message(field: &Node) -> bool {
-    matches!(field_type_of(field), field_type::MESSAGE | field_type::GROUP)
+    matches!(
+        field_type_of(field),
+        field_type::MESSAGE | field_type::GROUP
+    )
 }
 
 fn is_enum(field: &Node) -> bool {
@@ -102,12 +105,17 @@ fn type_full_name(field: &Node) -> &str {
 }
 
 fn is_datetime(full_name: &str) -> bool {
-    matches!(full_name, "google.protobuf.Duration" | "google.protobuf.Timestamp")
+    matches!(
+        full_name,
+        "google.protobuf.Duration" | "google.protobuf.Timestamp"
+    )
 }
 
 impl<'g, 'a> Generator<'g, 'a> {
     fn message_of(&self, field: &Node) -> Option<&'a Node> {
-        self.pool.type_info(type_full_name(field)).and_then(|t| t.message)
+        self.pool
+            .type_info(type_full_name(field))
+            .and_then(|t| t.message)
     }
 
     /// The entry message when `field` is a map field.
@@ -183,7 +191,13 @@ impl<'g, 'a> Generator<'g, 'a> {
         }
     }
 
-    fn print_import(&self, p: &mut Printer, file_name: &str, seen: &mut HashSet<String>, has_importlib: &mut bool) {
+    fn print_import(
+        &self,
+        p: &mut Printer,
+        file_name: &str,
+        seen: &mut HashSet<String>,
+        has_importlib: &mut bool,
+    ) {
         let module = names::module_name(file_name);
         let last = module.rsplit('.').next().unwrap_or(&module);
         let mut alias = format!("_{last}");
@@ -197,8 +211,13 @@ impl<'g, 'a> Generator<'g, 'a> {
             }
             p.print(&format!("{alias} = importlib.import_module('{module}')\n"));
         } else {
-            p.print(&format!("{} as {alias}\n", names::import_statement(&module)));
-            self.import_map.borrow_mut().insert(file_name.to_owned(), alias.clone());
+            p.print(&format!(
+                "{} as {alias}\n",
+                names::import_statement(&module)
+            ));
+            self.import_map
+                .borrow_mut()
+                .insert(file_name.to_owned(), alias.clone());
             seen.insert(alias);
         }
     }
@@ -248,10 +267,15 @@ impl<'g, 'a> Generator<'g, 'a> {
     fn module_level_name(&self, type_file: &str, nesting: &[&str]) -> String {
         let mut name = nested_python_name(nesting);
         if type_file != self.file.name {
-            let alias = self.import_map.borrow().get(type_file).cloned().unwrap_or_else(|| {
-                let module = names::module_name(type_file);
-                format!("_{}", module.rsplit('.').next().unwrap_or(&module))
-            });
+            let alias = self
+                .import_map
+                .borrow()
+                .get(type_file)
+                .cloned()
+                .unwrap_or_else(|| {
+                    let module = names::module_name(type_file);
+                    format!("_{}", module.rsplit('.').next().unwrap_or(&module))
+                });
             name = format!("{alias}.{name}");
         }
         name
@@ -298,7 +322,14 @@ impl<'g, 'a> Generator<'g, 'a> {
         p.outdent();
     }
 
-    fn print_enum_values(&self, p: &mut Printer, enumeration: &Node, file: &str, parents: &[&str], classvar: bool) {
+    fn print_enum_values(
+        &self,
+        p: &mut Printer,
+        enumeration: &Node,
+        file: &str,
+        parents: &[&str],
+        classvar: bool,
+    ) {
         let mut nesting = parents.to_vec();
         nesting.push(enumeration.str_or_empty(ENUM_NAME));
         let enum_name = self.module_level_name(file, &nesting);
@@ -335,7 +366,9 @@ impl<'g, 'a> Generator<'g, 'a> {
         } else {
             String::new()
         };
-        p.print(&format!("class {class_name}(_message.Message{extra_base}):\n"));
+        p.print(&format!(
+            "class {class_name}(_message.Message{extra_base}):\n"
+        ));
         p.indent();
         let fields: Vec<&Node> = message.messages(MESSAGE_FIELD).collect();
         let named: Vec<&str> = fields
@@ -368,7 +401,10 @@ impl<'g, 'a> Generator<'g, 'a> {
             if names::is_keyword(name) {
                 continue;
             }
-            p.print(&format!("{name}: {}\n", self.attribute_type(field, &nesting)));
+            p.print(&format!(
+                "{name}: {}\n",
+                self.attribute_type(field, &nesting)
+            ));
         }
         self.print_init(p, &fields, &nesting);
         p.outdent();
@@ -419,7 +455,10 @@ impl<'g, 'a> Generator<'g, 'a> {
                 "google.protobuf.Duration" => "datetime.timedelta, ",
                 _ => "",
             };
-            format!("_Union[{extra}{}, _Mapping]", self.field_type(field, nesting))
+            format!(
+                "_Union[{extra}{}, _Mapping]",
+                self.field_type(field, nesting)
+            )
         } else if is_enum(field) {
             format!("_Union[{}, str]", self.type_name_of(field))
         } else {
@@ -436,7 +475,10 @@ impl<'g, 'a> Generator<'g, 'a> {
         // A field called `self` may be passed as a keyword; the positional
         // self parameter gets underscores until the names differ.
         let mut self_name = "self".to_owned();
-        while fields.iter().any(|f| f.str_or_empty(FIELD_NAME) == self_name) {
+        while fields
+            .iter()
+            .any(|f| f.str_or_empty(FIELD_NAME) == self_name)
+        {
             self_name.push('_');
         }
         let mut line = format!("def __init__({self_name}");
@@ -447,7 +489,10 @@ impl<'g, 'a> Generator<'g, 'a> {
                 has_keywords = true;
                 continue;
             }
-            line.push_str(&format!(", {name}: _Optional[{}] = ...", self.init_type(field, nesting)));
+            line.push_str(&format!(
+                ", {name}: _Optional[{}] = ...",
+                self.init_type(field, nesting)
+            ));
         }
         if has_keywords {
             line.push_str(", **kwargs");
@@ -505,7 +550,10 @@ fn print_helper_imports(p: &mut Printer, modules: &ImportModules, generic_servic
         if modules.has_mapping {
             parts.push("Mapping as _Mapping");
         }
-        p.print(&format!("from collections.abc import {}\n", parts.join(", ")));
+        p.print(&format!(
+            "from collections.abc import {}\n",
+            parts.join(", ")
+        ));
     }
     let mut typing = String::from("from typing import ClassVar as _ClassVar");
     if modules.has_optional {

@@ -77,7 +77,11 @@ impl Schema {
         } else {
             schema.messages.extend(builtin.messages);
             for (extendee, fields) in builtin.extensions {
-                schema.extensions.entry(extendee).or_default().extend(fields);
+                schema
+                    .extensions
+                    .entry(extendee)
+                    .or_default()
+                    .extend(fields);
             }
         }
         Ok(schema)
@@ -103,7 +107,7 @@ impl Schema {
             let Some(ours) = self.messages.get_mut(message) else {
                 continue;
             };
-            for (number, field) in fields.iter().filter(|(_, f)| f.source_retention) {
+            for (number, _) in fields.iter().filter(|(_, f)| f.source_retention) {
                 if let Some(our_field) = ours.get_mut(number) {
                     our_field.source_retention = true;
                 }
@@ -165,7 +169,10 @@ impl Schema {
         let extendee = string(&records, 2).unwrap_or_default();
         let extendee = extendee.strip_prefix('.').unwrap_or(extendee).to_owned();
         let (number, schema) = read_field(field, scope)?;
-        self.extensions.entry(extendee).or_default().insert(number, schema);
+        self.extensions
+            .entry(extendee)
+            .or_default()
+            .insert(number, schema);
         Ok(())
     }
 }
@@ -292,7 +299,9 @@ mod tests {
         assert_eq!(packed.ty, field_type::BOOL);
         let targets = schema.field("google.protobuf.FieldOptions", 19).unwrap();
         assert!(targets.repeated && !targets.packed);
-        let file = schema.field("google.protobuf.FileDescriptorProto", 4).unwrap();
+        let file = schema
+            .field("google.protobuf.FileDescriptorProto", 4)
+            .unwrap();
         assert_eq!(file.type_name, "google.protobuf.DescriptorProto");
     }
 }

@@ -83,7 +83,8 @@ impl<'a> Iterator for Records<'a> {
 fn read_record<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Record<'a>> {
     let start = *pos;
     let tag = read_varint(buf, pos)?;
-    let number = u32::try_from(tag >> 3).map_err(|_| DecodeError("field number too large".into()))?;
+    let number =
+        u32::try_from(tag >> 3).map_err(|_| DecodeError("field number too large".into()))?;
     if number == 0 {
         return Err(DecodeError("field number 0".to_owned()));
     }

@@ -28,7 +28,9 @@ impl Corpus {
     pub fn compile_dir(include: &Path, files: &[String]) -> Corpus {
         let mut compiler = protox::Compiler::new([include]).expect("include path");
         compiler.include_source_info(true).include_imports(true);
-        compiler.open_files(files).unwrap_or_else(|e| panic!("protox: {e:?}"));
+        compiler
+            .open_files(files)
+            .unwrap_or_else(|e| panic!("protox: {e:?}"));
         let set = compiler.encode_file_descriptor_set();
         let proto_files = raw::records(&set)
             .into_iter()
@@ -144,7 +146,11 @@ fn read_tree(root: &Path) -> Outputs {
     files
         .into_iter()
         .map(|path| {
-            let name = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+            let name = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
             let content = std::fs::read_to_string(&path).expect("read output");
             (name, content)
         })

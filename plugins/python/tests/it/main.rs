@@ -20,7 +20,12 @@ fn test_corpus_is_byte_identical_to_grpcio_tools() {
     // Byte-identical to grpcio-tools, which writes an import Python cannot
     // parse (`from edge.from import ...`) into this _pb2_grpc.py.
     let unimportable_grpc = ["edge/grpc_keyword_import.proto"];
-    python::check_imports(&tools, &outputs, &corpus.files_to_generate, &unimportable_grpc);
+    python::check_imports(
+        &tools,
+        &outputs,
+        &corpus.files_to_generate,
+        &unimportable_grpc,
+    );
 }
 
 #[test]
@@ -29,7 +34,9 @@ fn googleapis_common_protos_are_byte_identical_to_grpcio_tools() {
         return;
     };
     let Some(root) = tools.googleapis_root() else {
-        python::skip_or_fail("googleapis-common-protos is not installed (scripts/ensure-python-tools)");
+        python::skip_or_fail(
+            "googleapis-common-protos is not installed (scripts/ensure-python-tools)",
+        );
         return;
     };
     let corpus = Corpus::compile_dir(Path::new(&root), &tools.googleapis_files());
@@ -46,7 +53,10 @@ fn parameters_select_a_subset_of_outputs() {
         response.file.into_iter().filter_map(|f| f.name).collect()
     };
     let pyi = names("pyi");
-    assert!(!pyi.is_empty() && pyi.iter().all(|n| n.ends_with("_pb2.pyi")), "{pyi:?}");
+    assert!(
+        !pyi.is_empty() && pyi.iter().all(|n| n.ends_with("_pb2.pyi")),
+        "{pyi:?}"
+    );
     let grpc = names("grpc");
     assert_eq!(grpc.len(), corpus.files_to_generate.len());
     assert!(grpc.iter().all(|n| n.ends_with("_pb2_grpc.py")), "{grpc:?}");
@@ -62,5 +72,8 @@ fn a_file_missing_from_proto_file_is_an_error() {
     let mut request = corpus.request("");
     raw::write_string(&mut request, 1, "nowhere.proto");
     let response = protoreg_plugin_python::generate(&request);
-    assert_eq!(response.error.as_deref(), Some("nowhere.proto: not found in proto_file"));
+    assert_eq!(
+        response.error.as_deref(),
+        Some("nowhere.proto: not found in proto_file")
+    );
 }

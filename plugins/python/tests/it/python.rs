@@ -63,7 +63,14 @@ impl Tools {
         let python_out = format!("--python_out={out}");
         let pyi_out = format!("--pyi_out={out}");
         let grpc_out = format!("--grpc_python_out={out}");
-        let mut args = vec!["-m", "grpc_tools.protoc", &set_arg, &python_out, &pyi_out, &grpc_out];
+        let mut args = vec![
+            "-m",
+            "grpc_tools.protoc",
+            &set_arg,
+            &python_out,
+            &pyi_out,
+            &grpc_out,
+        ];
         args.extend(files.iter().map(String::as_str));
         self.run(&args, &[]);
     }
@@ -71,7 +78,10 @@ impl Tools {
     /// The site-packages directory holding googleapis-common-protos' protos.
     pub fn googleapis_root(&self) -> Option<String> {
         let script = "import google.api, os; print(os.path.dirname(os.path.dirname(list(google.api.__path__)[0])))";
-        let output = Command::new(&self.python).args(["-c", script]).output().ok()?;
+        let output = Command::new(&self.python)
+            .args(["-c", script])
+            .output()
+            .ok()?;
         output
             .status
             .success()
@@ -92,7 +102,12 @@ impl Tools {
 /// messages and descriptors round-trip.
 /// `unimportable_grpc` lists files whose `_pb2_grpc.py` is not imported
 /// (named with `--no-grpc=FILE`).
-pub fn check_imports(tools: &Tools, outputs: &Outputs, files: &[String], unimportable_grpc: &[&str]) {
+pub fn check_imports(
+    tools: &Tools,
+    outputs: &Outputs,
+    files: &[String],
+    unimportable_grpc: &[&str],
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, content) in outputs {
         let path = dir.path().join(name);
@@ -102,12 +117,18 @@ pub fn check_imports(tools: &Tools, outputs: &Outputs, files: &[String], unimpor
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/import_check.py");
     let script = script.display().to_string();
     let root = dir.path().display().to_string();
-    let skips: Vec<String> = unimportable_grpc.iter().map(|f| format!("--no-grpc={f}")).collect();
+    let skips: Vec<String> = unimportable_grpc
+        .iter()
+        .map(|f| format!("--no-grpc={f}"))
+        .collect();
     let mut args = vec![script.as_str(), root.as_str()];
     args.extend(skips.iter().map(String::as_str));
     args.extend(files.iter().map(String::as_str));
     for backend in ["upb", "python"] {
-        let report = tools.run(&args, &[("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", backend)]);
+        let report = tools.run(
+            &args,
+            &[("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", backend)],
+        );
         assert!(report.contains(&format!("backend={backend}")), "{report}");
         eprintln!("{}", report.trim());
     }
