@@ -259,8 +259,5 @@ fn print_interval(p: &mut Printer, element: &Node, name: &str, serialized: &[u8]
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }

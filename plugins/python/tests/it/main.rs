@@ -77,3 +77,21 @@ fn a_file_missing_from_proto_file_is_an_error() {
         Some("nowhere.proto: not found in proto_file")
     );
 }
+
+/// A large corpus, when `PROTOREG_PYTHON_LARGE_CORPUS` names a directory
+/// holding `google/` (npm `google-proto-files`, see
+/// `benches/fetch-large-corpus`): every file under `google/` except the
+/// well-known types, compared with grpcio-tools, with timings.
+#[test]
+fn large_corpus_is_byte_identical_to_grpcio_tools() {
+    let Ok(root) = std::env::var("PROTOREG_PYTHON_LARGE_CORPUS") else {
+        eprintln!("skipped: PROTOREG_PYTHON_LARGE_CORPUS is not set");
+        return;
+    };
+    let Some(tools) = python::Tools::find() else {
+        return;
+    };
+    let files = corpus::protos_under(Path::new(&root), "google", "google/protobuf/");
+    let corpus = Corpus::compile_dir(Path::new(&root), &files);
+    corpus.compare_with_grpcio_tools(&tools);
+}
