@@ -81,7 +81,8 @@ fn a_file_missing_from_proto_file_is_an_error() {
 /// A large corpus, when `PROTOREG_PYTHON_LARGE_CORPUS` names a directory
 /// holding `google/` (npm `google-proto-files`, see
 /// `benches/fetch-large-corpus`): every file under `google/` except the
-/// well-known types, compared with grpcio-tools, with timings.
+/// well-known types (or the first `PROTOREG_PYTHON_LARGE_CORPUS_LIMIT`),
+/// compared with grpcio-tools, with timings.
 #[test]
 fn large_corpus_is_byte_identical_to_grpcio_tools() {
     let Ok(root) = std::env::var("PROTOREG_PYTHON_LARGE_CORPUS") else {
@@ -91,7 +92,14 @@ fn large_corpus_is_byte_identical_to_grpcio_tools() {
     let Some(tools) = python::Tools::find() else {
         return;
     };
-    let files = corpus::protos_under(Path::new(&root), "google", "google/protobuf/");
+    let mut files = corpus::protos_under(Path::new(&root), "google", "google/protobuf/");
+    // PROTOREG_PYTHON_LARGE_CORPUS_LIMIT=N keeps the first N files (sorted).
+    if let Some(limit) = std::env::var("PROTOREG_PYTHON_LARGE_CORPUS_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        files.truncate(limit);
+    }
     let corpus = Corpus::compile_dir(Path::new(&root), &files);
     corpus.compare_with_grpcio_tools(&tools);
 }
