@@ -38,9 +38,19 @@ pub struct Node {
     stripped: bool,
 }
 
+/// How deep messages may nest, as protobuf's C++ parser allows by default.
+const MAX_DEPTH: usize = 100;
+
 /// Parses `bytes` as a message of type `type_name` (fully qualified, no
 /// leading dot).
 pub fn parse(schema: &Schema, type_name: &str, bytes: &[u8]) -> Result<Node> {
+    parse_nested(schema, type_name, bytes, 0)
+}
+
+fn parse_nested(schema: &Schema, type_name: &str, bytes: &[u8], depth: usize) -> Result<Node> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError("messages nested too deeply".to_owned()));
+    }
     let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut unknown = Vec::new();
     let mut stripped = false;
@@ -61,7 +71,7 @@ pub fn parse(schema: &Schema, type_name: &str, bytes: &[u8]) -> Result<Node> {
     pending.sort_by_key(|p| p.number);
     let entries = pending
         .into_iter()
-        .map(|p| p.finish(schema))
+        .map(|p| p.finish(schema, depth))
         .collect::<Result<Vec<_>>>()?;
     Ok(Node {
         entries,
@@ -81,11 +91,11 @@ struct Pending<'a> {
 }
 
 impl<'a> Pending<'a> {
-    fn finish(self, schema: &Schema) -> Result<Entry> {
+    fn finish(self, schema: &Schema, depth: usize) -> Result<Entry> {
         let mut values = self.scalars;
         let is_group = self.field.ty == field_type::GROUP;
         for body in &self.messages {
-            let node = parse(schema, &self.field.type_name, body)?;
+            let node = parse_nested(schema, &self.field.type_name, body, depth + 1)?;
             if node.is_emptied_by_stripping() {
                 // protoc drops an options message that only held
                 // source-retention options (checked with grpcio-tools).
@@ -390,6 +400,19 @@ mod tests {
         ];
         let node = parse(&schema(), "google.protobuf.FileDescriptorProto", &input).unwrap();
         assert_eq!(node.encode(), [0x42, 0x05, 0x0a, 0x01, b'b', 0x50, 0x01]);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // DescriptorProto.nested_type (3) inside itself, 200 levels deep.
+        let mut message = vec![0x0a, 0x01, b'x'];
+        for _ in 0..200 {
+            let mut outer = Vec::new();
+            wire::write_len_delimited(&mut outer, 3, &message);
+            message = outer;
+        }
+        let result = parse(&schema(), "google.protobuf.DescriptorProto", &message);
+        assert!(result.is_err());
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub mod field_type {
 }
 
 const LABEL_REPEATED: u64 = 3;
+/// Nested message declarations deeper than this are refused (protobuf's
+/// parser refuses such descriptors anyway).
+const MAX_NESTING: usize = 100;
 const EDITION_PROTO3: u64 = 999;
 const EDITION_2023: u64 = 1000;
 const RETENTION_SOURCE: u64 = 2;
@@ -132,7 +135,7 @@ impl Schema {
             repeated_field_encoding: file_encoding,
         };
         for record in records.iter().filter(|r| r.number == 4) {
-            self.add_message(record.payload, package, &scope)?;
+            self.add_message(record.payload, package, &scope, 0)?;
         }
         for record in records.iter().filter(|r| r.number == 7) {
             self.add_extension(record.payload, &scope)?;
@@ -140,7 +143,16 @@ impl Schema {
         Ok(name == DESCRIPTOR_PROTO_NAME)
     }
 
-    fn add_message(&mut self, message: &[u8], parent: &str, scope: &Scope) -> Result<()> {
+    fn add_message(
+        &mut self,
+        message: &[u8],
+        parent: &str,
+        scope: &Scope,
+        depth: usize,
+    ) -> Result<()> {
+        if depth > MAX_NESTING {
+            return Err(wire::DecodeError("messages nested too deeply".to_owned()));
+        }
         let records = collect(message)?;
         let name = string(&records, 1).unwrap_or_default();
         let full_name = qualify(parent, name);
@@ -156,7 +168,7 @@ impl Schema {
         }
         self.messages.insert(full_name.clone(), fields);
         for record in records.iter().filter(|r| r.number == 3) {
-            self.add_message(record.payload, &full_name, &scope)?;
+            self.add_message(record.payload, &full_name, &scope, depth + 1)?;
         }
         for record in records.iter().filter(|r| r.number == 6) {
             self.add_extension(record.payload, &scope)?;

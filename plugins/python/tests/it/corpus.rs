@@ -30,7 +30,9 @@ impl Corpus {
         // the corpus ships its own google/protobuf/*.proto.
         let mut resolver = protox::file::ChainFileResolver::new();
         resolver.add(protox::file::GoogleFileResolver::new());
-        resolver.add(protox::file::IncludeFileResolver::new(include.to_path_buf()));
+        resolver.add(protox::file::IncludeFileResolver::new(
+            include.to_path_buf(),
+        ));
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_source_info(true).include_imports(true);
         compiler
