@@ -25,6 +25,28 @@ impl Corpus {
         Corpus::compile_dir(&dir, &files)
     }
 
+    /// The editions corpus, compiled by grpcio-tools' protoc.
+    pub fn compile_editions_protos(tools: &Tools) -> Corpus {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus-editions");
+        let mut files = Vec::new();
+        collect_protos(&dir, &dir, &mut files);
+        files.sort();
+        let set = tools.compile_descriptor_set(&dir, &files);
+        Corpus::from_descriptor_set(&set, files)
+    }
+
+    fn from_descriptor_set(set: &[u8], files_to_generate: Vec<String>) -> Corpus {
+        let proto_files = raw::records(set)
+            .into_iter()
+            .filter(|r| r.number == 1)
+            .map(|r| r.payload.to_vec())
+            .collect();
+        Corpus {
+            files_to_generate,
+            proto_files,
+        }
+    }
+
     pub fn compile_dir(include: &Path, files: &[String]) -> Corpus {
         // Well-known types come from protox, as in the registry, even when
         // the corpus ships its own google/protobuf/*.proto.
@@ -39,15 +61,7 @@ impl Corpus {
             .open_files(files)
             .unwrap_or_else(|e| panic!("protox: {e:?}"));
         let set = compiler.encode_file_descriptor_set();
-        let proto_files = raw::records(&set)
-            .into_iter()
-            .filter(|r| r.number == 1)
-            .map(|r| r.payload.to_vec())
-            .collect();
-        Corpus {
-            files_to_generate: files.to_vec(),
-            proto_files,
-        }
+        Corpus::from_descriptor_set(&set, files.to_vec())
     }
 
     pub fn request(&self, parameter: &str) -> Vec<u8> {

@@ -45,6 +45,16 @@ fn googleapis_common_protos_are_byte_identical_to_grpcio_tools() {
 }
 
 #[test]
+fn editions_corpus_is_byte_identical_to_grpcio_tools() {
+    let Some(tools) = python::Tools::find() else {
+        return;
+    };
+    let corpus = Corpus::compile_editions_protos(&tools);
+    let outputs = corpus.compare_with_grpcio_tools(&tools);
+    python::check_imports(&tools, &outputs, &corpus.files_to_generate, &[]);
+}
+
+#[test]
 fn parameters_select_a_subset_of_outputs() {
     let corpus = Corpus::compile_test_protos();
     let names = |parameter: &str| -> Vec<String> {

@@ -75,6 +75,26 @@ impl Tools {
         self.run(&args, &[]);
     }
 
+    /// A descriptor set compiled by grpcio-tools' protoc (imports and
+    /// source info included), for what protox cannot compile (editions).
+    pub fn compile_descriptor_set(&self, include: &Path, files: &[String]) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let set = dir.path().join("set.pb");
+        let include_arg = format!("-I{}", include.display());
+        let out_arg = format!("--descriptor_set_out={}", set.display());
+        let mut args = vec![
+            "-m",
+            "grpc_tools.protoc",
+            &include_arg,
+            &out_arg,
+            "--include_imports",
+            "--include_source_info",
+        ];
+        args.extend(files.iter().map(String::as_str));
+        self.run(&args, &[]);
+        std::fs::read(&set).expect("read descriptor set")
+    }
+
     /// The site-packages directory holding googleapis-common-protos' protos.
     pub fn googleapis_root(&self) -> Option<String> {
         let script = "import google.api, os; print(os.path.dirname(os.path.dirname(list(google.api.__path__)[0])))";
