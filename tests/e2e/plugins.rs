@@ -69,7 +69,15 @@ fn shipped_plugins_load_without_configuration() {
         ])
     );
     assert_eq!(suffix["healthy"], true);
-    assert!(plugin_names(&server).contains(&"jsonl-events".to_string()));
+    let names = plugin_names(&server);
+    assert!(names.contains(&"jsonl-events".to_string()), "{names:?}");
+    let python = body["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "python")
+        .unwrap_or_else(|| panic!("python not loaded: {body}"));
+    assert_eq!(python["generators"], json!(["python"]));
     // Test fixtures are never picked up by the default scan.
     assert!(!plugin_names(&server).contains(&"misbehave".to_string()));
 }

@@ -209,3 +209,31 @@ mod tests {
         assert!(response.file.is_empty());
     }
 }
+
+/// The `python` generator as a protoreg plugin.
+struct PythonGenerator;
+
+impl protoreg_plugin_sdk::CodeGenerator for PythonGenerator {
+    fn name(&self) -> &str {
+        "python"
+    }
+
+    fn description(&self) -> &str {
+        "_pb2.py, _pb2.pyi and _pb2_grpc.py, byte-identical to grpcio-tools 1.85.1"
+    }
+
+    fn generate(
+        &self,
+        request: &[u8],
+    ) -> Result<CodeGeneratorResponse, protoreg_plugin_sdk::PluginError> {
+        Ok(generate(request))
+    }
+}
+
+fn plugin() -> protoreg_plugin_sdk::Plugin {
+    protoreg_plugin_sdk::Plugin::new("python", env!("CARGO_PKG_VERSION"))
+        .description("Python code generation (protobuf messages, type stubs, gRPC stubs)")
+        .generator(PythonGenerator)
+}
+
+protoreg_plugin_sdk::export_plugin!(plugin);
