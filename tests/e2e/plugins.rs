@@ -293,11 +293,7 @@ fn broken_libraries_are_refused_and_the_server_serves() {
         ("PROTOREG_RAW_ABI_VERSION", "2"),
         ("PROTOREG_RAW_ABI_NULL", "1"),
     ] {
-        let server = {
-            let args_env = [(env, expected)];
-            let s = Server::start_with_config_and_env(&db, &config, &args_env);
-            s
-        };
+        let server = Server::start_with_config_and_env(&db, &config, &[(env, expected)]);
         assert_eq!(plugin_names(&server), vec!["misbehave"], "{env}={expected}");
         assert_eq!(
             server
