@@ -72,6 +72,14 @@ struct CheckArgs {
     /// Output format of the findings on stdout.
     #[arg(long, value_enum, default_value_t = ErrorFormat::Text)]
     error_format: ErrorFormat,
+    /// A rule plugin (a protoreg plugin library) whose rules run beside
+    /// the built-in ones, selected by the same --use/--except. Repeatable.
+    #[arg(long = "plugin", value_name = "PATH")]
+    plugins: Vec<PathBuf>,
+    /// Options for plugin rules, as a JSON object (e.g.
+    /// '{"message_no_change_suffixes": ["Event"]}').
+    #[arg(long = "plugin-options", value_name = "JSON")]
+    plugin_options: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -136,9 +144,53 @@ pub fn run(args: CompatArgs) -> ExitCode {
 
 fn check(args: &CheckArgs) -> Result<Vec<Violation>, CliError> {
     let policy = policy(args)?;
+    let rules = rules(&args.plugins)?;
     let previous = load_side(&args.against)?;
     let current = load_side(&args.roots)?;
-    Ok(protoreg_compat::check(&previous, &current, &policy)?)
+    Ok(rules.check(&previous, &current, &policy)?)
+}
+
+/// The built-in rules plus those of `--plugin` libraries. A library that
+/// cannot be loaded, or a rule it cannot register, is an error here (the
+/// server logs and goes on; a one-off check should not silently run less).
+fn rules(plugins: &[PathBuf]) -> Result<protoreg_compat::RuleRegistry, CliError> {
+    use protoreg_core::plugin::{NoObserver, PluginConfig, PluginHost};
+    let mut rules = protoreg_compat::RuleRegistry::builtin();
+    if plugins.is_empty() {
+        return Ok(rules);
+    }
+    for path in plugins {
+        if !path.is_file() {
+            return Err(CliError::Other(format!(
+                "plugin {} not found",
+                path.display()
+            )));
+        }
+    }
+    let config = PluginConfig {
+        paths: plugins.to_vec(),
+        ..PluginConfig::default()
+    };
+    let host = PluginHost::load(&config, std::sync::Arc::new(NoObserver));
+    if !host.refused().is_empty() {
+        let reasons: Vec<String> = host
+            .refused()
+            .iter()
+            .map(|(path, reason)| format!("{}: {reason}", path.display()))
+            .collect();
+        return Err(CliError::Other(format!(
+            "cannot load plugin {}",
+            reasons.join("; ")
+        )));
+    }
+    let expected: usize = host.plugins().iter().map(|p| p.manifest.rules.len()).sum();
+    let origins = protoreg_core::plugin::register_plugin_rules(&host, &mut rules);
+    if origins.len() != expected {
+        return Err(CliError::Other(
+            "a plugin rule clashes with a registered rule ID".into(),
+        ));
+    }
+    Ok(rules)
 }
 
 /// The config's policy (or the default), changed by the flags.
@@ -164,6 +216,11 @@ fn policy(args: &CheckArgs) -> Result<Policy, CliError> {
             .push(path.clone());
     }
     policy.ignore_unstable_packages |= args.ignore_unstable_packages;
+    if let Some(json) = &args.plugin_options {
+        let options: BTreeMap<String, serde_json::Value> = serde_json::from_str(json)
+            .map_err(|e| CliError::Other(format!("--plugin-options: not a JSON object: {e}")))?;
+        policy.plugin_options.extend(options);
+    }
     Ok(policy)
 }
 

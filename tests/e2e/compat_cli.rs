@@ -417,3 +417,78 @@ fn compat_check_exits_1_on_editions_unknown_rules_and_bad_config() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("v9"), "{}", out.stderr);
 }
+
+#[test]
+fn compat_check_runs_plugin_rules_with_their_options() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    let v1 = "syntax = \"proto3\";\n\npackage foo.v1;\n\nmessage OrderEvent {\n  int32 a = 1;\n}\n";
+    let v2 = v1.replace("int32 a = 1;", "int32 a = 1;\n  int32 b = 2;");
+    write_tree(&old, &[("foo/v1/e.proto", v1)]);
+    write_tree(&new, &[("foo/v1/e.proto", &v2)]);
+    let plugin = Path::new(BIN).parent().expect("target dir").join(format!(
+        "{}protoreg_plugin_suffix_rules{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(
+        plugin.is_file(),
+        "{} missing: cargo build --workspace",
+        plugin.display()
+    );
+    let (old, new, plugin) = (
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        plugin.to_str().unwrap(),
+    );
+    // Adding a field breaks nothing built in; without options the plugin's
+    // rules do nothing either.
+    let quiet = protoreg(&["--root", new, "--against", old, "--plugin", plugin]);
+    assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
+    let options = r#"{"message_no_change_suffixes": ["Event"]}"#;
+    let found = protoreg(&[
+        "--root",
+        new,
+        "--against",
+        old,
+        "--plugin",
+        plugin,
+        "--plugin-options",
+        options,
+    ]);
+    assert_eq!(found.code, 100, "{}{}", found.stdout, found.stderr);
+    assert!(
+        found
+            .stdout
+            .starts_with("foo/v1/e.proto:5:1:Message \"foo.v1.OrderEvent\""),
+        "{}",
+        found.stdout
+    );
+    // Selected like a built-in rule.
+    let excepted = protoreg(&[
+        "--root",
+        new,
+        "--against",
+        old,
+        "--plugin",
+        plugin,
+        "--plugin-options",
+        options,
+        "--except",
+        "MESSAGE_SUFFIXES_NO_CHANGE",
+    ]);
+    assert_eq!(excepted.code, 0, "{}{}", excepted.stdout, excepted.stderr);
+    let missing = protoreg(&[
+        "--root",
+        new,
+        "--against",
+        old,
+        "--plugin",
+        "/nonexistent.so",
+    ]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("not found"), "{}", missing.stderr);
+    let bad = protoreg(&["--root", new, "--against", old, "--plugin-options", "[1]"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("--plugin-options"), "{}", bad.stderr);
+}

@@ -313,6 +313,8 @@ impl Sink {
 pub struct PluginHost {
     plugins: Vec<Arc<LoadedPlugin>>,
     protoc: Vec<ProtocGenerator>,
+    /// Libraries that failed their checks, with the reason.
+    refused: Vec<(PathBuf, String)>,
 }
 
 impl std::fmt::Debug for PluginHost {
@@ -352,6 +354,7 @@ impl PluginHost {
                 }
                 Err(reason) => {
                     tracing::error!(path = %path.display(), %reason, "plugin refused");
+                    host.refused.push((path, reason));
                 }
             }
         }
@@ -441,6 +444,11 @@ impl PluginHost {
 
     pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
         &self.plugins
+    }
+
+    /// Libraries that were refused at load, with the reason.
+    pub fn refused(&self) -> &[(PathBuf, String)] {
+        &self.refused
     }
 
     pub fn protoc_generators(&self) -> &[ProtocGenerator] {

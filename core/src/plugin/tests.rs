@@ -167,6 +167,7 @@ fn a_file_that_is_not_a_plugin_is_refused_and_the_rest_load() {
     let host = PluginHost::load(&config, Arc::new(NoObserver));
     let names: Vec<&str> = host.plugins().iter().map(|p| p.name()).collect();
     assert_eq!(names, vec!["misbehave"]);
+    assert_eq!(host.refused().len(), 2, "{:?}", host.refused());
 }
 
 #[test]
@@ -178,6 +179,11 @@ fn the_same_plugin_twice_is_refused_the_second_time() {
     };
     let host = PluginHost::load(&config, Arc::new(NoObserver));
     assert_eq!(host.plugins().len(), 1);
+    assert!(
+        host.refused()[0].1.contains("already loaded"),
+        "{:?}",
+        host.refused()
+    );
 }
 
 #[test]
