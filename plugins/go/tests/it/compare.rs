@@ -186,3 +186,75 @@ fn missing_go_import_path_is_reported_like_the_reference() {
     );
     go(&request, Expect::Files);
 }
+
+/// The bytes of `<var>_rawDesc = []byte{...}` in generated Go.
+fn embedded_raw_descriptor(go_source: &str) -> Vec<u8> {
+    let start = go_source.find("_rawDesc = []byte{").expect("rawDesc var");
+    let body = &go_source[start..];
+    let body = &body[body.find('{').unwrap() + 1..body.find("\n}").unwrap()];
+    body.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| u8::from_str_radix(s.trim_start_matches("0x"), 16).unwrap())
+        .collect()
+}
+
+/// The top-level fields of an encoded message, in input order.
+fn fields(mut raw: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    while !raw.is_empty() {
+        let start = raw;
+        let key = prost::encoding::decode_varint(&mut raw).unwrap();
+        let wire_type = prost::encoding::WireType::try_from(key & 7).unwrap();
+        prost::encoding::skip_field(wire_type, (key >> 3) as u32, &mut raw, Default::default()).unwrap();
+        out.push((key >> 3, start[..start.len() - raw.len()].to_vec()));
+    }
+    out
+}
+
+/// Re-encodes `raw` with its fields stably sorted by descending number
+/// (repeated elements keep their order), and the file options likewise:
+/// valid protobuf that Go must put back into field-number order, with the
+/// custom options after the known ones.
+fn scramble_file(raw: &[u8]) -> Vec<u8> {
+    let mut top = fields(raw);
+    top.sort_by_key(|(number, _)| std::cmp::Reverse(*number));
+    let mut out = Vec::new();
+    for (number, bytes) in top {
+        if number != 8 {
+            out.extend_from_slice(&bytes);
+            continue;
+        }
+        let mut payload = bytes.as_slice();
+        prost::encoding::decode_varint(&mut payload).unwrap();
+        prost::encoding::decode_varint(&mut payload).unwrap();
+        let mut options = fields(payload);
+        options.sort_by_key(|(number, _)| std::cmp::Reverse(*number));
+        let options: Vec<u8> = options.into_iter().flat_map(|(_, b)| b).collect();
+        prost::encoding::encode_key(8, prost::encoding::WireType::LengthDelimited, &mut out);
+        prost::encoding::encode_varint(options.len() as u64, &mut out);
+        out.extend_from_slice(&options);
+    }
+    out
+}
+
+#[test]
+fn descriptor_fields_out_of_order_are_marshalled_like_go() {
+    let mut files = corpus::compile(corpus::FILES);
+    let shop = files.iter_mut().find(|(name, _)| name == "acme/shop/v1/shop.proto").unwrap();
+    shop.1 = scramble_file(&shop.1);
+    let scrambled = shop.1.clone();
+    let request = corpus::request(&files, &["acme/shop/v1/shop.proto"], "paths=source_relative");
+    go(&request, Expect::Files);
+
+    let ours = protoreg_plugin_go::generate_go(&request);
+    let embedded = embedded_raw_descriptor(ours.file[0].content());
+    let without_source_info: Vec<u8> = fields(&scrambled)
+        .into_iter()
+        .filter(|(number, _)| *number != 9)
+        .flat_map(|(_, bytes)| bytes)
+        .collect();
+    // The comparison above only means something if the order changed.
+    assert_eq!(embedded.len(), without_source_info.len());
+    assert_ne!(embedded, without_source_info);
+}
