@@ -54,11 +54,21 @@ fn is_streaming(method: &Method) -> bool {
 }
 
 fn service_deprecated(service: &Service) -> bool {
-    service.proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false)
+    service
+        .proto
+        .options
+        .as_ref()
+        .and_then(|o| o.deprecated)
+        .unwrap_or(false)
 }
 
 fn method_deprecated(method: &Method) -> bool {
-    method.proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false)
+    method
+        .proto
+        .options
+        .as_ref()
+        .and_then(|o| o.deprecated)
+        .unwrap_or(false)
 }
 
 fn unexport(s: &str) -> String {
@@ -95,7 +105,10 @@ impl Generator {
         }
         content.push_str(body.trim_end_matches('\n'));
         content.push('\n');
-        (format!("{}_grpc.pb.go", file.generated_filename_prefix), content)
+        (
+            format!("{}_grpc.pb.go", file.generated_filename_prefix),
+            content,
+        )
     }
 
     fn gen_service(&self, plugin: &Plugin, file: &File, g: &mut GoFile, service: &Service) {
@@ -104,7 +117,11 @@ impl Generator {
     }
 
     fn gen_server(&self, plugin: &Plugin, file: &File, g: &mut GoFile, service: &Service) {
-        let must_or_should = if self.require_unimplemented { "must" } else { "should" };
+        let must_or_should = if self.require_unimplemented {
+            "must"
+        } else {
+            "should"
+        };
         let server_type = format!("{}Server", service.go_name);
         let mut doc = format!(
             "// {server_type} is the server API for {} service.\n\
@@ -270,10 +287,16 @@ fn server_signature(plugin: &Plugin, g: &mut GoFile, service: &Service, method: 
     let mut ret = "error".to_string();
     if !is_streaming(method) {
         args.push(g.ident(CONTEXT, "Context"));
-        ret = format!("(*{}, error)", g.qualified(&plugin.messages[method.output].go_ident));
+        ret = format!(
+            "(*{}, error)",
+            g.qualified(&plugin.messages[method.output].go_ident)
+        );
     }
     if !method.proto.client_streaming() {
-        args.push(format!("*{}", g.qualified(&plugin.messages[method.input].go_ident)));
+        args.push(format!(
+            "*{}",
+            g.qualified(&plugin.messages[method.input].go_ident)
+        ));
     }
     if is_streaming(method) {
         args.push(format!("{}_{}Server", service.go_name, method.go_name));
@@ -288,19 +311,30 @@ fn if_return(g: &mut GoFile, condition: &str, values: &str) {
     g.w.close("}");
 }
 
-fn gen_client_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method: &Method, index: usize) {
+fn gen_client_method(
+    plugin: &Plugin,
+    g: &mut GoFile,
+    service: &Service,
+    method: &Method,
+    index: usize,
+) {
     let sname = format!("/{}/{}", service.full_name, method.proto.name());
     if method_deprecated(method) {
         g.w.doc_comment(&format!("{DEPRECATION_COMMENT}\n"));
     }
     let signature = client_signature(plugin, g, service, method);
-    g.w.open(format!("func (c *{}Client) {signature} {{", unexport(&service.go_name)));
+    g.w.open(format!(
+        "func (c *{}Client) {signature} {{",
+        unexport(&service.go_name)
+    ));
     let output = plugin.messages[method.output].go_ident.clone();
     let input = plugin.messages[method.input].go_ident.clone();
     if !is_streaming(method) {
         let output = g.qualified(&output);
         g.w.line(format!("out := new({output})"));
-        g.w.line(format!("err := c.cc.Invoke(ctx, \"{sname}\", in, out, opts...)"));
+        g.w.line(format!(
+            "err := c.cc.Invoke(ctx, \"{sname}\", in, out, opts...)"
+        ));
         if_return(g, "err != nil", "nil, err");
         g.w.line("return out, nil");
         g.w.close("}");
@@ -315,8 +349,16 @@ fn gen_client_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method:
     if_return(g, "err != nil", "nil, err");
     g.w.line(format!("x := &{stream_type}{{stream}}"));
     if !method.proto.client_streaming() {
-        if_return(g, "err := x.ClientStream.SendMsg(in); err != nil", "nil, err");
-        if_return(g, "err := x.ClientStream.CloseSend(); err != nil", "nil, err");
+        if_return(
+            g,
+            "err := x.ClientStream.SendMsg(in); err != nil",
+            "nil, err",
+        );
+        if_return(
+            g,
+            "err := x.ClientStream.CloseSend(); err != nil",
+            "nil, err",
+        );
     }
     g.w.line("return x, nil");
     g.w.close("}");
@@ -326,7 +368,10 @@ fn gen_client_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method:
     let gen_recv = method.proto.server_streaming();
     let gen_close_and_recv = !method.proto.server_streaming();
 
-    g.w.open(format!("type {}_{}Client interface {{", service.go_name, method.go_name));
+    g.w.open(format!(
+        "type {}_{}Client interface {{",
+        service.go_name, method.go_name
+    ));
     if gen_send {
         let input = g.qualified(&input);
         g.w.line(format!("Send(*{input}) error"));
@@ -359,27 +404,48 @@ fn gen_client_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method:
     }
     if gen_recv {
         let output = g.qualified(&output);
-        g.w.open(format!("func (x *{stream_type}) Recv() (*{output}, error) {{"));
+        g.w.open(format!(
+            "func (x *{stream_type}) Recv() (*{output}, error) {{"
+        ));
         let output = g.qualified(&plugin.messages[method.output].go_ident);
         g.w.line(format!("m := new({output})"));
-        if_return(g, "err := x.ClientStream.RecvMsg(m); err != nil", "nil, err");
+        if_return(
+            g,
+            "err := x.ClientStream.RecvMsg(m); err != nil",
+            "nil, err",
+        );
         g.w.line("return m, nil");
         g.w.close("}");
         g.w.blank();
     }
     if gen_close_and_recv {
         let output = g.qualified(&output);
-        g.w.open(format!("func (x *{stream_type}) CloseAndRecv() (*{output}, error) {{"));
-        if_return(g, "err := x.ClientStream.CloseSend(); err != nil", "nil, err");
+        g.w.open(format!(
+            "func (x *{stream_type}) CloseAndRecv() (*{output}, error) {{"
+        ));
+        if_return(
+            g,
+            "err := x.ClientStream.CloseSend(); err != nil",
+            "nil, err",
+        );
         g.w.line(format!("m := new({output})"));
-        if_return(g, "err := x.ClientStream.RecvMsg(m); err != nil", "nil, err");
+        if_return(
+            g,
+            "err := x.ClientStream.RecvMsg(m); err != nil",
+            "nil, err",
+        );
         g.w.line("return m, nil");
         g.w.close("}");
         g.w.blank();
     }
 }
 
-fn gen_server_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method: &Method) -> String {
+fn gen_server_method(
+    plugin: &Plugin,
+    g: &mut GoFile,
+    service: &Service,
+    method: &Method,
+) -> String {
     let handler = format!("_{}_{}_Handler", service.go_name, method.go_name);
     let input = plugin.messages[method.input].go_ident.clone();
     let output = plugin.messages[method.output].go_ident.clone();
@@ -458,7 +524,10 @@ fn gen_server_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method:
     let gen_send_and_close = !method.proto.server_streaming();
     let gen_recv = method.proto.client_streaming();
 
-    g.w.open(format!("type {}_{}Server interface {{", service.go_name, method.go_name));
+    g.w.open(format!(
+        "type {}_{}Server interface {{",
+        service.go_name, method.go_name
+    ));
     if gen_send {
         let output = g.qualified(&output);
         g.w.line(format!("Send(*{output}) error"));
@@ -484,24 +553,34 @@ fn gen_server_method(plugin: &Plugin, g: &mut GoFile, service: &Service, method:
 
     if gen_send {
         let output = g.qualified(&output);
-        g.w.open(format!("func (x *{stream_type}) Send(m *{output}) error {{"));
+        g.w.open(format!(
+            "func (x *{stream_type}) Send(m *{output}) error {{"
+        ));
         g.w.line("return x.ServerStream.SendMsg(m)");
         g.w.close("}");
         g.w.blank();
     }
     if gen_send_and_close {
         let output = g.qualified(&output);
-        g.w.open(format!("func (x *{stream_type}) SendAndClose(m *{output}) error {{"));
+        g.w.open(format!(
+            "func (x *{stream_type}) SendAndClose(m *{output}) error {{"
+        ));
         g.w.line("return x.ServerStream.SendMsg(m)");
         g.w.close("}");
         g.w.blank();
     }
     if gen_recv {
         let input_name = g.qualified(&input);
-        g.w.open(format!("func (x *{stream_type}) Recv() (*{input_name}, error) {{"));
+        g.w.open(format!(
+            "func (x *{stream_type}) Recv() (*{input_name}, error) {{"
+        ));
         let input_name = g.qualified(&input);
         g.w.line(format!("m := new({input_name})"));
-        if_return(g, "err := x.ServerStream.RecvMsg(m); err != nil", "nil, err");
+        if_return(
+            g,
+            "err := x.ServerStream.RecvMsg(m); err != nil",
+            "nil, err",
+        );
         g.w.line("return m, nil");
         g.w.close("}");
         g.w.blank();
@@ -532,7 +611,12 @@ fn gen_service_desc(
         .iter()
         .zip(handler_names)
         .filter(|(m, _)| !is_streaming(m))
-        .map(|(m, h)| vec![pair("MethodName", go_quote(m.proto.name())), pair("Handler", h.clone())])
+        .map(|(m, h)| {
+            vec![
+                pair("MethodName", go_quote(m.proto.name())),
+                pair("Handler", h.clone()),
+            ]
+        })
         .collect();
     let streams: Vec<Vec<ListElement>> = service
         .methods
@@ -540,7 +624,10 @@ fn gen_service_desc(
         .zip(handler_names)
         .filter(|(m, _)| is_streaming(m))
         .map(|(m, h)| {
-            let mut desc = vec![pair("StreamName", go_quote(m.proto.name())), pair("Handler", h.clone())];
+            let mut desc = vec![
+                pair("StreamName", go_quote(m.proto.name())),
+                pair("Handler", h.clone()),
+            ];
             if m.proto.server_streaming() {
                 desc.push(pair("ServerStreams", "true".into()));
             }

@@ -99,129 +99,185 @@ const UNINTERPRETED: KnownField = rep(999, M(Schema::Uninterpreted));
 /// Taken from `types/descriptorpb/descriptor.pb.go` of protobuf-go 1.28.1.
 fn known_fields(schema: Schema) -> &'static [KnownField] {
     match schema {
-        Schema::File => const { &[
-            f(1, Bytes),
-            f(2, Bytes),
-            rep(3, Bytes),
-            rep(4, M(Schema::Message)),
-            rep(5, M(Schema::Enum)),
-            rep(6, M(Schema::Service)),
-            rep(7, M(Schema::Field)),
-            f(8, M(Schema::FileOptions)),
-            f(9, M(Schema::SourceCodeInfo)),
-            rep(10, Int32),
-            rep(11, Int32),
-            f(12, Bytes),
-        ] },
-        Schema::Message => const { &[
-            f(1, Bytes),
-            rep(2, M(Schema::Field)),
-            rep(3, M(Schema::Message)),
-            rep(4, M(Schema::Enum)),
-            rep(5, M(Schema::ExtensionRange)),
-            rep(6, M(Schema::Field)),
-            f(7, M(Schema::MessageOptions)),
-            rep(8, M(Schema::Oneof)),
-            rep(9, M(Schema::ReservedRange)),
-            rep(10, Bytes),
-        ] },
-        Schema::ExtensionRange => const { &[
-            f(1, Int32),
-            f(2, Int32),
-            f(3, M(Schema::ExtensionRangeOptions)),
-        ] },
+        Schema::File => {
+            const {
+                &[
+                    f(1, Bytes),
+                    f(2, Bytes),
+                    rep(3, Bytes),
+                    rep(4, M(Schema::Message)),
+                    rep(5, M(Schema::Enum)),
+                    rep(6, M(Schema::Service)),
+                    rep(7, M(Schema::Field)),
+                    f(8, M(Schema::FileOptions)),
+                    f(9, M(Schema::SourceCodeInfo)),
+                    rep(10, Int32),
+                    rep(11, Int32),
+                    f(12, Bytes),
+                ]
+            }
+        }
+        Schema::Message => {
+            const {
+                &[
+                    f(1, Bytes),
+                    rep(2, M(Schema::Field)),
+                    rep(3, M(Schema::Message)),
+                    rep(4, M(Schema::Enum)),
+                    rep(5, M(Schema::ExtensionRange)),
+                    rep(6, M(Schema::Field)),
+                    f(7, M(Schema::MessageOptions)),
+                    rep(8, M(Schema::Oneof)),
+                    rep(9, M(Schema::ReservedRange)),
+                    rep(10, Bytes),
+                ]
+            }
+        }
+        Schema::ExtensionRange => {
+            const {
+                &[
+                    f(1, Int32),
+                    f(2, Int32),
+                    f(3, M(Schema::ExtensionRangeOptions)),
+                ]
+            }
+        }
         Schema::ReservedRange | Schema::EnumReservedRange => const { &[f(1, Int32), f(2, Int32)] },
-        Schema::Field => const { &[
-            f(1, Bytes),
-            f(2, Bytes),
-            f(3, Int32),
-            f(4, Int32),
-            f(5, Int32),
-            f(6, Bytes),
-            f(7, Bytes),
-            f(8, M(Schema::FieldOptions)),
-            f(9, Int32),
-            f(10, Bytes),
-            f(17, Bool),
-        ] },
+        Schema::Field => {
+            const {
+                &[
+                    f(1, Bytes),
+                    f(2, Bytes),
+                    f(3, Int32),
+                    f(4, Int32),
+                    f(5, Int32),
+                    f(6, Bytes),
+                    f(7, Bytes),
+                    f(8, M(Schema::FieldOptions)),
+                    f(9, Int32),
+                    f(10, Bytes),
+                    f(17, Bool),
+                ]
+            }
+        }
         Schema::Oneof => const { &[f(1, Bytes), f(2, M(Schema::OneofOptions))] },
-        Schema::Enum => const { &[
-            f(1, Bytes),
-            rep(2, M(Schema::EnumValue)),
-            f(3, M(Schema::EnumOptions)),
-            rep(4, M(Schema::EnumReservedRange)),
-            rep(5, Bytes),
-        ] },
-        Schema::EnumValue => const { &[f(1, Bytes), f(2, Int32), f(3, M(Schema::EnumValueOptions))] },
-        Schema::Service => const { &[
-            f(1, Bytes),
-            rep(2, M(Schema::Method)),
-            f(3, M(Schema::ServiceOptions)),
-        ] },
-        Schema::Method => const { &[
-            f(1, Bytes),
-            f(2, Bytes),
-            f(3, Bytes),
-            f(4, M(Schema::MethodOptions)),
-            f(5, Bool),
-            f(6, Bool),
-        ] },
-        Schema::FileOptions => const { &[
-            f(1, Bytes),
-            f(8, Bytes),
-            f(9, Int32),
-            f(10, Bool),
-            f(11, Bytes),
-            f(16, Bool),
-            f(17, Bool),
-            f(18, Bool),
-            f(20, Bool),
-            f(23, Bool),
-            f(27, Bool),
-            f(31, Bool),
-            f(36, Bytes),
-            f(37, Bytes),
-            f(39, Bytes),
-            f(40, Bytes),
-            f(41, Bytes),
-            f(42, Bool),
-            f(44, Bytes),
-            f(45, Bytes),
-            UNINTERPRETED,
-        ] },
-        Schema::MessageOptions => const { &[f(1, Bool), f(2, Bool), f(3, Bool), f(7, Bool), UNINTERPRETED] },
-        Schema::FieldOptions => const { &[
-            f(1, Int32),
-            f(2, Bool),
-            f(3, Bool),
-            f(5, Bool),
-            f(6, Int32),
-            f(10, Bool),
-            UNINTERPRETED,
-        ] },
+        Schema::Enum => {
+            const {
+                &[
+                    f(1, Bytes),
+                    rep(2, M(Schema::EnumValue)),
+                    f(3, M(Schema::EnumOptions)),
+                    rep(4, M(Schema::EnumReservedRange)),
+                    rep(5, Bytes),
+                ]
+            }
+        }
+        Schema::EnumValue => {
+            const { &[f(1, Bytes), f(2, Int32), f(3, M(Schema::EnumValueOptions))] }
+        }
+        Schema::Service => {
+            const {
+                &[
+                    f(1, Bytes),
+                    rep(2, M(Schema::Method)),
+                    f(3, M(Schema::ServiceOptions)),
+                ]
+            }
+        }
+        Schema::Method => {
+            const {
+                &[
+                    f(1, Bytes),
+                    f(2, Bytes),
+                    f(3, Bytes),
+                    f(4, M(Schema::MethodOptions)),
+                    f(5, Bool),
+                    f(6, Bool),
+                ]
+            }
+        }
+        Schema::FileOptions => {
+            const {
+                &[
+                    f(1, Bytes),
+                    f(8, Bytes),
+                    f(9, Int32),
+                    f(10, Bool),
+                    f(11, Bytes),
+                    f(16, Bool),
+                    f(17, Bool),
+                    f(18, Bool),
+                    f(20, Bool),
+                    f(23, Bool),
+                    f(27, Bool),
+                    f(31, Bool),
+                    f(36, Bytes),
+                    f(37, Bytes),
+                    f(39, Bytes),
+                    f(40, Bytes),
+                    f(41, Bytes),
+                    f(42, Bool),
+                    f(44, Bytes),
+                    f(45, Bytes),
+                    UNINTERPRETED,
+                ]
+            }
+        }
+        Schema::MessageOptions => {
+            const {
+                &[
+                    f(1, Bool),
+                    f(2, Bool),
+                    f(3, Bool),
+                    f(7, Bool),
+                    UNINTERPRETED,
+                ]
+            }
+        }
+        Schema::FieldOptions => {
+            const {
+                &[
+                    f(1, Int32),
+                    f(2, Bool),
+                    f(3, Bool),
+                    f(5, Bool),
+                    f(6, Int32),
+                    f(10, Bool),
+                    UNINTERPRETED,
+                ]
+            }
+        }
         Schema::OneofOptions | Schema::ExtensionRangeOptions => const { &[UNINTERPRETED] },
         Schema::EnumOptions => const { &[f(2, Bool), f(3, Bool), UNINTERPRETED] },
         Schema::EnumValueOptions => const { &[f(1, Bool), UNINTERPRETED] },
         Schema::ServiceOptions => const { &[f(33, Bool), UNINTERPRETED] },
         Schema::MethodOptions => const { &[f(33, Bool), f(34, Int32), UNINTERPRETED] },
-        Schema::Uninterpreted => const { &[
-            rep(2, M(Schema::NamePart)),
-            f(3, Bytes),
-            f(4, Uint64),
-            f(5, Int64),
-            f(6, Double),
-            f(7, Bytes),
-            f(8, Bytes),
-        ] },
+        Schema::Uninterpreted => {
+            const {
+                &[
+                    rep(2, M(Schema::NamePart)),
+                    f(3, Bytes),
+                    f(4, Uint64),
+                    f(5, Int64),
+                    f(6, Double),
+                    f(7, Bytes),
+                    f(8, Bytes),
+                ]
+            }
+        }
         Schema::NamePart => const { &[f(1, Bytes), f(2, Bool)] },
         Schema::SourceCodeInfo => const { &[rep(1, M(Schema::Location))] },
-        Schema::Location => const { &[
-            packed(1, Int32),
-            packed(2, Int32),
-            f(3, Bytes),
-            f(4, Bytes),
-            rep(6, Bytes),
-        ] },
+        Schema::Location => {
+            const {
+                &[
+                    packed(1, Int32),
+                    packed(2, Int32),
+                    f(3, Bytes),
+                    f(4, Bytes),
+                    rep(6, Bytes),
+                ]
+            }
+        }
     }
 }
 
@@ -298,7 +354,9 @@ fn read_known(
         (Kind::Bytes | Kind::Message(_), WireType::Len) => {
             vec![Value::Bytes(wire::read_len(buf)?.to_vec())]
         }
-        (Kind::Int32 | Kind::Int64 | Kind::Uint64 | Kind::Bool, WireType::Len) if field.repeated => {
+        (Kind::Int32 | Kind::Int64 | Kind::Uint64 | Kind::Bool, WireType::Len)
+            if field.repeated =>
+        {
             let mut payload = wire::read_len(buf)?;
             let mut values = Vec::new();
             while !payload.is_empty() {

@@ -287,10 +287,14 @@ fn parse_params(
             _ if name.starts_with('M') => {
                 let (import_path, package_name) = split_import_path_and_package_name(value);
                 if !package_name.is_empty() {
-                    params.package_names.insert(name[1..].to_string(), package_name);
+                    params
+                        .package_names
+                        .insert(name[1..].to_string(), package_name);
                 }
                 if !import_path.is_empty() {
-                    params.import_paths.insert(name[1..].to_string(), import_path);
+                    params
+                        .import_paths
+                        .insert(name[1..].to_string(), import_path);
                 }
             }
             _ => param_func(name, value)?,
@@ -324,7 +328,10 @@ impl Plugin {
         for (proto, raw) in request.proto_files.into_iter().zip(request.raw_files) {
             let name = proto.name().to_string();
             if plugin.files_by_path.contains_key(&name) {
-                return Err(format!("duplicate file name: {}", crate::gofmt::go_quote(&name)));
+                return Err(format!(
+                    "duplicate file name: {}",
+                    crate::gofmt::go_quote(&name)
+                ));
             }
             let package_name = params.package_names.get(&name).cloned().unwrap_or_default();
             let import_path = params.import_paths.get(&name).cloned().unwrap_or_default();
@@ -349,7 +356,6 @@ impl Plugin {
         go_import_path: String,
         path_type: PathType,
     ) -> Result<File, String> {
-        let file_index = self.files.len();
         let name = proto.name().to_string();
         let mut prefix = name.clone();
         for ext in [".proto", ".protodevel"] {
@@ -390,7 +396,7 @@ impl Plugin {
         }
         for (i, m) in file.proto.message_type.clone().into_iter().enumerate() {
             let full_name = scope(m.name());
-            let id = self.new_message(&file, file_index, None, m, full_name, vec![4, i as i32]);
+            let id = self.new_message(&file, m, full_name, vec![4, i as i32]);
             file.messages.push(id);
         }
         for (i, x) in file.proto.extension.clone().into_iter().enumerate() {
@@ -455,8 +461,6 @@ impl Plugin {
     fn new_message(
         &mut self,
         file: &File,
-        file_index: usize,
-        _parent: Option<MessageId>,
         proto: DescriptorProto,
         full_name: String,
         path: Vec<i32>,
@@ -494,7 +498,7 @@ impl Plugin {
         let mut messages = Vec::new();
         for (i, m) in proto.nested_type.iter().enumerate() {
             let name = format!("{full_name}.{}", m.name());
-            messages.push(self.new_message(file, file_index, Some(id), m.clone(), name, child(3, i)));
+            messages.push(self.new_message(file, m.clone(), name, child(3, i)));
         }
         let mut fields: Vec<Field> = proto
             .field
@@ -544,7 +548,10 @@ impl Plugin {
         }
         for oneof in &mut oneofs {
             oneof.synthetic = oneof.fields.len() == 1
-                && fields[oneof.fields[0]].proto.proto3_optional.unwrap_or(false);
+                && fields[oneof.fields[0]]
+                    .proto
+                    .proto3_optional
+                    .unwrap_or(false);
         }
         make_field_names_unique(&go_ident, &mut fields, &mut oneofs);
         let nested_idents: Vec<GoIdent> = messages
@@ -577,9 +584,10 @@ impl Plugin {
             let method_name = format!("{full_name}.{}", m.name());
             let lookup = |type_name: &str| {
                 let name = type_name.trim_start_matches('.');
-                self.messages_by_name.get(name).copied().ok_or_else(|| {
-                    format!("method {method_name}: no descriptor for type {name}")
-                })
+                self.messages_by_name
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| format!("method {method_name}: no descriptor for type {name}"))
             };
             methods.push(Method {
                 input: lookup(m.input_type())?,
@@ -630,13 +638,29 @@ fn resolve_go_packages(request: &Request, params: &mut Params) -> Result<(), Str
             .and_then(|o| o.go_package.clone())
             .unwrap_or_default();
         let (mut import_path, package_name) = split_import_path_and_package_name(&go_package);
-        if params.import_paths.get(&filename).is_none_or(String::is_empty) && !import_path.is_empty() {
-            params.import_paths.insert(filename.clone(), import_path.clone());
+        if params
+            .import_paths
+            .get(&filename)
+            .is_none_or(String::is_empty)
+            && !import_path.is_empty()
+        {
+            params
+                .import_paths
+                .insert(filename.clone(), import_path.clone());
         }
-        if params.package_names.get(&filename).is_none_or(String::is_empty) && !package_name.is_empty() {
+        if params
+            .package_names
+            .get(&filename)
+            .is_none_or(String::is_empty)
+            && !package_name.is_empty()
+        {
             params.package_names.insert(filename.clone(), package_name);
         }
-        let resolved = params.import_paths.get(&filename).cloned().unwrap_or_default();
+        let resolved = params
+            .import_paths
+            .get(&filename)
+            .cloned()
+            .unwrap_or_default();
         if resolved.is_empty() {
             return Err(format!(
                 "unable to determine Go import path for {}\n\n\
@@ -656,7 +680,11 @@ fn resolve_go_packages(request: &Request, params: &mut Params) -> Result<(), Str
                 crate::gofmt::go_quote(&filename)
             ));
         }
-        if params.package_names.get(&filename).is_none_or(String::is_empty) {
+        if params
+            .package_names
+            .get(&filename)
+            .is_none_or(String::is_empty)
+        {
             if import_path.is_empty() {
                 import_path = resolved;
             }
@@ -749,12 +777,18 @@ fn resolve_field(
     match field.kind() {
         Type::Enum => {
             field.enum_type = Some(*enums.get(&type_name).ok_or_else(|| {
-                format!("field {}: no descriptor for enum {type_name}", field.full_name)
+                format!(
+                    "field {}: no descriptor for enum {type_name}",
+                    field.full_name
+                )
             })?);
         }
         Type::Message | Type::Group => {
             field.message_type = Some(*messages.get(&type_name).ok_or_else(|| {
-                format!("field {}: no descriptor for type {type_name}", field.full_name)
+                format!(
+                    "field {}: no descriptor for type {type_name}",
+                    field.full_name
+                )
             })?);
         }
         _ => {}
@@ -762,7 +796,10 @@ fn resolve_field(
     if field.is_extension {
         let extendee = field.proto.extendee().trim_start_matches('.').to_string();
         field.extendee = Some(*messages.get(&extendee).ok_or_else(|| {
-            format!("field {}: no descriptor for type {extendee}", field.full_name)
+            format!(
+                "field {}: no descriptor for type {extendee}",
+                field.full_name
+            )
         })?);
     }
     Ok(())
@@ -795,11 +832,13 @@ fn make_field_names_unique(message: &GoIdent, fields: &mut [Field], oneofs: &mut
         used.insert(format!("Get{name}"), has_getter);
         name
     };
-    for i in 0..fields.len() {
-        fields[i].go_name = make_unique(&fields[i].go_name, true);
-        fields[i].go_ident.name = format!("{}_{}", message.name, fields[i].go_name);
-        if let Some(o) = fields[i].oneof
-            && oneofs.get(o).is_some_and(|oneof| oneof.fields.first() == Some(&i))
+    for (i, field) in fields.iter_mut().enumerate() {
+        field.go_name = make_unique(&field.go_name, true);
+        field.go_ident.name = format!("{}_{}", message.name, field.go_name);
+        if let Some(o) = field.oneof
+            && oneofs
+                .get(o)
+                .is_some_and(|oneof| oneof.fields.first() == Some(&i))
         {
             oneofs[o].go_name = make_unique(&oneofs[o].go_name, false);
             oneofs[o].go_ident.name = format!("{}_{}", message.name, oneofs[o].go_name);

@@ -96,8 +96,18 @@ impl<'a> FileInfo<'a> {
             need_raw_desc: false,
         };
         info.walk(&file.messages);
-        info.enum_index = info.all_enums.iter().enumerate().map(|(i, &e)| (e, i)).collect();
-        info.message_index = info.all_messages.iter().enumerate().map(|(i, &m)| (m, i)).collect();
+        info.enum_index = info
+            .all_enums
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| (e, i))
+            .collect();
+        info.message_index = info
+            .all_messages
+            .iter()
+            .enumerate()
+            .map(|(i, &m)| (m, i))
+            .collect();
         info
     }
 
@@ -123,7 +133,10 @@ impl<'a> FileInfo<'a> {
 /// `fileVarName`: `File_x_proto` → `file_x_proto_<suffix>`.
 pub(crate) fn file_var_name(descriptor_ident: &str, suffix: &str) -> String {
     let mut chars = descriptor_ident.chars();
-    let first = chars.next().map(|c| c.to_lowercase().to_string()).unwrap_or_default();
+    let first = chars
+        .next()
+        .map(|c| c.to_lowercase().to_string())
+        .unwrap_or_default();
     format!("{first}{}_{suffix}", chars.as_str())
 }
 
@@ -313,7 +326,9 @@ fn gen_enum(g: &mut GoFile, f: &mut FileInfo<'_>, id: EnumId) {
         let x = g.ident(PROTOIMPL, "X");
         g.w.doc_comment("// Deprecated: Do not use.\n");
         g.w.open(format!("func (x *{name}) UnmarshalJSON(b []byte) error {{"));
-        g.w.line(format!("num, err := {x}.UnmarshalJSONEnum(x.Descriptor(), b)"));
+        g.w.line(format!(
+            "num, err := {x}.UnmarshalJSONEnum(x.Descriptor(), b)"
+        ));
         g.w.open("if err != nil {");
         g.w.line("return err");
         g.w.close("}");
@@ -323,7 +338,13 @@ fn gen_enum(g: &mut GoFile, f: &mut FileInfo<'_>, id: EnumId) {
         g.w.blank();
     }
 
-    let indexes: Vec<String> = e.path.iter().skip(1).step_by(2).map(i32::to_string).collect();
+    let indexes: Vec<String> = e
+        .path
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(i32::to_string)
+        .collect();
     g.w.doc_comment(&format!("// Deprecated: Use {name}.Descriptor instead.\n"));
     g.w.open(format!("func ({name}) EnumDescriptor() ([]byte, []int) {{"));
     g.w.line(format!(
@@ -453,9 +474,9 @@ pub(crate) fn write_key_value_list(g: &mut GoFile, elements: Vec<ListElement>) {
     let sizes: Vec<(Option<usize>, bool)> = elements
         .iter()
         .filter_map(|e| match e {
-            ListElement::Pair { key, gap_before, .. } => {
-                Some((Some(key.trim_end_matches(':').chars().count()), *gap_before))
-            }
+            ListElement::Pair {
+                key, gap_before, ..
+            } => Some((Some(key.trim_end_matches(':').chars().count()), *gap_before)),
             ListElement::Multi(_) => Some((None, false)),
             ListElement::Comment(_) => None,
         })
@@ -555,7 +576,10 @@ fn gen_message_field(
         if !leading.is_empty() {
             leading.push('\n');
         }
-        leading.push_str(&format!(" Types that are assignable to {}:\n", oneof.go_name));
+        leading.push_str(&format!(
+            " Types that are assignable to {}:\n",
+            oneof.go_name
+        ));
         for &member in &oneof.fields {
             leading.push_str(&format!("\t*{}\n", m.fields[member].go_ident.name));
         }
@@ -582,8 +606,14 @@ fn gen_message_field(
     ];
     if field.is_map(f.plugin) {
         let entry = f.message(field.message_type.unwrap_or_default());
-        tags.push(("protobuf_key", field_protobuf_tag_value(f.plugin, &entry.fields[0])));
-        tags.push(("protobuf_val", field_protobuf_tag_value(f.plugin, &entry.fields[1])));
+        tags.push((
+            "protobuf_key",
+            field_protobuf_tag_value(f.plugin, &entry.fields[0]),
+        ));
+        tags.push((
+            "protobuf_val",
+            field_protobuf_tag_value(f.plugin, &entry.fields[1]),
+        ));
     }
     let leading = append_deprecation(field.comments.leading.clone(), field.is_deprecated());
     g.w.doc_comment(&comment_text(&leading));
@@ -657,7 +687,9 @@ fn field_go_type(g: &mut GoFile, f: &FileInfo<'_>, field: &Field) -> (String, bo
 pub(crate) fn field_protobuf_tag_value(plugin: &Plugin, field: &Field) -> String {
     let mut tag: Vec<String> = Vec::new();
     let wire = match field.kind() {
-        Type::Bool | Type::Enum | Type::Int32 | Type::Uint32 | Type::Int64 | Type::Uint64 => "varint",
+        Type::Bool | Type::Enum | Type::Int32 | Type::Uint32 | Type::Int64 | Type::Uint64 => {
+            "varint"
+        }
         Type::Sint32 => "zigzag32",
         Type::Sint64 => "zigzag64",
         Type::Sfixed32 | Type::Fixed32 | Type::Float => "fixed32",
@@ -706,7 +738,10 @@ pub(crate) fn field_protobuf_tag_value(plugin: &Plugin, field: &Field) -> String
     if field.has_default()
         && let Some(default) = parse_default(plugin, field)
     {
-        tag.push(format!("def={}", default_tag_value(&default, plugin, field)));
+        tag.push(format!(
+            "def={}",
+            default_tag_value(&default, plugin, field)
+        ));
     }
     tag.join(",")
 }
@@ -751,10 +786,15 @@ fn parse_default(plugin: &Plugin, field: &Field) -> Option<Default> {
     let raw = field.proto.default_value.as_deref()?;
     Some(match field.kind() {
         Type::Bool => Default::Bool(raw == "true"),
-        Type::Int32 | Type::Sint32 | Type::Sfixed32 | Type::Int64 | Type::Sint64 | Type::Sfixed64 => {
-            Default::Int(raw.parse().ok()?)
+        Type::Int32
+        | Type::Sint32
+        | Type::Sfixed32
+        | Type::Int64
+        | Type::Sint64
+        | Type::Sfixed64 => Default::Int(raw.parse().ok()?),
+        Type::Uint32 | Type::Fixed32 | Type::Uint64 | Type::Fixed64 => {
+            Default::Uint(raw.parse().ok()?)
         }
-        Type::Uint32 | Type::Fixed32 | Type::Uint64 | Type::Fixed64 => Default::Uint(raw.parse().ok()?),
         Type::Float => Default::Float(parse_float(raw, 32)?),
         Type::Double => Default::Float(parse_float(raw, 64)?),
         Type::String => Default::String(raw.to_string()),
@@ -803,7 +843,9 @@ fn gen_message_default_decls(g: &mut GoFile, f: &FileInfo<'_>, id: MessageId) {
         let name = format!("Default_{}_{}", m.go_ident.name, field.go_name);
         let (go_type, _) = field_go_type(g, f, field);
         match &default {
-            Default::String(s) => consts.push((name, format!("{go_type}({})", go_quote(s)), String::new())),
+            Default::String(s) => {
+                consts.push((name, format!("{go_type}({})", go_quote(s)), String::new()))
+            }
             Default::Bytes(b) => vars.push((name, format!("{go_type}({})", go_quote_bytes(b)))),
             Default::Enum(value_name) => {
                 let e = &f.plugin.enums[field.enum_type.unwrap_or_default()];
@@ -833,7 +875,11 @@ fn gen_message_default_decls(g: &mut GoFile, f: &FileInfo<'_>, id: MessageId) {
                 let function = g.ident(MATH, function);
                 vars.push((name, format!("{go_type}({function}({arg}))")));
             }
-            Default::Float(v) => consts.push((name, format!("{go_type}({})", format_float_g(*v, 64)), String::new())),
+            Default::Float(v) => consts.push((
+                name,
+                format!("{go_type}({})", format_float_g(*v, 64)),
+                String::new(),
+            )),
             Default::Bool(b) => consts.push((name, format!("{go_type}({b})"), String::new())),
             Default::Int(i) => consts.push((name, format!("{go_type}({i})"), String::new())),
             Default::Uint(u) => consts.push((name, format!("{go_type}({u})"), String::new())),
@@ -846,14 +892,22 @@ fn gen_message_default_decls(g: &mut GoFile, f: &FileInfo<'_>, id: MessageId) {
     if !vars.is_empty() {
         // gofmt separates the const and var declarations with a blank line.
         g.w.blank();
-        let rows = vars.into_iter().map(|(n, v)| (n, v, String::new())).collect();
+        let rows = vars
+            .into_iter()
+            .map(|(n, v)| (n, v, String::new()))
+            .collect();
         write_default_block(g, "var", &message_name, rows);
     }
     g.w.blank();
 }
 
 /// A `const (...)`/`var (...)` block of `Name = value` specs.
-fn write_default_block(g: &mut GoFile, keyword: &str, message: &str, rows: Vec<(String, String, String)>) {
+fn write_default_block(
+    g: &mut GoFile,
+    keyword: &str,
+    message: &str,
+    rows: Vec<(String, String, String)>,
+) {
     g.w.doc_comment(&format!("// Default values for {message} fields.\n"));
     g.w.open(format!("{keyword} ("));
     let single = rows.len() == 1;
@@ -869,7 +923,11 @@ fn write_default_block(g: &mut GoFile, keyword: &str, message: &str, rows: Vec<(
             // valueSpec pads a line comment with two more soft tabs when
             // there is no type column.
             g.w.row(Row {
-                cells: vec![Cell::soft(name), Cell::soft(format!("= {value}")), Cell::soft("")],
+                cells: vec![
+                    Cell::soft(name),
+                    Cell::soft(format!("= {value}")),
+                    Cell::soft(""),
+                ],
                 last: comment,
             });
         }
@@ -906,7 +964,13 @@ fn gen_message_base_methods(g: &mut GoFile, f: &mut FileInfo<'_>, id: MessageId)
 
     reflect::gen_message_reflect_methods(g, f, id);
 
-    let indexes: Vec<String> = m.path.iter().skip(1).step_by(2).map(i32::to_string).collect();
+    let indexes: Vec<String> = m
+        .path
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(i32::to_string)
+        .collect();
     g.w.doc_comment(&format!(
         "// Deprecated: Use {name}.ProtoReflect.Descriptor instead.\n"
     ));
@@ -961,8 +1025,14 @@ fn gen_message_getter_methods(g: &mut GoFile, f: &FileInfo<'_>, id: MessageId) {
         let (go_type, pointer) = field_go_type(g, f, field);
         let default_value = field_default_value(g, f, m, field);
         let name = g.qualified(&m.go_ident);
-        g.w.doc_comment(&comment_text(&append_deprecation(String::new(), field.is_deprecated())));
-        g.w.open(format!("func (x *{name}) Get{}() {go_type} {{", field.go_name));
+        g.w.doc_comment(&comment_text(&append_deprecation(
+            String::new(),
+            field.is_deprecated(),
+        )));
+        g.w.open(format!(
+            "func (x *{name}) Get{}() {go_type} {{",
+            field.go_name
+        ));
         if let Some(oneof) = field.real_oneof(m) {
             let wrapper = g.qualified(&field.go_ident);
             g.w.open(format!(
@@ -1063,7 +1133,10 @@ fn gen_extensions(g: &mut GoFile, f: &FileInfo<'_>) {
             ("ExtensionType:", format!("({go_type})(nil),")),
             ("Field:", format!("{},", x.proto.number())),
             ("Name:", format!("{},", go_quote(&x.full_name))),
-            ("Tag:", format!("{},", go_quote(&field_protobuf_tag_value(f.plugin, x)))),
+            (
+                "Tag:",
+                format!("{},", go_quote(&field_protobuf_tag_value(f.plugin, x))),
+            ),
             ("Filename:", format!("{},", go_quote(f.file.proto.name()))),
         ];
         let elements = pairs
@@ -1125,7 +1198,11 @@ fn gen_extensions(g: &mut GoFile, f: &FileInfo<'_>) {
                 });
             } else {
                 g.w.row(Row {
-                    cells: vec![Cell::soft(name), Cell::soft(format!("= {value}")), Cell::soft("")],
+                    cells: vec![
+                        Cell::soft(name),
+                        Cell::soft(format!("= {value}")),
+                        Cell::soft(""),
+                    ],
                     last: trailing,
                 });
             }
@@ -1146,8 +1223,13 @@ fn cardinality(field: &Field) -> &'static str {
 /// `Kind.String()`, or the full name of an enum or message type.
 fn extension_type_name(f: &FileInfo<'_>, field: &Field) -> String {
     match field.kind() {
-        Type::Enum => f.plugin.enums[field.enum_type.unwrap_or_default()].full_name.clone(),
-        Type::Message | Type::Group => f.message(field.message_type.unwrap_or_default()).full_name.clone(),
+        Type::Enum => f.plugin.enums[field.enum_type.unwrap_or_default()]
+            .full_name
+            .clone(),
+        Type::Message | Type::Group => f
+            .message(field.message_type.unwrap_or_default())
+            .full_name
+            .clone(),
         Type::Double => "double".into(),
         Type::Float => "float".into(),
         Type::Int64 => "int64".into(),

@@ -5,7 +5,10 @@
 
 use std::collections::HashMap;
 
-use super::{FileInfo, ListElement, PROTOIMPL, PROTOREFLECT, file_var_name, one_line_func, write_key_value_list};
+use super::{
+    FileInfo, ListElement, PROTOIMPL, PROTOREFLECT, file_var_name, one_line_func,
+    write_key_value_list,
+};
 use crate::gofile::GoFile;
 use crate::gofmt::{Cell, Row, expr_list_breaks};
 use crate::marshal;
@@ -92,7 +95,13 @@ impl TypeList {
         }
     }
 
-    fn add_message(&mut self, g: &mut GoFile, f: &FileInfo<'_>, id: Option<MessageId>, source: &str) {
+    fn add_message(
+        &mut self,
+        g: &mut GoFile,
+        f: &FileInfo<'_>,
+        id: Option<MessageId>,
+        source: &str,
+    ) {
         let Some(id) = id else { return };
         let m = f.message(id);
         if !self.seen.contains_key(&m.full_name) {
@@ -175,7 +184,10 @@ fn build_type_list(g: &mut GoFile, f: &FileInfo<'_>) -> TypeList {
 
 pub(super) fn gen_reflect_file_descriptor(g: &mut GoFile, f: &FileInfo<'_>) -> Result<(), String> {
     let file_descriptor = g.ident(PROTOREFLECT, "FileDescriptor");
-    g.w.line(format!("var {} {file_descriptor}", f.file.go_descriptor_ident));
+    g.w.line(format!(
+        "var {} {file_descriptor}",
+        f.file.go_descriptor_ident
+    ));
     g.w.blank();
     gen_file_descriptor(g, f)?;
 
@@ -196,8 +208,16 @@ pub(super) fn gen_reflect_file_descriptor(g: &mut GoFile, f: &FileInfo<'_>) -> R
         ));
     }
     let list = build_type_list(g, f);
-    write_commented_list(g, &format!("var {} = []interface{{}}{{", f.var_name("goTypes")), &list.go_types);
-    write_commented_list(g, &format!("var {} = []int32{{", f.var_name("depIdxs")), &list.dep_idxs);
+    write_commented_list(
+        g,
+        &format!("var {} = []interface{{}}{{", f.var_name("goTypes")),
+        &list.go_types,
+    );
+    write_commented_list(
+        g,
+        &format!("var {} = []int32{{", f.var_name("depIdxs")),
+        &list.dep_idxs,
+    );
     // gofmt puts a blank line between the var and the func declarations.
     g.w.blank();
 
@@ -211,7 +231,10 @@ pub(super) fn gen_reflect_file_descriptor(g: &mut GoFile, f: &FileInfo<'_>) -> R
         if let Some(imported) = f.plugin.file_of_path(dependency)
             && imported.go_import_path == f.file.go_import_path
         {
-            g.w.line(format!("{}()", file_var_name(&imported.go_descriptor_ident, "init")));
+            g.w.line(format!(
+                "{}()",
+                file_var_name(&imported.go_descriptor_ident, "init")
+            ));
         }
     }
     if !f.all_messages.is_empty() {
@@ -329,10 +352,14 @@ fn gen_oneof_wrappers(g: &mut GoFile, f: &FileInfo<'_>) {
             .flat_map(|o| o.fields.iter().copied())
             .collect();
         if wrappers.is_empty() {
-            g.w.line(format!("{types}[{index}].OneofWrappers = []interface{{}}{{}}"));
+            g.w.line(format!(
+                "{types}[{index}].OneofWrappers = []interface{{}}{{}}"
+            ));
             continue;
         }
-        g.w.open(format!("{types}[{index}].OneofWrappers = []interface{{}}{{"));
+        g.w.open(format!(
+            "{types}[{index}].OneofWrappers = []interface{{}}{{"
+        ));
         for member in wrappers {
             let wrapper = g.qualified(&message.fields[member].go_ident);
             g.w.line(format!("(*{wrapper})(nil),"));

@@ -21,7 +21,11 @@ pub(crate) fn format_float_g(f: f64, bits: u32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let negative = f.is_sign_negative();
     let scientific = if bits == 32 {
@@ -48,7 +52,7 @@ pub(crate) fn format_float_g(f: f64, bits: u32) -> String {
             '0'
         }
     };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push(digit_at(0));
         if nd > 1 {
             out.push('.');
@@ -150,7 +154,11 @@ pub(crate) fn parse_float(s: &str, bits: u32) -> Option<f64> {
         "nan" => f64::NAN,
         _ => s.parse::<f64>().ok()?,
     };
-    Some(if bits == 32 { f64::from(value as f32) } else { value })
+    Some(if bits == 32 {
+        f64::from(value as f32)
+    } else {
+        value
+    })
 }
 
 #[cfg(test)]

@@ -381,7 +381,7 @@ fn list(lines: &[String], force_blank_before: bool) -> List {
     for line in lines {
         let mut line = line.as_str();
         if let Some((n, after)) = list_marker(line)
-            && (!n.is_empty()) == numbered
+            && n.is_empty() != numbered
         {
             flush(&mut list, &mut text);
             list.items.push(ListItem {
@@ -536,14 +536,22 @@ mod tests {
 
     #[test]
     fn simple_paragraphs_are_unchanged() {
-        assert_eq!(fmt(&["// A product.", "//", "// More."]), ["// A product.", "//", "// More."]);
+        assert_eq!(
+            fmt(&["// A product.", "//", "// More."]),
+            ["// A product.", "//", "// More."]
+        );
     }
 
     #[test]
     fn indented_lines_become_a_code_block_after_a_blank_line() {
         assert_eq!(
             fmt(&["// Types that are assignable to X:", "//\t*A", "//\t*B"]),
-            ["// Types that are assignable to X:", "//", "//\t*A", "//\t*B"]
+            [
+                "// Types that are assignable to X:",
+                "//",
+                "//\t*A",
+                "//\t*B"
+            ]
         );
     }
 

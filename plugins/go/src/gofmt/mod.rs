@@ -289,7 +289,10 @@ mod tests {
             });
         }
         w.close("}");
-        assert_eq!(w.finish(), "type T struct {\n\ta    int\n\tlong string\n}\n");
+        assert_eq!(
+            w.finish(),
+            "type T struct {\n\ta    int\n\tlong string\n}\n"
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use crate::tools::{self, PROTOC_GEN_GO, PROTOC_GEN_GO_GRPC};
 pub enum Reference {
     Response(CodeGeneratorResponse),
     /// protogen reports request-level errors on stderr and exits 1.
-    Failed { stderr: String },
+    Failed {
+        stderr: String,
+    },
 }
 
 pub fn run_reference(plugin: &str, request: &[u8]) -> Reference {
@@ -43,7 +45,11 @@ pub fn assert_same_response(ours: &CodeGeneratorResponse, reference: &CodeGenera
     assert_eq!(names(ours), names(reference), "generated file names");
     for (mine, theirs) in ours.file.iter().zip(&reference.file) {
         if mine.content() != theirs.content() {
-            panic!("{} differs:\n{}", mine.name(), first_difference(mine.content(), theirs.content()));
+            panic!(
+                "{} differs:\n{}",
+                mine.name(),
+                first_difference(mine.content(), theirs.content())
+            );
         }
     }
 }
@@ -92,7 +98,11 @@ fn check(plugin: &str, request: &[u8], ours: fn(&[u8]) -> CodeGeneratorResponse,
         Reference::Response(theirs) => theirs.error.is_some(),
         Reference::Failed { .. } => true,
     };
-    assert_eq!(reference_failed, expect == Expect::Error, "reference outcome");
+    assert_eq!(
+        reference_failed,
+        expect == Expect::Error,
+        "reference outcome"
+    );
     match reference {
         Reference::Response(theirs) => {
             if expect == Expect::Files {
@@ -103,7 +113,10 @@ fn check(plugin: &str, request: &[u8], ours: fn(&[u8]) -> CodeGeneratorResponse,
         }
         Reference::Failed { stderr } => {
             let name = plugin.rsplit('/').next().unwrap();
-            let error = mine.error.clone().unwrap_or_else(|| panic!("reference failed ({stderr}) but we did not"));
+            let error = mine
+                .error
+                .clone()
+                .unwrap_or_else(|| panic!("reference failed ({stderr}) but we did not"));
             assert_eq!(format!("{name}: {error}\n"), stderr);
             assert!(mine.file.is_empty());
         }
@@ -112,19 +125,32 @@ fn check(plugin: &str, request: &[u8], ours: fn(&[u8]) -> CodeGeneratorResponse,
 
 fn go(request: &[u8], expect: Expect) {
     if tools::require(PROTOC_GEN_GO, "Debian package protoc-gen-go").is_some() {
-        check(PROTOC_GEN_GO, request, protoreg_plugin_go::generate_go, expect);
+        check(
+            PROTOC_GEN_GO,
+            request,
+            protoreg_plugin_go::generate_go,
+            expect,
+        );
     }
 }
 
 fn go_grpc(request: &[u8], expect: Expect) {
     if tools::require(PROTOC_GEN_GO_GRPC, "Debian package protoc-gen-go-grpc").is_some() {
-        check(PROTOC_GEN_GO_GRPC, request, protoreg_plugin_go::generate_go_grpc, expect);
+        check(
+            PROTOC_GEN_GO_GRPC,
+            request,
+            protoreg_plugin_go::generate_go_grpc,
+            expect,
+        );
     }
 }
 
 #[test]
 fn go_output_is_identical_with_source_relative_paths() {
-    go(&corpus::corpus_request("paths=source_relative"), Expect::Files);
+    go(
+        &corpus::corpus_request("paths=source_relative"),
+        Expect::Files,
+    );
 }
 
 #[test]
@@ -140,7 +166,10 @@ fn go_output_is_identical_with_module_prefix_and_m_flags() {
 
 #[test]
 fn go_grpc_output_is_identical() {
-    go_grpc(&corpus::corpus_request("paths=source_relative"), Expect::Files);
+    go_grpc(
+        &corpus::corpus_request("paths=source_relative"),
+        Expect::Files,
+    );
     go_grpc(&corpus::corpus_request(""), Expect::Files);
 }
 
@@ -163,7 +192,10 @@ fn parameter_errors_match_the_reference() {
     ] {
         go(&corpus::corpus_request(parameter), Expect::Error);
     }
-    go_grpc(&corpus::corpus_request("require_unimplemented_servers=maybe"), Expect::Error);
+    go_grpc(
+        &corpus::corpus_request("require_unimplemented_servers=maybe"),
+        Expect::Error,
+    );
 }
 
 #[test]
@@ -206,7 +238,8 @@ fn fields(mut raw: &[u8]) -> Vec<(u64, Vec<u8>)> {
         let start = raw;
         let key = prost::encoding::decode_varint(&mut raw).unwrap();
         let wire_type = prost::encoding::WireType::try_from(key & 7).unwrap();
-        prost::encoding::skip_field(wire_type, (key >> 3) as u32, &mut raw, Default::default()).unwrap();
+        prost::encoding::skip_field(wire_type, (key >> 3) as u32, &mut raw, Default::default())
+            .unwrap();
         out.push((key >> 3, start[..start.len() - raw.len()].to_vec()));
     }
     out
@@ -241,10 +274,17 @@ fn scramble_file(raw: &[u8]) -> Vec<u8> {
 #[test]
 fn descriptor_fields_out_of_order_are_marshalled_like_go() {
     let mut files = corpus::compile(corpus::FILES);
-    let shop = files.iter_mut().find(|(name, _)| name == "acme/shop/v1/shop.proto").unwrap();
+    let shop = files
+        .iter_mut()
+        .find(|(name, _)| name == "acme/shop/v1/shop.proto")
+        .unwrap();
     shop.1 = scramble_file(&shop.1);
     let scrambled = shop.1.clone();
-    let request = corpus::request(&files, &["acme/shop/v1/shop.proto"], "paths=source_relative");
+    let request = corpus::request(
+        &files,
+        &["acme/shop/v1/shop.proto"],
+        "paths=source_relative",
+    );
     go(&request, Expect::Files);
 
     let ours = protoreg_plugin_go::generate_go(&request);

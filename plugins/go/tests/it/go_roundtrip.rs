@@ -47,12 +47,16 @@ fn write(path: &Path, content: &str) {
 
 fn go_mod(stubs: &Path) -> String {
     let mut go_mod = String::from("module example.com/acme\n\ngo 1.19\n\nrequire (\n");
-    go_mod.push_str("\tgoogle.golang.org/grpc v1.33.3\n\tgoogle.golang.org/protobuf v1.28.1\n)\n\n");
+    go_mod
+        .push_str("\tgoogle.golang.org/grpc v1.33.3\n\tgoogle.golang.org/protobuf v1.28.1\n)\n\n");
     for module in LOCAL_MODULES {
         go_mod.push_str(&format!("replace {module} => {GOCODE}/{module}\n"));
     }
     for module in STUB_MODULES {
-        go_mod.push_str(&format!("replace {module} => {}\n", stubs.join(module).display()));
+        go_mod.push_str(&format!(
+            "replace {module} => {}\n",
+            stubs.join(module).display()
+        ));
     }
     go_mod
 }
@@ -89,7 +93,10 @@ fn generated_go_compiles_and_round_trips() {
     let root = module.path();
     let stubs = root.join("stubs");
     for stub in STUB_MODULES {
-        write(&stubs.join(stub).join("go.mod"), &format!("module {stub}\n"));
+        write(
+            &stubs.join(stub).join("go.mod"),
+            &format!("module {stub}\n"),
+        );
     }
     write(&root.join("go.mod"), &go_mod(&stubs));
 
@@ -114,6 +121,12 @@ fn generated_go_compiles_and_round_trips() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "go test failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ok  \texample.com/acme/roundtrip"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "go test failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("ok  \texample.com/acme/roundtrip"),
+        "{stdout}"
+    );
 }
