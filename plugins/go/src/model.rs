@@ -186,7 +186,8 @@ impl Field {
             Type::String | Type::Bytes | Type::Message | Type::Group
         );
         let explicit = self.proto.options.as_ref().and_then(|o| o.packed);
-        if explicit.is_none() && self.proto3 && self.is_repeated() && scalar {
+        // Extensions are packed only when asked to, even in proto3.
+        if explicit.is_none() && self.proto3 && !self.is_extension && self.is_repeated() && scalar {
             return true;
         }
         explicit.unwrap_or(false) && self.is_repeated() && scalar
@@ -357,6 +358,12 @@ impl Plugin {
         path_type: PathType,
     ) -> Result<File, String> {
         let name = proto.name().to_string();
+        reject_legacy_features(&proto).map_err(|err| {
+            format!(
+                "invalid FileDescriptorProto {}: proto: {err}",
+                crate::gofmt::go_quote(&name)
+            )
+        })?;
         let mut prefix = name.clone();
         for ext in [".proto", ".protodevel"] {
             if extension_of(&prefix) == ext {
@@ -723,6 +730,43 @@ fn check_consistent_package_names(request: &Request, params: &Params) -> Result<
         }
     }
     Ok(())
+}
+
+/// The proto1 features protodesc rejects (`desc_validate.go`), checked in
+/// its order: MessageSet before the message's fields, then nested types.
+/// Other validation is left to the compiler that produced the request.
+fn reject_legacy_features(file: &FileDescriptorProto) -> Result<(), String> {
+    let package = file.package();
+    let prefix = if package.is_empty() {
+        String::new()
+    } else {
+        format!("{package}.")
+    };
+    file.message_type
+        .iter()
+        .try_for_each(|m| reject_legacy_in_message(m, &format!("{prefix}{}", m.name())))
+}
+
+fn reject_legacy_in_message(message: &DescriptorProto, full_name: &str) -> Result<(), String> {
+    let options = message.options.as_ref();
+    if options.and_then(|o| o.message_set_wire_format).unwrap_or(false) {
+        return Err(format!(
+            "message {} is a MessageSet, which is a legacy proto1 feature that is no longer supported",
+            crate::gofmt::go_quote(full_name)
+        ));
+    }
+    for field in &message.field {
+        if field.options.as_ref().and_then(|o| o.weak).unwrap_or(false) {
+            return Err(format!(
+                "message field {} is a weak field, which is a legacy proto1 feature that is no longer supported",
+                crate::gofmt::go_quote(&format!("{full_name}.{}", field.name()))
+            ));
+        }
+    }
+    message
+        .nested_type
+        .iter()
+        .try_for_each(|m| reject_legacy_in_message(m, &format!("{full_name}.{}", m.name())))
 }
 
 fn new_go_ident(file: &File, full_name: &str) -> GoIdent {

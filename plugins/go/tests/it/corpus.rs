@@ -27,11 +27,11 @@ pub fn compile(roots: &[&str]) -> Vec<(String, Vec<u8>)> {
     compiler.include_source_info(true).include_imports(true);
     compiler.open_files(roots).expect("corpus compiles");
     let set = compiler.encode_file_descriptor_set();
-    raw_files(&set)
+    split_set(&set)
 }
 
 /// Splits an encoded FileDescriptorSet into (name, raw bytes) per file.
-fn raw_files(mut set: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub fn split_set(mut set: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     while !set.is_empty() {
         let key = prost::encoding::decode_varint(&mut set).unwrap();

@@ -5,4 +5,5 @@
 mod compare;
 mod corpus;
 mod go_roundtrip;
+mod protobuf_go_corpus;
 mod tools;
