@@ -2,6 +2,7 @@
 //! function for function. Each `gen_*` writes what its Go namesake prints,
 //! in gofmt's final layout.
 
+mod public;
 mod reflect;
 mod values;
 
@@ -285,12 +286,27 @@ fn gen_import(
     if !file.proto.weak_dependency.contains(&index) {
         g.import(&imported.go_import_path);
     }
-    if file.proto.public_dependency.contains(&index) {
-        return Err(format!(
-            "{}: `import public` is not supported by protoreg's Go generator",
-            file.proto.name()
-        ));
+    if !file.proto.public_dependency.contains(&index) {
+        return Ok(());
     }
+    let (_, imported_source) = generate_file(plugin, imported)?;
+    g.w.plain_comment(&format!("// Symbols defined in public import of {dependency}.\n"));
+    g.w.blank();
+    let mut previous_token = None;
+    for decl in public::top_level_decls(&imported_source) {
+        let exported = decl.name.starts_with(|c: char| c.is_uppercase());
+        if !exported || decl.name == imported.go_descriptor_ident || decl.is_selector {
+            continue;
+        }
+        // gofmt separates top-level declarations of different kinds.
+        if previous_token.is_some_and(|t| t != decl.token) {
+            g.w.blank();
+        }
+        previous_token = Some(decl.token);
+        let target = g.ident(&imported.go_import_path, &decl.name);
+        g.w.line(format!("{} {} = {target}", decl.token, decl.name));
+    }
+    g.w.blank();
     Ok(())
 }
 

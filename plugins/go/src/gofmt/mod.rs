@@ -137,6 +137,14 @@ impl GoWriter {
         }
     }
 
+    /// A comment block printed as written: not directly followed by code,
+    /// so go/printer leaves it alone.
+    pub fn plain_comment(&mut self, comment: &str) {
+        for line in comment.trim_end_matches('\n').split('\n') {
+            self.line(line);
+        }
+    }
+
     pub fn finish(mut self) -> String {
         self.flush();
         self.out
