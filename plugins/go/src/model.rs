@@ -71,6 +71,8 @@ pub(crate) struct File {
 pub(crate) struct Enum {
     pub proto: EnumDescriptorProto,
     pub full_name: String,
+    /// The proto package of the declaring file.
+    pub package: String,
     pub go_ident: GoIdent,
     pub path: Vec<i32>,
     pub comments: Comments,
@@ -455,6 +457,7 @@ impl Plugin {
         let id = self.enums.len();
         self.enums_by_name.insert(full_name.clone(), id);
         self.enums.push(Enum {
+            package: file.proto.package().to_string(),
             comments: file.comments(&path),
             proto,
             full_name,
@@ -749,7 +752,10 @@ fn reject_legacy_features(file: &FileDescriptorProto) -> Result<(), String> {
 
 fn reject_legacy_in_message(message: &DescriptorProto, full_name: &str) -> Result<(), String> {
     let options = message.options.as_ref();
-    if options.and_then(|o| o.message_set_wire_format).unwrap_or(false) {
+    if options
+        .and_then(|o| o.message_set_wire_format)
+        .unwrap_or(false)
+    {
         return Err(format!(
             "message {} is a MessageSet, which is a legacy proto1 feature that is no longer supported",
             crate::gofmt::go_quote(full_name)

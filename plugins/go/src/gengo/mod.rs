@@ -174,7 +174,27 @@ pub(crate) fn append_deprecation(mut prefix: String, deprecated: bool) -> String
     prefix + " Deprecated: Do not use.\n"
 }
 
+/// Well-known types for which protoc-gen-go adds hand-written methods and
+/// package documentation (`well_known_types.go`), which this port leaves out.
+const EXTENDED_WELL_KNOWN_FILES: &[&str] = &[
+    "google/protobuf/any.proto",
+    "google/protobuf/duration.proto",
+    "google/protobuf/field_mask.proto",
+    "google/protobuf/struct.proto",
+    "google/protobuf/timestamp.proto",
+    "google/protobuf/wrappers.proto",
+];
+
 fn generate_file(plugin: &Plugin, file: &File) -> Result<(String, String), String> {
+    if EXTENDED_WELL_KNOWN_FILES.contains(&file.proto.name())
+        && file.proto.package() == "google.protobuf"
+    {
+        return Err(format!(
+            "{}: generating this well-known type is not supported by protoreg's Go generator; \
+             use google.golang.org/protobuf/types/known",
+            file.proto.name()
+        ));
+    }
     let mut f = FileInfo::new(plugin, file);
     let mut g = GoFile::new(&file.go_import_path);
     let header = file_header(plugin, file);
@@ -290,7 +310,9 @@ fn gen_import(
         return Ok(());
     }
     let (_, imported_source) = generate_file(plugin, imported)?;
-    g.w.plain_comment(&format!("// Symbols defined in public import of {dependency}.\n"));
+    g.w.plain_comment(&format!(
+        "// Symbols defined in public import of {dependency}.\n"
+    ));
     g.w.blank();
     let mut previous_token = None;
     for decl in public::top_level_decls(&imported_source) {
@@ -765,7 +787,7 @@ pub(crate) fn field_protobuf_tag_value(plugin: &Plugin, field: &Field) -> String
 /// `LegacyEnumName`: `pkg.Outer_Inner`.
 fn legacy_enum_name(plugin: &Plugin, field: &Field) -> String {
     let e = &plugin.enums[field.enum_type.unwrap_or_default()];
-    let package = enum_package(plugin, field.enum_type.unwrap_or_default());
+    let package = &e.package;
     let name = e
         .full_name
         .strip_prefix(&format!("{package}."))
@@ -777,25 +799,6 @@ fn legacy_enum_name(plugin: &Plugin, field: &Field) -> String {
     } else {
         format!("{package}.{camel}")
     }
-}
-
-fn enum_package(plugin: &Plugin, id: EnumId) -> String {
-    plugin
-        .files
-        .iter()
-        .find(|file| {
-            let in_file = |ids: &[EnumId]| ids.contains(&id);
-            in_file(&file.enums) || file_messages_contain_enum(plugin, &file.messages, id)
-        })
-        .map(|file| file.proto.package().to_string())
-        .unwrap_or_default()
-}
-
-fn file_messages_contain_enum(plugin: &Plugin, messages: &[MessageId], id: EnumId) -> bool {
-    messages.iter().any(|&m| {
-        let message = &plugin.messages[m];
-        message.enums.contains(&id) || file_messages_contain_enum(plugin, &message.messages, id)
-    })
 }
 
 fn parse_default(plugin: &Plugin, field: &Field) -> Option<Default> {

@@ -47,7 +47,11 @@ pub(super) fn top_level_decls(source: &str) -> Vec<Decl> {
 }
 
 fn value_spec(token: &'static str, spec: &str) -> Decl {
-    let name = spec.split_whitespace().next().unwrap_or_default().to_string();
+    let name = spec
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let value = spec.split_once("= ").map(|(_, v)| v);
     let value = value.map(|v| v.split("//").next().unwrap_or(v).trim());
     Decl {
@@ -60,7 +64,9 @@ fn value_spec(token: &'static str, spec: &str) -> Decl {
 /// `pkg.Name`, nothing more.
 fn is_selector_expr(expr: &str) -> bool {
     let ident = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     expr.split_once('.')

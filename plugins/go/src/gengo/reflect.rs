@@ -270,9 +270,19 @@ fn gen_file_descriptor(g: &mut GoFile, f: &FileInfo<'_>) -> Result<(), String> {
         .map_err(|err| format!("{}: {err}", f.file.proto.name()))?;
     let raw_desc = f.var_name("rawDesc");
     g.w.open(format!("var {raw_desc} = []byte{{"));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for chunk in bytes.chunks(16) {
-        let line: Vec<String> = chunk.iter().map(|b| format!("0x{b:02x},")).collect();
-        g.w.line(line.join(" "));
+        let mut line = String::with_capacity(chunk.len() * 6);
+        for (i, &b) in chunk.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push_str("0x");
+            line.push(HEX[usize::from(b >> 4)] as char);
+            line.push(HEX[usize::from(b & 15)] as char);
+            line.push(',');
+        }
+        g.w.line(line);
     }
     g.w.close("}");
     g.w.blank();

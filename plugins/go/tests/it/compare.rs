@@ -298,3 +298,34 @@ fn descriptor_fields_out_of_order_are_marshalled_like_go() {
     assert_eq!(embedded.len(), without_source_info.len());
     assert_ne!(embedded, without_source_info);
 }
+
+#[test]
+fn plain_well_known_types_are_identical() {
+    // The well-known types without hand-written Go methods.
+    let files = [
+        "google/protobuf/empty.proto",
+        "google/protobuf/api.proto",
+        "google/protobuf/type.proto",
+        "google/protobuf/source_context.proto",
+        "google/protobuf/descriptor.proto",
+        "google/protobuf/compiler/plugin.proto",
+    ];
+    let compiled = corpus::compile(&files);
+    go(
+        &corpus::request(&compiled, &files, "paths=source_relative"),
+        Expect::Files,
+    );
+}
+
+#[test]
+fn well_known_types_with_hand_written_methods_are_refused() {
+    let compiled = corpus::compile(&["google/protobuf/timestamp.proto"]);
+    let request = corpus::request(&compiled, &["google/protobuf/timestamp.proto"], "");
+    let response = protoreg_plugin_go::generate_go(&request);
+    let error = response.error.expect("refused");
+    assert!(
+        error.contains("well-known type is not supported"),
+        "{error}"
+    );
+    assert!(response.file.is_empty());
+}

@@ -26,13 +26,21 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 ];
 
 fn proto_files(dir: &Path, root: &Path, out: &mut Vec<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             proto_files(&path, root, out);
         } else if path.extension().is_some_and(|e| e == "proto") {
-            out.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            out.push(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
 }
@@ -40,7 +48,11 @@ fn proto_files(dir: &Path, root: &Path, out: &mut Vec<String>) {
 #[test]
 fn protobuf_go_test_protos_are_identical() {
     if tools::require(PROTOC_GEN_GO, "Debian package protoc-gen-go").is_none()
-        || tools::require(&format!("{ROOT}/go.mod"), "Debian package golang-google-protobuf-dev").is_none()
+        || tools::require(
+            &format!("{ROOT}/go.mod"),
+            "Debian package golang-google-protobuf-dev",
+        )
+        .is_none()
     {
         return;
     }
@@ -82,6 +94,14 @@ fn protobuf_go_test_protos_are_identical() {
             }
         }
     }
-    eprintln!("{compared} of {} protobuf-go test protos identical", files.len());
-    assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n\n"));
+    eprintln!(
+        "{compared} of {} protobuf-go test protos identical",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
