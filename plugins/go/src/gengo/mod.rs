@@ -1009,7 +1009,10 @@ fn gen_message_base_methods(g: &mut GoFile, f: &mut FileInfo<'_>, id: MessageId)
 pub(crate) fn one_line_func(g: &mut GoFile, header: &str, statement: Option<&str>) {
     const MAX_SIZE: usize = 100;
     let body_size = statement.map_or(0, |s| s.chars().count());
-    if header.chars().count() + body_size <= MAX_SIZE {
+    // go/printer measures the header from one column before `func` (the
+    // blank after the keyword is still buffered when it takes the start).
+    let header_size = header.chars().count() + 1;
+    if header_size + body_size <= MAX_SIZE {
         match statement {
             Some(s) => g.w.line(format!("{header} {{ {s} }}")),
             None => g.w.line(format!("{header} {{}}")),

@@ -4,6 +4,6 @@
 
 mod compare;
 mod corpus;
+mod external_corpus;
 mod go_roundtrip;
-mod protobuf_go_corpus;
 mod tools;
