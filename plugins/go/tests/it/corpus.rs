@@ -14,7 +14,14 @@ pub const FILES: &[&str] = &[
     "acme/legacy/legacy.proto",
     "acme/legacy/comments.proto",
     "acme/legacy/names.proto",
+    "acme/legacy/cross.proto",
+    "acme/legacy/ext_only.proto",
+    "acme/inventory/v1/inventory.proto",
+    "acme/inventory/v1/only_service.proto",
 ];
+
+/// How many of `FILES` declare services (get a `_grpc.pb.go`).
+pub const FILES_WITH_SERVICES: usize = 3;
 
 pub fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/corpus")
