@@ -2,9 +2,10 @@
 //! function for function, in gofmt's final layout.
 
 use crate::Generate;
-use crate::gengo::{ListElement, comment_text, one_line_func, write_key_value_list};
+use crate::comments::comment_text;
 use crate::gofile::GoFile;
 use crate::gofmt::go_quote;
+use crate::layout::{ListElement, one_line_func, write_key_value_list};
 use crate::model::{File, Method, Plugin, Service};
 
 const CONTEXT: &str = "context";

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod comments;
 mod gengo;
 mod gofile;
 mod gofmt;
 mod grpc;
+mod layout;
 mod marshal;
 mod model;
 mod names;
