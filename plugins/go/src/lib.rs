@@ -35,7 +35,14 @@ pub(crate) trait Generate {
 }
 
 fn respond(request: &[u8], mut generator: impl Generate) -> CodeGeneratorResponse {
-    match run(request, &mut generator) {
+    // A descriptor protoc would have rejected can still break an invariant
+    // the port relies on; that must become an error, never a panic in the
+    // host.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(request, &mut generator)
+    }))
+    .unwrap_or_else(|_| Err("internal error: invalid descriptors in the request".to_string()));
+    match outcome {
         Ok(files) => CodeGeneratorResponse {
             error: None,
             supported_features: Some(Feature::Proto3Optional as u64),

@@ -214,7 +214,7 @@ impl Field {
     /// Whether the field is in a real (not synthetic) oneof of `parent`.
     pub fn real_oneof<'a>(&self, parent: &'a Message) -> Option<&'a Oneof> {
         self.oneof
-            .map(|i| &parent.oneofs[i])
+            .and_then(|i| parent.oneofs.get(i))
             .filter(|oneof| !oneof.synthetic)
     }
 }

@@ -329,3 +329,68 @@ fn well_known_types_with_hand_written_methods_are_refused() {
     );
     assert!(response.file.is_empty());
 }
+
+#[test]
+fn garbage_requests_are_errors_not_panics() {
+    for request in [&b"\xff\xff\xff"[..], b"\x7a\x05\x0a\x03abc\x0a"] {
+        let response = protoreg_plugin_go::generate_go(request);
+        assert!(response.error.is_some(), "{request:?}");
+        assert!(response.file.is_empty());
+        assert!(
+            protoreg_plugin_go::generate_go_grpc(request)
+                .error
+                .is_some()
+        );
+    }
+}
+
+#[test]
+fn a_map_entry_without_fields_is_an_error_not_a_panic() {
+    use prost::Message as _;
+    use prost_types::field_descriptor_proto::{Label, Type};
+    use prost_types::{
+        DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileOptions, MessageOptions,
+    };
+    let entry = DescriptorProto {
+        name: Some("MEntry".into()),
+        options: Some(MessageOptions {
+            map_entry: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let message = DescriptorProto {
+        name: Some("M".into()),
+        field: vec![FieldDescriptorProto {
+            name: Some("m".into()),
+            number: Some(1),
+            label: Some(Label::Repeated as i32),
+            r#type: Some(Type::Message as i32),
+            type_name: Some(".p.M.MEntry".into()),
+            ..Default::default()
+        }],
+        nested_type: vec![entry],
+        ..Default::default()
+    };
+    let file = FileDescriptorProto {
+        name: Some("bad.proto".into()),
+        package: Some("p".into()),
+        message_type: vec![message],
+        options: Some(FileOptions {
+            go_package: Some("example.com/bad".into()),
+            ..Default::default()
+        }),
+        syntax: Some("proto3".into()),
+        ..Default::default()
+    };
+    let request = corpus::request(
+        &[("bad.proto".into(), file.encode_to_vec())],
+        &["bad.proto"],
+        "",
+    );
+    let response = protoreg_plugin_go::generate_go(&request);
+    assert_eq!(
+        response.error.as_deref(),
+        Some("internal error: invalid descriptors in the request")
+    );
+}
