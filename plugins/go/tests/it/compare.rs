@@ -394,3 +394,26 @@ fn a_map_entry_without_fields_is_an_error_not_a_panic() {
         Some("internal error: invalid descriptors in the request")
     );
 }
+
+#[test]
+fn output_is_identical_for_descriptors_compiled_by_protoc() {
+    // protoc encodes descriptors its own way (C++ field order, its own
+    // descriptor.proto); the generators must follow whatever bytes they get.
+    let Some(protoc) = tools::require("protoc", "Debian package protobuf-compiler") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let set_path = out.path().join("set.bin");
+    let status = std::process::Command::new(protoc)
+        .arg(format!("-I{}", corpus::corpus_dir().display()))
+        .args(["--include_imports", "--include_source_info"])
+        .arg(format!("--descriptor_set_out={}", set_path.display()))
+        .args(corpus::FILES)
+        .status()
+        .unwrap();
+    assert!(status.success(), "protoc compiles the corpus");
+    let files = corpus::split_set(&std::fs::read(&set_path).unwrap());
+    let request = corpus::request(&files, corpus::FILES, "paths=source_relative");
+    go(&request, Expect::Files);
+    go_grpc(&request, Expect::Files);
+}
