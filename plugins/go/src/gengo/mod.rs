@@ -22,6 +22,8 @@ use crate::model::{EnumId, Field, File, Message, MessageId, Plugin};
 use crate::names::json_camel_case;
 use values::{Default, escape_c_bytes, format_float_g, parse_float, unescape_c_bytes};
 
+// The submodules are parts of one generator: they reach these imports and
+// each other's functions through `use super::*`.
 use crate::comments::*;
 use crate::layout::*;
 use defaults::*;
