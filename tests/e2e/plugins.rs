@@ -78,6 +78,13 @@ fn shipped_plugins_load_without_configuration() {
         .find(|p| p["name"] == "python")
         .unwrap_or_else(|| panic!("python not loaded: {body}"));
     assert_eq!(python["generators"], json!(["python"]));
+    let go = body["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "go")
+        .unwrap_or_else(|| panic!("go not loaded: {body}"));
+    assert_eq!(go["generators"], json!(["go", "go-grpc"]));
     // Test fixtures are never picked up by the default scan.
     assert!(!plugin_names(&server).contains(&"misbehave".to_string()));
 }
