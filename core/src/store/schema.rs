@@ -93,6 +93,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     schema_version_deps,
     events,
     tokens,
+    jobs,
+    artifacts,
 );
 
 diesel::table! {
@@ -106,3 +108,34 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        namespace_id -> BigInt,
+        namespace -> Text,
+        schema -> Text,
+        version_id -> BigInt,
+        plugin -> Text,
+        parameter -> Text,
+        status -> Text,
+        log -> Text,
+        artifact_sha256 -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    artifacts (version_id, plugin, parameter) {
+        version_id -> BigInt,
+        plugin -> Text,
+        parameter -> Text,
+        blob_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(jobs -> schema_versions (version_id));
