@@ -42,11 +42,12 @@ pub enum GenerateError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// The generator ran and refused the input: the `error` of its
-    /// response, or output the registry cannot archive.
+    /// response, its failure (a non-zero exit), or output the registry
+    /// cannot archive.
     #[error("{0}")]
     Rejected(String),
-    /// The generator could not answer: it failed, returned garbage, ran over
-    /// its time limit or is unhealthy.
+    /// The generator could not answer: it returned garbage or too much, ran
+    /// over its time limit or is unhealthy.
     #[error("{0}")]
     Unavailable(String),
 }
@@ -57,9 +58,18 @@ impl From<crate::store::StoreError> for GenerateError {
     }
 }
 
+/// A generator that ran and said it failed (a `protoc-gen-*` exiting
+/// non-zero, as protoc-gen-go does for a file without `go_package`; a
+/// plugin's error reply) refused the input; one that could not answer is
+/// unavailable.
 impl From<PluginCallError> for GenerateError {
     fn from(err: PluginCallError) -> Self {
-        GenerateError::Unavailable(err.to_string())
+        match err {
+            PluginCallError::Failed { .. } => GenerateError::Rejected(err.to_string()),
+            PluginCallError::Invalid { .. }
+            | PluginCallError::Timeout { .. }
+            | PluginCallError::Unhealthy { .. } => GenerateError::Unavailable(err.to_string()),
+        }
     }
 }
 

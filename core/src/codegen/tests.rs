@@ -256,9 +256,19 @@ async fn promote_queues_jobs_that_the_worker_runs_and_a_failing_generator_fails_
             "protoc-gen-rejects",
             &format!("cat > /dev/null\nprintf '{ERROR_RESPONSE}'"),
         );
+        let garbage = script(
+            dir.path(),
+            "protoc-gen-garbage",
+            "cat > /dev/null\nprintf '\\377\\377\\377'",
+        );
         let host = host_with(
             dir.path(),
-            &[("echo", &echo), ("broken", &broken), ("rejects", &rejects)],
+            &[
+                ("echo", &echo),
+                ("broken", &broken),
+                ("rejects", &rejects),
+                ("garbage", &garbage),
+            ],
         );
         let mut config = db.registry_config();
         config.plugins = Arc::new(host);
@@ -388,8 +398,17 @@ async fn promote_queues_jobs_that_the_worker_runs_and_a_failing_generator_fails_
             .generated("shop", "money", VersionRef::Current, "broken", "")
             .await
         {
-            Err(GenerateError::Unavailable(message)) => {
+            Err(GenerateError::Rejected(message)) => {
                 assert!(message.contains("exited"), "{message}")
+            }
+            other => panic!("{kind}: expected a rejection, got {other:?}"),
+        }
+        match registry
+            .generated("shop", "money", VersionRef::Current, "garbage", "")
+            .await
+        {
+            Err(GenerateError::Unavailable(message)) => {
+                assert!(message.contains("decode"), "{message}")
             }
             other => panic!("{kind}: expected unavailable, got {other:?}"),
         }
@@ -403,14 +422,14 @@ async fn promote_queues_jobs_that_the_worker_runs_and_a_failing_generator_fails_
         assert_eq!(registry.job(123_456).await.unwrap_err().code(), "not_found");
 
         // One codegen.finished event per finished job: 2 on promote, 1
-        // generated on demand, 2 failed on demand.
+        // generated on demand, 3 failed on demand.
         let events = registry.store().events_of(view.info.row_id).await.unwrap();
         let finished_events: Vec<serde_json::Value> = events
             .iter()
             .filter(|e| e.kind == "codegen.finished")
             .map(|e| serde_json::from_str(&e.payload).unwrap())
             .collect();
-        assert_eq!(finished_events.len(), 5, "{kind}: {finished_events:?}");
+        assert_eq!(finished_events.len(), 6, "{kind}: {finished_events:?}");
         assert_eq!(finished_events[0]["job_id"], promoted.jobs[0], "{kind}");
         assert_eq!(finished_events[0]["status"], "succeeded");
         assert_eq!(finished_events[0]["version"], 1);
