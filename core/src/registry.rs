@@ -45,6 +45,8 @@ pub struct Shared {
     pub plugins: Arc<crate::plugin::PluginHost>,
     /// Wakes the code generation worker (after a promote queued jobs).
     pub(crate) codegen_wake: Arc<tokio::sync::Notify>,
+    /// Set once the worker runs (a second `restore` starts no second one).
+    codegen_started: AtomicBool,
     limits: ArcSwap<Limits>,
     namespaces: ArcSwap<HashMap<NamespaceId, Arc<NamespaceEntry>>>,
     arbiter: ArbiterHandle,
@@ -315,6 +317,7 @@ impl Registry {
             compat: config.compat,
             plugins: config.plugins,
             codegen_wake: Arc::new(tokio::sync::Notify::new()),
+            codegen_started: AtomicBool::new(false),
             limits: ArcSwap::from_pointee(config.limits),
             namespaces: ArcSwap::from_pointee(HashMap::new()),
             arbiter,
@@ -355,7 +358,9 @@ impl Registry {
             self.shared.insert_entry(view);
         }
         self.ready.store(true, Ordering::Release);
-        crate::codegen::start_worker(&self.shared);
+        if !self.shared.codegen_started.swap(true, Ordering::AcqRel) {
+            crate::codegen::start_worker(&self.shared);
+        }
         tracing::info!(
             namespaces = count,
             backend = store.backend_name(),

@@ -320,6 +320,17 @@ pub async fn scrape(metrics: web::Data<Metrics>, registry: web::Data<Registry>) 
     }
 }
 
+impl protoreg_core::plugin::PluginObserver for Metrics {
+    fn observe(&self, plugin: &str, kind: &str, result: &str, elapsed: Duration) {
+        self.plugin_calls
+            .with_label_values(&[plugin, kind, result])
+            .inc();
+        self.plugin_duration
+            .with_label_values(&[plugin, kind])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::App;
@@ -385,16 +396,5 @@ mod tests {
             metrics.observe_error(&ApiError::Registry(err).into());
         }
         assert_eq!(metrics.store_errors.get(), 2);
-    }
-}
-
-impl protoreg_core::plugin::PluginObserver for Metrics {
-    fn observe(&self, plugin: &str, kind: &str, result: &str, elapsed: Duration) {
-        self.plugin_calls
-            .with_label_values(&[plugin, kind, result])
-            .inc();
-        self.plugin_duration
-            .with_label_values(&[plugin, kind])
-            .observe(elapsed.as_secs_f64());
     }
 }
