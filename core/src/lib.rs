@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod codegen;
 pub mod compat;
 pub mod compile;
 pub mod descriptor;
@@ -25,6 +26,8 @@ pub use error::{CompileError, RegistryError, Result, Violation};
 pub use ids::{BUILTINS, NamespaceId, SchemaId};
 pub use limits::Limits;
 pub use ops::{PromoteOutcome, PromotedSchema, PublishOutcome, PublishRequest, RollbackOutcome};
-pub use registry::{Registry, RegistryConfig, TypeScope, VersionInfo, VersionRef, VersionState};
+pub use registry::{
+    JobInfo, Registry, RegistryConfig, TypeScope, VersionInfo, VersionRef, VersionState,
+};
 pub use snapshot::{NamespaceView, VersionSnapshot};
 pub use store::{Store, StoreConfig};

@@ -56,6 +56,8 @@ pub struct PromoteOutcome {
     pub revision: i64,
     pub dry_run: bool,
     pub compat_checker: String,
+    /// Code generation jobs the promote queued.
+    pub jobs: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -526,6 +528,7 @@ pub async fn promote(
             revision: view.info.revision,
             dry_run,
             compat_checker,
+            jobs: Vec::new(),
         });
     }
 
@@ -562,6 +565,7 @@ pub async fn promote(
             revision: view.info.revision,
             dry_run,
             compat_checker,
+            jobs: Vec::new(),
         });
     }
 
@@ -574,16 +578,19 @@ pub async fn promote(
             to_version_id: to.version_id,
         })
         .collect();
-    let revision = shared
+    let targets = crate::codegen::targets_of(&view.info.settings);
+    let commit = shared
         .store
-        .promote(
+        .promote_enqueuing(
             view.info.row_id,
             view.info.name.as_str(),
             view.info.revision,
             &store_moves,
+            &targets,
         )
         .await
         .map_err(|e| revision_conflict(shared, cell, e))?;
+    let revision = commit.revision;
 
     let mut next = (*view).clone();
     next.info.revision = revision;
@@ -601,11 +608,15 @@ pub async fn promote(
     if view.info.name.is_builtins() {
         shared.refresh_dependents_of_builtins();
     }
+    if !commit.job_ids.is_empty() {
+        shared.codegen_wake.notify_one();
+    }
     Ok(PromoteOutcome {
         promoted,
         revision,
         dry_run,
         compat_checker,
+        jobs: commit.job_ids,
     })
 }
 
@@ -760,6 +771,7 @@ pub async fn update_namespace(
     let view = cell.load_full();
     if let Some(settings) = &settings {
         shared.compat.validate_settings(settings)?;
+        crate::codegen::validate_settings(settings, &shared.plugins)?;
     }
     let metadata_text = metadata
         .as_ref()

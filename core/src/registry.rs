@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::actor::{self, NamespaceActor};
+use crate::codegen::{GenerateError, Generated};
 use crate::compat::{BufRules, CompatCheck};
 use crate::descriptor::RawFile;
 use crate::error::{RegistryError, Result};
@@ -21,7 +22,7 @@ use crate::ids::{self, NamespaceId, SchemaId};
 use crate::limits::Limits;
 use crate::ops::{self, PromoteOutcome, PublishOutcome, PublishRequest, RollbackOutcome};
 use crate::snapshot::{NamespaceView, VersionSnapshot};
-use crate::store::{Store, StoreConfig};
+use crate::store::{JobTarget, Store, StoreConfig};
 
 /// One live namespace: its view and the actor that changes it.
 pub struct NamespaceEntry {
@@ -42,6 +43,10 @@ pub struct Shared {
     pub store: Store,
     pub compat: Arc<dyn CompatCheck>,
     pub plugins: Arc<crate::plugin::PluginHost>,
+    /// Wakes the code generation worker (after a promote queued jobs).
+    pub(crate) codegen_wake: Arc<tokio::sync::Notify>,
+    /// Set once the worker runs (a second `restore` starts no second one).
+    codegen_started: AtomicBool,
     limits: ArcSwap<Limits>,
     namespaces: ArcSwap<HashMap<NamespaceId, Arc<NamespaceEntry>>>,
     arbiter: ArbiterHandle,
@@ -226,6 +231,43 @@ impl VersionInfo {
     }
 }
 
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInfo {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub namespace: String,
+    pub schema: String,
+    pub version: i32,
+    pub plugin: String,
+    pub parameter: String,
+    pub log: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobInfo {
+    fn of(record: crate::store::JobRecord) -> Self {
+        let job = record.job;
+        JobInfo {
+            id: job.id,
+            kind: job.kind,
+            status: job.status,
+            namespace: job.namespace,
+            schema: job.schema,
+            version: record.version,
+            plugin: job.plugin,
+            parameter: job.parameter,
+            log: job.log,
+            created_at: ops::to_utc(job.created_at),
+            started_at: job.started_at.map(ops::to_utc),
+            finished_at: job.finished_at.map(ops::to_utc),
+        }
+    }
+}
+
 /// How to open a registry.
 #[derive(Clone)]
 pub struct RegistryConfig {
@@ -274,6 +316,8 @@ impl Registry {
             store,
             compat: config.compat,
             plugins: config.plugins,
+            codegen_wake: Arc::new(tokio::sync::Notify::new()),
+            codegen_started: AtomicBool::new(false),
             limits: ArcSwap::from_pointee(config.limits),
             namespaces: ArcSwap::from_pointee(HashMap::new()),
             arbiter,
@@ -315,6 +359,9 @@ impl Registry {
         }
         self.ready.store(true, Ordering::Release);
         crate::events::start(store.clone(), self.shared.plugins.sinks());
+        if !self.shared.codegen_started.swap(true, Ordering::AcqRel) {
+            crate::codegen::start_worker(&self.shared);
+        }
         tracing::info!(
             namespaces = count,
             backend = store.backend_name(),
@@ -685,6 +732,78 @@ impl Registry {
                 Ok((snapshot, VersionState::Previous))
             }
         }
+    }
+
+    /// A job (`GET /v1/jobs/{id}`).
+    pub async fn job(&self, id: i64) -> Result<JobInfo> {
+        self.ensure_ready()?;
+        let record = self
+            .shared
+            .store
+            .job(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("job {id} not found")))?;
+        Ok(JobInfo::of(record))
+    }
+
+    /// The generated code of a version as a gzip tar: the stored artifact,
+    /// or generated now (recorded as a job, stored as the artifact) when
+    /// there is none yet.
+    pub async fn generated(
+        &self,
+        namespace: &str,
+        schema: &str,
+        which: VersionRef,
+        plugin: &str,
+        parameter: &str,
+    ) -> std::result::Result<Generated, GenerateError> {
+        crate::codegen::validate_parameter(parameter)?;
+        let view = self.view(namespace)?;
+        let (version, _) = self.version(namespace, schema, which).await?;
+        let store = &self.shared.store;
+        if let Some(artifact) = store
+            .artifact(version.version_id, plugin, parameter)
+            .await?
+        {
+            let mut blobs = store.blobs(&[artifact.blob_sha256.as_str()]).await?;
+            let archive = blobs.remove(&artifact.blob_sha256).ok_or_else(|| {
+                RegistryError::Internal(format!("artifact blob {} missing", artifact.blob_sha256))
+            })?;
+            return Ok(Generated {
+                archive,
+                sha256: artifact.blob_sha256,
+                job_id: None,
+            });
+        }
+        if self.shared.plugins.generator(plugin).is_none() {
+            return Err(RegistryError::NotFound(format!(
+                "no code generator named {plugin:?} is loaded"
+            ))
+            .into());
+        }
+        let target = JobTarget {
+            plugin: plugin.to_owned(),
+            parameter: parameter.to_owned(),
+        };
+        let job = store
+            .start_job(
+                view.info.row_id,
+                view.info.name.as_str(),
+                version.schema.as_str(),
+                version.version_id,
+                &target,
+            )
+            .await?;
+        let record = crate::store::JobRecord {
+            job,
+            version: version.version,
+        };
+        let (_, generated) = crate::codegen::run_job(&self.shared, record).await?;
+        generated.ok_or_else(|| {
+            GenerateError::Registry(RegistryError::Internal(
+                "a finished job left no archive".into(),
+            ))
+        })
     }
 
     /// The source files of a version, as published.

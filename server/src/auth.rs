@@ -101,6 +101,9 @@ pub fn requirement(method: &Method, template: &str) -> Option<Need> {
         ("GET", "/v1/tokens" | "/v1/tokens/{id}") => GlobalAdmin,
         ("DELETE", "/v1/tokens/{id}") => GlobalAdmin,
         ("GET", "/v1/plugins") => Caller,
+        // Any caller here; the handler then needs read in the job's
+        // namespace (`require_namespace_role`), which the route cannot name.
+        ("GET", "/v1/jobs/{id}") => Caller,
         _ => return None,
     };
     Some(need)
@@ -241,6 +244,29 @@ pub fn caller(req: &actix_web::HttpRequest) -> Principal {
         .get::<Principal>()
         .cloned()
         .unwrap_or_else(|| Principal::anonymous(None))
+}
+
+/// For handlers whose namespace is not in the path: `role` in `namespace`
+/// (reading `__builtins__` is open to every caller, as on its routes).
+pub fn require_namespace_role(
+    req: &actix_web::HttpRequest,
+    namespace: &str,
+    role: Role,
+) -> Result<(), ApiError> {
+    let principal = caller(req);
+    let allowed = if namespace == BUILTINS && role == Role::Read {
+        !principal.grants.is_empty()
+    } else if namespace == BUILTINS {
+        principal.is_global_admin()
+    } else {
+        principal.can(namespace, role)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        let what = format!("{role:?} role in namespace {namespace}").to_lowercase();
+        Err(denied(&principal, format!("this needs {what}")))
+    }
 }
 
 /// `force` and writing `__builtins__` need a global admin.

@@ -22,6 +22,24 @@ pub enum ApiError {
     /// `invalid_argument` with every problem and its field path.
     #[error("the message does not decode: {}", .0.first().map(|e| e.message.as_str()).unwrap_or_default())]
     InvalidMessage(Vec<FieldError>),
+    /// A code generator refused the input: 422 `invalid_argument` (the
+    /// request was well-formed; the generator cannot work on this schema).
+    #[error("{0}")]
+    GeneratorRejected(String),
+}
+
+impl From<protoreg_core::codegen::GenerateError> for ApiError {
+    fn from(err: protoreg_core::codegen::GenerateError) -> Self {
+        use protoreg_core::codegen::GenerateError;
+        match err {
+            GenerateError::Registry(err) => Self::Registry(err),
+            GenerateError::Rejected(message) => Self::GeneratorRejected(message),
+            // The generator could not do the work: `unavailable`, 503.
+            GenerateError::Unavailable(message) => {
+                Self::Registry(RegistryError::Unavailable(message))
+            }
+        }
+    }
 }
 
 impl ApiError {
@@ -89,6 +107,7 @@ impl ResponseError for ApiError {
             Self::Registry(err) => status_of(err),
             Self::NotModified(_) => StatusCode::NOT_MODIFIED,
             Self::InvalidMessage(_) => StatusCode::BAD_REQUEST,
+            Self::GeneratorRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -110,6 +129,17 @@ impl ResponseError for ApiError {
                         "detail": self.to_string(),
                         "code": "invalid_argument",
                         "errors": errors,
+                    }));
+            }
+            Self::GeneratorRejected(message) => {
+                return HttpResponse::UnprocessableEntity()
+                    .content_type("application/problem+json")
+                    .json(serde_json::json!({
+                        "type": "urn:protoreg:problem:invalid_argument",
+                        "title": title_of("invalid_argument"),
+                        "status": 422,
+                        "detail": format!("the code generator refused this schema: {message}"),
+                        "code": "invalid_argument",
                     }));
             }
         };

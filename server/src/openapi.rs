@@ -16,7 +16,7 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::auth::{self, Need};
-use crate::handlers::{health, namespaces, plugins, schemas, staging, tokens, types};
+use crate::handlers::{codegen, health, namespaces, plugins, schemas, staging, tokens, types};
 
 /// An error, as `application/problem+json` (RFC 9457).
 #[derive(Serialize, ToSchema)]
@@ -94,6 +94,8 @@ impl ToSchema for Binary {}
         types::get,
         types::validate,
         types::transcode,
+        codegen::generated,
+        codegen::job,
     ),
     components(schemas(Problem)),
     modifiers(&FromAuthTable)

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::handlers::{health, namespaces, plugins, schemas, staging, tokens, types};
+use crate::handlers::{codegen, health, namespaces, plugins, schemas, staging, tokens, types};
 
 /// Every (method, path template) registered by [`config`]. Tests check it
 /// against the text of [`config`] and against the OpenAPI document
@@ -49,6 +49,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/namespaces/{ns}/types/{full_name}/validate"),
     ("POST", "/v1/namespaces/{ns}/types/{full_name}/transcode"),
     ("POST", "/v1/namespaces/{ns}/schemas/{schema}/rollback"),
+    (
+        "GET",
+        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/generated/{plugin}",
+    ),
+    ("GET", "/v1/jobs/{id}"),
 ];
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -61,6 +66,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(crate::metrics::scrape))
         .route("/openapi.json", web::get().to(crate::openapi::serve))
+        .route("/v1/jobs/{id}", web::get().to(codegen::job))
         .service(
             web::scope("/v1/namespaces")
                 .route("", web::get().to(namespaces::list))
@@ -111,6 +117,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/{ns}/schemas/{schema}/rollback",
                     web::post().to(schemas::rollback),
+                )
+                .route(
+                    "/{ns}/schemas/{schema}/versions/{version}/generated/{plugin}",
+                    web::get().to(codegen::generated),
                 ),
         );
 }

@@ -314,6 +314,17 @@ fn every_route_checks_its_role() {
         ),
         case("GET", "/v1/tokens", None, Global, 200),
         case("GET", "/v1/plugins", None, Caller, 200),
+        // No generator is configured here: found-or-not comes after the role.
+        case(
+            "GET",
+            &format!("{ns}/schemas/common/versions/1/generated/go"),
+            None,
+            Read,
+            404,
+        ),
+        // Any caller may ask; a job's namespace decides who reads it
+        // (tests/e2e/codegen.rs).
+        case("GET", "/v1/jobs/424242", None, Caller, 404),
     ];
     cases.push(Case {
         method: "DELETE",

@@ -145,3 +145,47 @@ pub struct NewToken<'a> {
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub namespace_id: i64,
+    pub namespace: String,
+    pub schema: String,
+    pub version_id: i64,
+    pub plugin: String,
+    pub parameter: String,
+    pub status: String,
+    pub log: String,
+    pub artifact_sha256: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub namespace_id: i64,
+    pub namespace: &'a str,
+    pub schema: &'a str,
+    pub version_id: i64,
+    pub plugin: &'a str,
+    pub parameter: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = artifacts)]
+pub struct ArtifactRow {
+    pub version_id: i64,
+    pub plugin: String,
+    pub parameter: String,
+    pub blob_sha256: String,
+    pub created_at: NaiveDateTime,
+}

@@ -94,6 +94,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     tokens,
     sink_cursors,
+    jobs,
+    artifacts,
 );
 
 diesel::table! {
@@ -115,3 +117,34 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        namespace_id -> BigInt,
+        namespace -> Text,
+        schema -> Text,
+        version_id -> BigInt,
+        plugin -> Text,
+        parameter -> Text,
+        status -> Text,
+        log -> Text,
+        artifact_sha256 -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    artifacts (version_id, plugin, parameter) {
+        version_id -> BigInt,
+        plugin -> Text,
+        parameter -> Text,
+        blob_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(jobs -> schema_versions (version_id));

@@ -1,6 +1,7 @@
 //! One module per resource. A handler parses and validates its input,
 //! calls one registry method and maps the result; no business logic here.
 
+pub mod codegen;
 pub mod health;
 pub mod namespaces;
 pub mod plugins;

@@ -75,7 +75,7 @@ pub struct PromoteRequest {
     params(("ns" = String, Path, description = "Namespace id")),
     request_body = Option<PromoteRequest>,
     responses(
-        (status = 200, description = "`{promoted, revision, dry_run, compat_checker}`", body = Object),
+        (status = 200, description = "`{promoted, revision, dry_run, compat_checker, jobs}`; `jobs`: ids of the code generation jobs queued, one per promoted version and `settings.codegen` target (see `GET /v1/jobs/{id}`)", body = Object),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
         (status = 409, description = "Incompatible with the current versions (`violations`), or a concurrent change"),
@@ -94,5 +94,6 @@ pub async fn promote(
         "revision": outcome.revision,
         "dry_run": outcome.dry_run,
         "compat_checker": outcome.compat_checker,
+        "jobs": outcome.jobs,
     })))
 }

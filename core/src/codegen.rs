@@ -1,0 +1,467 @@
+//! Code generation: a namespace's `settings.codegen` targets, the
+//! `CodeGeneratorRequest` of a version, the deterministic archive of a
+//! generator's output, the job worker and on-demand generation.
+//!
+//! A promote queues one job per promoted version and target in its own
+//! transaction (`Store::promote_enqueuing`). The worker, a task on the
+//! registry's runtime, runs queued jobs one at a time: it is woken after a
+//! promote and at start-up (when jobs a stopped process left `running` are
+//! queued again), and looks for queued jobs every [`POLL_INTERVAL`] in case
+//! another replica queued them. Generators run on a blocking thread, bounded
+//! by the plugin host's time limit. A failing generator fails its job; the
+//! promote was committed before the job started.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use flate2::{Compression, GzBuilder};
+use protoreg_plugin_sdk::CodeGeneratorResponse;
+use serde_json::Value;
+
+use crate::descriptor;
+use crate::error::{RegistryError, Result};
+use crate::fingerprint::sha256_hex;
+use crate::ids::SchemaId;
+use crate::plugin::{PluginCallError, PluginHost};
+use crate::registry::Shared;
+use crate::snapshot::VersionSnapshot;
+use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget};
+
+/// How often the worker looks for jobs queued by another replica.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The longest generator parameter accepted.
+pub const MAX_PARAMETER_BYTES: usize = 4096;
+
+/// Why code could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// Unknown version or generator (`not_found`), bad input, store errors.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The generator ran and refused the input: the `error` of its
+    /// response, its failure (a non-zero exit), or output the registry
+    /// cannot archive.
+    #[error("{0}")]
+    Rejected(String),
+    /// The generator could not answer: it returned garbage or too much, ran
+    /// over its time limit or is unhealthy.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<crate::store::StoreError> for GenerateError {
+    fn from(err: crate::store::StoreError) -> Self {
+        GenerateError::Registry(err.into())
+    }
+}
+
+/// A generator that ran and said it failed (a `protoc-gen-*` exiting
+/// non-zero, as protoc-gen-go does for a file without `go_package`; a
+/// plugin's error reply) refused the input; one that could not answer is
+/// unavailable.
+impl From<PluginCallError> for GenerateError {
+    fn from(err: PluginCallError) -> Self {
+        match err {
+            PluginCallError::Failed { .. } => GenerateError::Rejected(err.to_string()),
+            PluginCallError::Invalid { .. }
+            | PluginCallError::Timeout { .. }
+            | PluginCallError::Unhealthy { .. } => GenerateError::Unavailable(err.to_string()),
+        }
+    }
+}
+
+/// A generated archive: a gzip tar of the generator's files.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub archive: Vec<u8>,
+    pub sha256: String,
+    /// The job that generated it; `None` when served from a stored artifact.
+    pub job_id: Option<i64>,
+}
+
+/// The targets of `settings.codegen`, without repeats (an artifact is kept
+/// per (version, plugin, parameter)). Settings are validated when stored;
+/// anything malformed here is skipped.
+pub fn targets_of(settings: &Value) -> Vec<JobTarget> {
+    let mut targets: Vec<JobTarget> = Vec::new();
+    let entries = settings
+        .get("codegen")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for entry in entries {
+        let Some(plugin) = entry.get("plugin").and_then(Value::as_str) else {
+            continue;
+        };
+        let parameter = entry
+            .get("parameter")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let target = JobTarget {
+            plugin: plugin.to_owned(),
+            parameter: parameter.to_owned(),
+        };
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    targets
+}
+
+/// Checks `settings.codegen`: a list of `{plugin, parameter?, output?}`
+/// whose plugins name generators the host knows.
+pub fn validate_settings(settings: &Value, host: &PluginHost) -> Result<()> {
+    let invalid = |m: String| Err(RegistryError::InvalidArgument(m));
+    let Some(codegen) = settings.get("codegen") else {
+        return Ok(());
+    };
+    if codegen.is_null() {
+        return Ok(());
+    }
+    let Some(entries) = codegen.as_array() else {
+        return invalid("settings.codegen must be a list of {plugin, parameter, output}".into());
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(object) = entry.as_object() else {
+            return invalid(format!("settings.codegen[{i}] must be an object"));
+        };
+        if let Some(key) = object
+            .keys()
+            .find(|k| !["plugin", "parameter", "output"].contains(&k.as_str()))
+        {
+            return invalid(format!("settings.codegen[{i}]: unknown field {key:?}"));
+        }
+        let plugin = match object.get("plugin").and_then(Value::as_str) {
+            Some(p) if !p.trim().is_empty() => p,
+            _ => return invalid(format!("settings.codegen[{i}] needs a plugin name")),
+        };
+        for key in ["parameter", "output"] {
+            if object
+                .get(key)
+                .is_some_and(|v| !v.is_string() && !v.is_null())
+            {
+                return invalid(format!("settings.codegen[{i}].{key} must be a string"));
+            }
+        }
+        let parameter = object
+            .get("parameter")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        validate_parameter(parameter)?;
+        if host.generator(plugin).is_none() {
+            return invalid(format!(
+                "settings.codegen[{i}]: no code generator named {plugin:?} is loaded (known: {})",
+                known_generators(host)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn known_generators(host: &PluginHost) -> String {
+    let mut names: Vec<String> = host
+        .plugins()
+        .iter()
+        .flat_map(|p| p.manifest.generators.iter().map(|g| g.name.clone()))
+        .chain(host.protoc_generators().iter().map(|p| p.name.clone()))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+pub fn validate_parameter(parameter: &str) -> Result<()> {
+    if parameter.len() > MAX_PARAMETER_BYTES {
+        return Err(RegistryError::InvalidArgument(format!(
+            "a generator parameter is at most {MAX_PARAMETER_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The encoded `CodeGeneratorRequest` for a version: its own files to
+/// generate, and its served descriptor set's files (dependencies first) as
+/// `proto_file`, copied byte for byte so that custom options and unknown
+/// fields reach the generator exactly as compiled.
+pub fn request_for(version: &VersionSnapshot, parameter: &str) -> Result<Vec<u8>> {
+    use prost::encoding;
+    let files = descriptor::split_file_descriptor_set(version.descriptor_set.clone())?;
+    let mut request = Vec::with_capacity(version.descriptor_set.len() + 256);
+    for own in &version.files {
+        encoding::string::encode(1, &own.name, &mut request);
+    }
+    if !parameter.is_empty() {
+        encoding::string::encode(2, &parameter.to_owned(), &mut request);
+    }
+    for file in &files {
+        encoding::bytes::encode(15, &file.bytes, &mut request);
+    }
+    Ok(request)
+}
+
+/// A path a generator may write: relative, `/`-separated, no `..` or empty
+/// segment, no backslash, at most 1024 bytes.
+fn check_output_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 1024
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && !name.contains('\0')
+        && name
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("the generator wrote an invalid file name {name:?}"))
+    }
+}
+
+/// The generator's files by name. An entry without a name continues the
+/// previous file (the protoc plugin protocol); insertion points are not
+/// supported.
+pub fn output_files(
+    response: &CodeGeneratorResponse,
+) -> std::result::Result<BTreeMap<String, Vec<u8>>, String> {
+    if let Some(error) = response.error.as_deref().filter(|e| !e.is_empty()) {
+        return Err(error.to_owned());
+    }
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut last: Option<String> = None;
+    for file in &response.file {
+        let content = file.content.as_deref().unwrap_or_default().as_bytes();
+        if file
+            .insertion_point
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return Err(format!(
+                "the generator wrote to insertion point {:?}, which protoreg does not support",
+                file.insertion_point.as_deref().unwrap_or_default()
+            ));
+        }
+        match file.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => {
+                check_output_name(name)?;
+                if files.insert(name.to_owned(), content.to_vec()).is_some() {
+                    return Err(format!("the generator wrote {name:?} twice"));
+                }
+                last = Some(name.to_owned());
+            }
+            None => match last.as_ref().and_then(|n| files.get_mut(n)) {
+                Some(previous) => previous.extend_from_slice(content),
+                None => return Err("the generator's first file has no name".into()),
+            },
+        }
+    }
+    Ok(files)
+}
+
+/// A gzip tar of `files` that depends only on their names and bytes:
+/// entries sorted by name, mode 0644, mtime 0, uid/gid 0, no owner names,
+/// gzip header without a time or file name.
+pub fn archive(files: &BTreeMap<String, Vec<u8>>) -> std::io::Result<Vec<u8>> {
+    let gzip = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::default());
+    let mut tar = tar::Builder::new(gzip);
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        tar.append_data(&mut header, name, data.as_slice())?;
+    }
+    let mut gzip = tar.into_inner()?;
+    gzip.flush()?;
+    gzip.finish()
+}
+
+/// Runs the generator on one version and archives its output.
+pub(crate) async fn generate(
+    host: &PluginHost,
+    version: &VersionSnapshot,
+    target: &JobTarget,
+) -> std::result::Result<(Generated, usize), GenerateError> {
+    let generator = host.generator(&target.plugin).ok_or_else(|| {
+        RegistryError::NotFound(format!(
+            "no code generator named {:?} is loaded",
+            target.plugin
+        ))
+    })?;
+    let request = request_for(version, &target.parameter)?;
+    let response = tokio::task::spawn_blocking(move || generator.generate(request))
+        .await
+        .map_err(|e| RegistryError::internal("generator thread", e))??;
+    let files = output_files(&response).map_err(GenerateError::Rejected)?;
+    let count = files.len();
+    let archive = tokio::task::spawn_blocking(move || archive(&files))
+        .await
+        .map_err(|e| RegistryError::internal("archive thread", e))?
+        .map_err(|e| RegistryError::internal("writing the archive", e))?;
+    let sha256 = sha256_hex(&archive);
+    Ok((
+        Generated {
+            archive,
+            sha256,
+            job_id: None,
+        },
+        count,
+    ))
+}
+
+/// Runs a claimed job to its end and records the outcome (one
+/// transaction, with its `codegen.finished` event).
+pub(crate) async fn run_job(
+    shared: &Shared,
+    record: JobRecord,
+) -> std::result::Result<(JobRow, Option<Generated>), GenerateError> {
+    let job = record.job;
+    let target = JobTarget {
+        plugin: job.plugin.clone(),
+        parameter: job.parameter.clone(),
+    };
+    let outcome = match version_of_job(shared, &job).await {
+        Ok(version) => generate(&shared.plugins, &version, &target).await,
+        Err(err) => Err(err.into()),
+    };
+    let (result, generated) = match outcome {
+        Ok((generated, count)) => {
+            let log = format!(
+                "generated {count} file(s) with {} ({} bytes archived)",
+                target.plugin,
+                generated.archive.len()
+            );
+            (Ok(log), Some(generated))
+        }
+        Err(err) => (Err(err), None),
+    };
+    let log = match &result {
+        Ok(log) => log.clone(),
+        Err(GenerateError::Registry(RegistryError::Internal(m))) => {
+            tracing::error!(job = job.id, message = %m, "code generation job failed");
+            "internal error; see the server log".to_owned()
+        }
+        Err(err) => err.to_string(),
+    };
+    let job_result = match &generated {
+        Some(g) => JobResult::Succeeded {
+            archive: BlobRef {
+                sha256: &g.sha256,
+                data: &g.archive,
+            },
+            log: &log,
+        },
+        None => JobResult::Failed { log: &log },
+    };
+    let row = shared
+        .store
+        .finish_job(&job, record.version, job_result)
+        .await?;
+    tracing::info!(job = row.id, namespace = %row.namespace, schema = %row.schema,
+        version = record.version, plugin = %row.plugin, status = %row.status, "code generation job finished");
+    match result {
+        Ok(_) => Ok((
+            row.clone(),
+            generated.map(|g| Generated {
+                job_id: Some(row.id),
+                ..g
+            }),
+        )),
+        Err(err) => Err(err),
+    }
+}
+
+/// The version a job generates for: from the namespace's view when it is
+/// current or staged there, else from the store.
+async fn version_of_job(shared: &Shared, job: &JobRow) -> Result<Arc<VersionSnapshot>> {
+    if let Some(entry) = shared.entry(&job.namespace) {
+        let view = entry.view.load();
+        if let Some(found) = view
+            .schemas
+            .values()
+            .flat_map(|e| [&e.current, &e.staged])
+            .flatten()
+            .find(|v| v.version_id == job.version_id)
+        {
+            return Ok(found.clone());
+        }
+    }
+    let rows = shared.store.versions_by_ids(&[job.version_id]).await?;
+    let row = rows.into_iter().next().ok_or_else(|| {
+        RegistryError::NotFound(format!("version row {} not found", job.version_id))
+    })?;
+    let names = std::collections::HashMap::from([(row.schema_id, SchemaId::parse(&job.schema)?)]);
+    crate::ops::load_snapshots(&shared.store, &names, vec![row])
+        .await?
+        .remove(&job.version_id)
+        .ok_or_else(|| RegistryError::Internal(format!("version {} did not load", job.version_id)))
+}
+
+/// Starts the worker on the current runtime: queues again the jobs a
+/// stopped process left `running`, then runs queued jobs whenever woken.
+/// Stops when the registry is gone.
+pub(crate) fn start_worker(shared: &Arc<Shared>) {
+    let weak: Weak<Shared> = Arc::downgrade(shared);
+    let wake = shared.codegen_wake.clone();
+    actix::spawn(async move {
+        if let Some(shared) = weak.upgrade() {
+            match shared.store.requeue_running_jobs().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "queued again jobs left running"),
+                Err(err) => tracing::error!(%err, "cannot queue again jobs left running"),
+            }
+        }
+        loop {
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            run_queued(&shared).await;
+            drop(shared);
+            let _ = tokio::time::timeout(POLL_INTERVAL, wake.notified()).await;
+        }
+    });
+}
+
+/// Runs queued jobs until none is left.
+async fn run_queued(shared: &Shared) {
+    loop {
+        let ids = match shared.store.queued_job_ids(32).await {
+            Ok(ids) if ids.is_empty() => return,
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::error!(%err, "cannot read queued jobs");
+                return;
+            }
+        };
+        for id in ids {
+            let record = match shared.store.claim_job(id).await {
+                Ok(Some(record)) => record,
+                Ok(None) => continue,
+                Err(err) => {
+                    tracing::error!(%err, job = id, "cannot claim a job");
+                    return;
+                }
+            };
+            // The outcome is recorded in the job; only a store failure to
+            // record it is worth a log line here.
+            if let Err(GenerateError::Registry(err)) = run_job(shared, record).await {
+                if !matches!(err, RegistryError::NotFound(_)) {
+                    tracing::debug!(%err, job = id, "job ended with an error");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

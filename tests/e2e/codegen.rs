@@ -1,0 +1,520 @@
+//! Code generation on promote, against the real binary with Debian's real
+//! `protoc-gen-go` configured as `[[plugins.protoc]]`: jobs queued by a
+//! promote, their status, the stored artifacts, generation on demand, and
+//! generators that fail without failing the promote.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const ADMIN: &str = "admin-secret-for-codegen";
+const GO_PARAMETER: &str = "paths=source_relative";
+
+const MONEY_GO: &str = "syntax = \"proto3\";\npackage common;\n\
+    option go_package = \"example.com/shop/common;common\";\n\
+    message Money {\n  int64 units = 1;\n  string currency = 2;\n}\n";
+const NO_GO_PACKAGE: &str =
+    "syntax = \"proto3\";\npackage plain;\nmessage Plain {\n  string id = 1;\n}\n";
+
+/// `protoc-gen-go` on PATH; `None` (after saying so) when it is missing
+/// outside CI. Under `CI=true` a missing generator fails the test.
+fn protoc_gen_go() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("protoc-gen-go"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "protoc-gen-go is not installed (Debian package protoc-gen-go); under CI=true the codegen tests must run"
+            );
+        }
+        eprintln!("skipped: protoc-gen-go is not installed (Debian package protoc-gen-go)");
+    }
+    found
+}
+
+/// A config file: the admin token, no plugin libraries, and `go` (the real
+/// protoc-gen-go), `broken` (exits 1) and `slow` (never answers) as protoc
+/// generators.
+fn write_config(dir: &Path, go: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let broken = dir.join("protoc-gen-broken");
+    std::fs::write(
+        &broken,
+        "#!/bin/sh\ncat > /dev/null\necho 'broken on purpose' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Never answers within the call time limit below.
+    let slow = dir.join("protoc-gen-slow");
+    std::fs::write(&slow, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let libraries = dir.join("no-plugin-libraries");
+    std::fs::create_dir_all(&libraries).unwrap();
+    let config = dir.join("protoreg.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nadmin_token = \"{ADMIN}\"\n\n[plugins]\npaths = [{libraries:?}]\ncall_timeout_ms = 5000\n\n\
+             [[plugins.protoc]]\nname = \"slow\"\npath = {slow:?}\n\n\
+             [[plugins.protoc]]\nname = \"go\"\npath = {go:?}\n\n\
+             [[plugins.protoc]]\nname = \"broken\"\npath = {broken:?}\n",
+            libraries = libraries.display().to_string(),
+            go = go.display().to_string(),
+            broken = broken.display().to_string(),
+            slow = slow.display().to_string(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::blocking::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = server.http.request(method, server.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().expect("request")
+}
+
+fn json_of(response: reqwest::blocking::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn admin(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    json_of(send(server, method, path, Some(ADMIN), body))
+}
+
+/// Polls a job until it has finished, with a deadline.
+fn finished_job(server: &Server, id: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, job) = admin(server, "GET", &format!("/v1/jobs/{id}"), None);
+        assert_eq!(status, 200, "{job}");
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} never finished: {job}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The files of a gzip tar, by name.
+fn untar(archive: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    tar.entries()
+        .expect("a tar")
+        .map(|entry| {
+            let mut entry = entry.expect("an entry");
+            assert_eq!(entry.header().mode().unwrap(), 0o644);
+            assert_eq!(entry.header().mtime().unwrap(), 0);
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            (entry.path().unwrap().display().to_string(), content)
+        })
+        .collect()
+}
+
+/// A `FileDescriptorSet`'s files as raw bytes.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawSet {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    file: Vec<Vec<u8>>,
+}
+
+/// A `CodeGeneratorRequest` written as protoc would: the files to generate,
+/// the parameter, and the descriptor set's files as they are.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawRequest {
+    #[prost(string, repeated, tag = "1")]
+    file_to_generate: Vec<String>,
+    #[prost(string, optional, tag = "2")]
+    parameter: Option<String>,
+    #[prost(bytes = "vec", repeated, tag = "15")]
+    proto_file: Vec<Vec<u8>>,
+}
+
+/// Runs protoc-gen-go ourselves on the version's served descriptor set.
+fn run_protoc_gen_go(
+    go: &Path,
+    descriptor_set: &[u8],
+    files: &[&str],
+) -> BTreeMap<String, Vec<u8>> {
+    let set = RawSet::decode(descriptor_set).expect("a FileDescriptorSet");
+    let request = RawRequest {
+        file_to_generate: files.iter().map(|f| f.to_string()).collect(),
+        parameter: Some(GO_PARAMETER.into()),
+        proto_file: set.file,
+    };
+    let mut child = Command::new(go)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run protoc-gen-go");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&request.encode_to_vec())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let response =
+        prost_types::compiler::CodeGeneratorResponse::decode(output.stdout.as_slice()).unwrap();
+    assert_eq!(response.error, None);
+    response
+        .file
+        .into_iter()
+        .map(|f| {
+            (
+                f.name.unwrap_or_default(),
+                f.content.unwrap_or_default().into_bytes(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn promote_generates_go_code_and_failing_generators_fail_only_their_jobs() {
+    let Some(go) = protoc_gen_go() else { return };
+    on_each_backend(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start_with_config(db, &write_config(dir.path(), &go));
+
+        // Settings name only generators the server has.
+        let (status, body) = admin(&server, "PUT", "/v1/namespaces/shop", Some(json!({})));
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = admin(
+            &server,
+            "PUT",
+            "/v1/namespaces/shop/settings",
+            Some(json!({"codegen": [{"plugin": "cobol", "parameter": ""}]})),
+        );
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{body}"
+        );
+        assert!(body["detail"].as_str().unwrap().contains("cobol"), "{body}");
+        let (status, body) = admin(
+            &server,
+            "PUT",
+            "/v1/namespaces/shop/settings",
+            Some(
+                json!({"codegen": [{"plugin": "go", "parameter": GO_PARAMETER}, {"plugin": "broken"}]}),
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+
+        let (status, body) = admin(
+            &server,
+            "POST",
+            "/v1/namespaces/shop/schemas/money/versions",
+            Some(json!({"sources": {"common/money.proto": MONEY_GO}})),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, promoted) = admin(&server, "POST", "/v1/namespaces/shop/promote", None);
+        assert_eq!(
+            status, 200,
+            "a failing generator never fails the promote: {promoted}"
+        );
+        let jobs = promoted["jobs"].as_array().expect("jobs").clone();
+        assert_eq!(jobs.len(), 2, "{promoted}");
+        let (_, schema) = admin(&server, "GET", "/v1/namespaces/shop/schemas/money", None);
+        assert_eq!(schema["current_version"], 1, "{schema}");
+
+        let go_job = finished_job(&server, &jobs[0]);
+        assert_eq!(go_job["status"], "succeeded", "{go_job}");
+        for (key, expected) in [
+            ("kind", json!("codegen")),
+            ("namespace", json!("shop")),
+            ("schema", json!("money")),
+            ("version", json!(1)),
+            ("plugin", json!("go")),
+            ("parameter", json!(GO_PARAMETER)),
+        ] {
+            assert_eq!(go_job[key], expected, "{key}: {go_job}");
+        }
+        assert!(
+            go_job["created_at"].is_string()
+                && go_job["started_at"].is_string()
+                && go_job["finished_at"].is_string(),
+            "{go_job}"
+        );
+        let broken_job = finished_job(&server, &jobs[1]);
+        assert_eq!(broken_job["status"], "failed", "{broken_job}");
+        assert!(
+            broken_job["log"]
+                .as_str()
+                .unwrap()
+                .contains("broken on purpose"),
+            "{broken_job}"
+        );
+
+        // The stored artifact: exactly what protoc-gen-go writes for the
+        // same request.
+        let generated = send(
+            &server,
+            "GET",
+            "/v1/namespaces/shop/schemas/money/versions/1/generated/go?parameter=paths%3Dsource_relative",
+            Some(ADMIN),
+            None,
+        );
+        assert_eq!(generated.status(), 200);
+        assert_eq!(generated.headers()["content-type"], "application/gzip");
+        assert!(
+            generated.headers().get("x-protoreg-job").is_none(),
+            "served from the artifact, no new job"
+        );
+        let files = untar(&generated.bytes().unwrap());
+        let descriptor = send(
+            &server,
+            "GET",
+            "/v1/namespaces/shop/schemas/money/versions/1/descriptor",
+            Some(ADMIN),
+            None,
+        )
+        .bytes()
+        .unwrap();
+        let expected = run_protoc_gen_go(&go, &descriptor, &["common/money.proto"]);
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["common/money.pb.go"]);
+        assert_eq!(files, expected, "byte for byte what protoc-gen-go writes");
+        let code = String::from_utf8(files["common/money.pb.go"].clone()).unwrap();
+        assert!(
+            code.contains("\npackage common\n") && code.contains("type Money struct"),
+            "{code}"
+        );
+
+        // On demand: a version without an artifact is generated, stored
+        // (a job records it) and served; the next time it is stored.
+        let v2 = MONEY_GO.replace(
+            "string currency = 2;",
+            "string currency = 2;\n  int32 nanos = 3;",
+        );
+        let (status, body) = admin(
+            &server,
+            "POST",
+            "/v1/namespaces/shop/schemas/money/versions",
+            Some(json!({"sources": {"common/money.proto": v2}})),
+        );
+        assert_eq!(status, 201, "{body}");
+        let path = "/v1/namespaces/shop/schemas/money/versions/staged/generated/go?parameter=paths%3Dsource_relative";
+        let fresh = send(&server, "GET", path, Some(ADMIN), None);
+        assert_eq!(fresh.status(), 200);
+        let job = fresh.headers()["x-protoreg-job"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let fresh_files = untar(&fresh.bytes().unwrap());
+        assert!(
+            String::from_utf8_lossy(&fresh_files["common/money.pb.go"]).contains("Nanos"),
+            "version 2's code"
+        );
+        let (_, on_demand) = admin(&server, "GET", &format!("/v1/jobs/{job}"), None);
+        assert_eq!(
+            (on_demand["status"].as_str(), on_demand["version"].as_i64()),
+            (Some("succeeded"), Some(2)),
+            "{on_demand}"
+        );
+        let again = send(&server, "GET", path, Some(ADMIN), None);
+        assert_eq!(again.status(), 200);
+        assert!(
+            again.headers().get("x-protoreg-job").is_none(),
+            "stored the first time"
+        );
+        assert_eq!(untar(&again.bytes().unwrap()), fresh_files);
+
+        // Errors: an unknown generator, a failing one, bad job ids.
+        let (status, body) = json_of(send(
+            &server,
+            "GET",
+            "/v1/namespaces/shop/schemas/money/versions/1/generated/cobol",
+            Some(ADMIN),
+            None,
+        ));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{body}"
+        );
+        let (status, body) = json_of(send(
+            &server,
+            "GET",
+            "/v1/namespaces/shop/schemas/money/versions/1/generated/broken",
+            Some(ADMIN),
+            None,
+        ));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("invalid_argument")),
+            "{body}"
+        );
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("broken on purpose"),
+            "{body}"
+        );
+        let (status, body) = json_of(send(
+            &server,
+            "GET",
+            "/v1/namespaces/shop/schemas/money/versions/1/generated/slow",
+            Some(ADMIN),
+            None,
+        ));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("unavailable")),
+            "{body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains("did not answer"),
+            "{body}"
+        );
+        let (status, body) = admin(&server, "GET", "/v1/jobs/not-a-number", None);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{body}"
+        );
+        let (status, body) = admin(&server, "GET", "/v1/jobs/987654", None);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{body}"
+        );
+
+        // A proto without go_package: protoc-gen-go refuses it, the job
+        // fails, the promote succeeds, and on demand it is a 422.
+        admin(
+            &server,
+            "PUT",
+            "/v1/namespaces/plain",
+            Some(json!({"settings": {"codegen": [{"plugin": "go"}]}})),
+        );
+        let (status, body) = admin(
+            &server,
+            "POST",
+            "/v1/namespaces/plain/schemas/plain/versions",
+            Some(json!({"sources": {"plain/plain.proto": NO_GO_PACKAGE}})),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, promoted) = admin(&server, "POST", "/v1/namespaces/plain/promote", None);
+        assert_eq!(status, 200, "{promoted}");
+        let refused = finished_job(&server, &promoted["jobs"][0]);
+        assert_eq!(refused["status"], "failed", "{refused}");
+        assert!(
+            refused["log"].as_str().unwrap().contains("Go import path"),
+            "{refused}"
+        );
+        let (status, body) = json_of(send(
+            &server,
+            "GET",
+            "/v1/namespaces/plain/schemas/plain/versions/1/generated/go",
+            Some(ADMIN),
+            None,
+        ));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("invalid_argument")),
+            "{body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains("Go import path"),
+            "{body}"
+        );
+    });
+}
+
+#[test]
+fn a_job_is_read_by_those_who_may_read_its_namespace() {
+    let Some(go) = protoc_gen_go() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let server = Server::start_with_config(&db, &write_config(dir.path(), &go));
+    admin(
+        &server,
+        "PUT",
+        "/v1/namespaces/team",
+        Some(json!({"settings": {"codegen": [{"plugin": "go", "parameter": GO_PARAMETER}]}})),
+    );
+    admin(&server, "PUT", "/v1/namespaces/other", Some(json!({})));
+    let (status, body) = admin(
+        &server,
+        "POST",
+        "/v1/namespaces/team/schemas/money/versions",
+        Some(json!({"sources": {"common/money.proto": MONEY_GO}})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, promoted) = admin(&server, "POST", "/v1/namespaces/team/promote", None);
+    let job = promoted["jobs"][0].clone();
+    let token = |namespace: &str, role: &str| {
+        let (status, created) = admin(
+            &server,
+            "POST",
+            "/v1/tokens",
+            Some(
+                json!({"name": format!("{role}@{namespace}"), "roles": [{"namespace": namespace, "role": role}]}),
+            ),
+        );
+        assert_eq!(status, 201, "{created}");
+        created["token"].as_str().unwrap().to_owned()
+    };
+    let reader = token("team", "read");
+    let other_admin = token("other", "admin");
+    let path = format!("/v1/jobs/{job}");
+    let (status, body) = json_of(send(&server, "GET", &path, None, None));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthenticated")),
+        "{body}"
+    );
+    let (status, body) = json_of(send(&server, "GET", &path, Some(&other_admin), None));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("permission_denied")),
+        "{body}"
+    );
+    let (status, body) = json_of(send(&server, "GET", &path, Some(&reader), None));
+    assert_eq!(
+        (status, body["namespace"].as_str()),
+        (200, Some("team")),
+        "{body}"
+    );
+    let generated = format!(
+        "/v1/namespaces/team/schemas/money/versions/1/generated/go?parameter={GO_PARAMETER}"
+    );
+    assert_eq!(
+        send(&server, "GET", &generated, Some(&other_admin), None).status(),
+        403
+    );
+    assert_eq!(
+        send(&server, "GET", &generated, Some(&reader), None).status(),
+        200
+    );
+}
