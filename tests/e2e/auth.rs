@@ -314,10 +314,17 @@ fn every_route_checks_its_role() {
         ),
         case("GET", "/v1/tokens", None, Global, 200),
         case("GET", "/v1/plugins", None, Caller, 200),
-        // No generator is configured here: found-or-not comes after the role.
+        // The shipped python generator; found-or-not comes after the role.
         case(
             "GET",
-            &format!("{ns}/schemas/common/versions/1/generated/go"),
+            &format!("{ns}/schemas/common/versions/1/generated/python"),
+            None,
+            Read,
+            200,
+        ),
+        case(
+            "GET",
+            &format!("{ns}/schemas/common/versions/1/generated/no-such-generator"),
             None,
             Read,
             404,

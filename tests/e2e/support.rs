@@ -13,7 +13,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_protoreg");
 /// Where a server keeps its data.
 pub enum Db {
     Sqlite {
-        _dir: tempfile::TempDir,
+        /// Shared with every server started on it, so that a database made
+        /// inline (`Server::start(&Db::sqlite())`) outlives the statement.
+        dir: std::sync::Arc<tempfile::TempDir>,
         url: String,
     },
     Postgres {
@@ -27,7 +29,10 @@ impl Db {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}/protoreg.db", dir.path().display());
-        Db::Sqlite { _dir: dir, url }
+        Db::Sqlite {
+            dir: std::sync::Arc::new(dir),
+            url,
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a printed notice) when
@@ -96,6 +101,8 @@ pub struct Server {
     pub base: String,
     database_url: String,
     workdir: tempfile::TempDir,
+    /// Keeps a SQLite database's directory while the server runs.
+    _db_dir: Option<std::sync::Arc<tempfile::TempDir>>,
     extra_env: Vec<(String, String)>,
     extra_args: Vec<String>,
     pub http: reqwest::blocking::Client,
@@ -139,6 +146,10 @@ impl Server {
             base,
             database_url: db.url().to_owned(),
             workdir,
+            _db_dir: match db {
+                Db::Sqlite { dir, .. } => Some(dir.clone()),
+                Db::Postgres { .. } => None,
+            },
             extra_env,
             extra_args,
             http: reqwest::blocking::Client::builder()
