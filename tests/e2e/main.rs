@@ -8,5 +8,6 @@ mod compat_cli;
 mod crash;
 mod dynamic;
 mod lifecycle;
+mod openapi_fuzz;
 mod operations;
 mod support;
