@@ -10,4 +10,5 @@ mod dynamic;
 mod lifecycle;
 mod openapi_fuzz;
 mod operations;
+mod publish_fuzz;
 mod support;
