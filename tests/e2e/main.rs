@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod compat_cli;
 mod crash;
+mod deep_messages;
 mod dynamic;
 mod lifecycle;
 mod openapi_fuzz;
