@@ -57,6 +57,7 @@ impl Format {
 
 /// One problem with a message, where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Field path such as `items[2].price.units`; empty for the message
     /// itself.
@@ -84,12 +85,73 @@ pub fn decode(
     let message = match format {
         Format::Json => decode_json(descriptor, body)?,
         Format::Text => decode_text(descriptor, body)?,
-        Format::Binary => DynamicMessage::decode(descriptor.clone(), body.clone())
-            .map_err(|e| vec![FieldError::new("", format!("invalid binary message: {e}"))])?,
+        Format::Binary => decode_binary(descriptor, body.clone())?,
     };
+    if format != Format::Binary {
+        // A message nested deeper than the binary decoder's recursion limit
+        // would transcode to binary that no one can decode (validate
+        // included): refuse it in every form alike.
+        decode_binary(descriptor, message.encode_to_vec().into()).map_err(|_| {
+            vec![FieldError::new(
+                "",
+                "the message is nested too deeply (the limit of the binary format, 100 levels)",
+            )]
+        })?;
+    }
     let mut problems = Vec::new();
     check_message(&message, "", &mut problems);
     Ok((message, problems))
+}
+
+fn decode_binary(
+    descriptor: &MessageDescriptor,
+    body: Bytes,
+) -> Result<DynamicMessage, Vec<FieldError>> {
+    DynamicMessage::decode(descriptor.clone(), body)
+        .map_err(|e| vec![FieldError::new("", format!("invalid binary message: {e}"))])
+}
+
+/// Deepest `{`/`<` nesting a text-format body may have. The text parser
+/// recurses without a limit of its own and takes much stack per level (a
+/// few hundred levels overflow a 2 MiB worker thread in a debug build), so
+/// a deeper body is refused before parsing.
+pub const MAX_TEXT_NESTING: usize = 64;
+
+/// The deepest `{`/`<` nesting of a text-format body, outside strings and
+/// `#` comments.
+fn text_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '<' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' | '>' => depth = depth.saturating_sub(1),
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' => {
+                while let Some(s) = chars.next() {
+                    match s {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '\n' => break,
+                        s if s == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn decode_json(
@@ -125,6 +187,12 @@ fn decode_text(
             format!("text format must be UTF-8: {e}"),
         )]
     })?;
+    if text_nesting(text) > MAX_TEXT_NESTING {
+        return Err(vec![FieldError::new(
+            "",
+            format!("the message is nested deeper than {MAX_TEXT_NESTING} levels"),
+        )]);
+    }
     DynamicMessage::parse_text_format(descriptor.clone(), text).map_err(|err| {
         let position = err
             .labels()
@@ -210,5 +278,88 @@ pub fn encode(message: &DynamicMessage, format: Format) -> Result<Bytes, String>
         Format::Json => serde_json::to_vec(message)
             .map(Bytes::from)
             .map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use prost_reflect::DescriptorPool;
+
+    use super::*;
+
+    fn node() -> MessageDescriptor {
+        let sources = BTreeMap::from([(
+            "node.proto".to_owned(),
+            "syntax = \"proto3\";\nmessage Node { Node child = 1; string name = 2; }\n".to_owned(),
+        )]);
+        let compiled = crate::compile::compile_schema(Arc::new(sources), Arc::default()).unwrap();
+        DescriptorPool::decode(compiled.descriptor_set)
+            .unwrap()
+            .get_message_by_name("Node")
+            .unwrap()
+    }
+
+    fn nested_text(depth: usize) -> Bytes {
+        format!("{}{}", "child { ".repeat(depth), "} ".repeat(depth)).into()
+    }
+
+    fn nested_json(depth: usize) -> Bytes {
+        format!("{}{{}}{}", "{\"child\": ".repeat(depth), "}".repeat(depth)).into()
+    }
+
+    #[test]
+    fn text_nested_past_the_limit_is_refused_without_parsing() {
+        // Deep enough to overflow any stack if it were parsed.
+        for depth in [MAX_TEXT_NESTING + 1, 1_000_000] {
+            let errors = decode(&node(), Format::Text, &nested_text(depth)).unwrap_err();
+            assert!(errors[0].message.contains("nested deeper"), "{errors:?}");
+        }
+    }
+
+    #[test]
+    fn nesting_counts_only_braces_outside_strings_and_comments() {
+        assert_eq!(
+            text_nesting("a { b < c: \"{{{\\\"{{\" } > } # {{{{\n d { }"),
+            2
+        );
+        assert_eq!(text_nesting("s: '<<<' t: \"}}}}\""), 0);
+    }
+
+    #[test]
+    fn what_decodes_in_any_form_decodes_from_its_binary() {
+        let node = node();
+        for (format, body) in [
+            (Format::Text, nested_text(MAX_TEXT_NESTING)),
+            (Format::Json, nested_json(99)),
+            (Format::Json, nested_json(100)),
+            (Format::Json, nested_json(127)),
+        ] {
+            match decode(&node, format, &body) {
+                Ok((message, _)) => {
+                    let binary: Bytes = message.encode_to_vec().into();
+                    decode(&node, Format::Binary, &binary).unwrap_or_else(|e| {
+                        panic!("{format:?}: its binary does not decode: {e:?}")
+                    });
+                }
+                Err(errors) => {
+                    let message = &errors[0].message;
+                    assert!(
+                        message.contains("nested too deeply")
+                            || message.contains("recursion limit"),
+                        "{format:?}: {errors:?}"
+                    );
+                }
+            }
+        }
+        assert!(decode(&node, Format::Text, &nested_text(MAX_TEXT_NESTING)).is_ok());
+        assert!(decode(&node, Format::Json, &nested_json(50)).is_ok());
+        let errors = decode(&node, Format::Json, &nested_json(120)).unwrap_err();
+        assert!(
+            errors[0].message.contains("nested too deeply"),
+            "{errors:?}"
+        );
     }
 }

@@ -44,7 +44,9 @@ pub struct PublishOutcome {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromotedSchema {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub schema: SchemaId,
     pub from_version: Option<i32>,
     pub to_version: i32,
@@ -353,6 +355,7 @@ async fn compile_in_namespace(
 /// The result of a dry-run publish: compile errors and compatibility
 /// findings are data here.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckOutcome {
     pub compatible: bool,
     pub violations: Vec<Violation>,

@@ -36,7 +36,7 @@ pub struct Problem {
     errors: Option<Vec<Value>>,
     /// Compatibility violations (`incompatible`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    violations: Option<Vec<Value>>,
+    violations: Option<Vec<protoreg_core::Violation>>,
     /// Set on internal errors, to quote when reporting them.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,

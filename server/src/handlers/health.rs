@@ -1,7 +1,18 @@
 use actix_web::HttpResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::Reg;
+
+/// `{status}`: `ok`, `ready`, `restoring` or `store unreachable`.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    status: &'static str,
+}
+
+fn status(status: &'static str) -> Status {
+    Status { status }
+}
 
 /// The process is alive.
 #[utoipa::path(
@@ -9,11 +20,11 @@ use super::Reg;
     path = "/healthz",
     tag = "operations",
     responses(
-        (status = 200, description = "`{status: ok}`", body = Object),
+        (status = 200, description = "`{status: ok}`", body = Status),
     )
 )]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(status("ok"))
 }
 
 /// The store is reachable and the restore has finished.
@@ -22,19 +33,19 @@ pub async fn healthz() -> HttpResponse {
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "`{status: ready}`", body = Object),
-        (status = 503, description = "`{status}`: restoring, or the store is unreachable", body = Object),
+        (status = 200, description = "`{status: ready}`", body = Status),
+        (status = 503, description = "`{status}`: restoring, or the store is unreachable", body = Status),
     )
 )]
 pub async fn readyz(registry: Reg) -> HttpResponse {
     if !registry.is_ready() {
-        return HttpResponse::ServiceUnavailable().json(json!({"status": "restoring"}));
+        return HttpResponse::ServiceUnavailable().json(status("restoring"));
     }
     match registry.store().ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(()) => HttpResponse::Ok().json(status("ready")),
         Err(err) => {
             tracing::warn!(%err, "readiness: store unreachable");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "store unreachable"}))
+            HttpResponse::ServiceUnavailable().json(status("store unreachable"))
         }
     }
 }

@@ -146,20 +146,3 @@ pub fn paginate<T>(
     };
     Ok((page, next))
 }
-
-/// `{<field>: [...], next_page_token?}`.
-pub fn page_body<T: serde::Serialize>(
-    field: &str,
-    items: Vec<T>,
-    next: Option<String>,
-) -> serde_json::Value {
-    let mut body = serde_json::Map::new();
-    body.insert(
-        field.to_owned(),
-        serde_json::to_value(items).unwrap_or_default(),
-    );
-    if let Some(next) = next {
-        body.insert("next_page_token".into(), serde_json::Value::String(next));
-    }
-    serde_json::Value::Object(body)
-}

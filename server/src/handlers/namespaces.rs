@@ -23,6 +23,15 @@ pub struct NamespaceBody {
     settings: Option<Value>,
 }
 
+/// One page of `GET /v1/namespaces`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NamespacePage {
+    namespaces: Vec<NamespaceBody>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
 fn body(view: &NamespaceView, with_settings: bool) -> NamespaceBody {
     NamespaceBody {
         id: view.info.name.to_string(),
@@ -43,7 +52,7 @@ fn body(view: &NamespaceView, with_settings: bool) -> NamespaceBody {
     tag = "namespaces",
     params(super::PageQuery),
     responses(
-        (status = 200, description = "`{namespaces: [...], next_page_token?}`: those the caller may read", body = Object),
+        (status = 200, description = "One page of the namespaces the caller may read", body = NamespacePage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
     )
 )]
@@ -62,8 +71,12 @@ pub async fn list(
         })
         .map(|v| body(v, false))
         .collect();
-    let (namespaces, next) = super::paginate(&registry, namespaces, |n| n.id.clone(), &page)?;
-    Ok(HttpResponse::Ok().json(super::page_body("namespaces", namespaces, next)))
+    let (namespaces, next_page_token) =
+        super::paginate(&registry, namespaces, |n| n.id.clone(), &page)?;
+    Ok(HttpResponse::Ok().json(NamespacePage {
+        namespaces,
+        next_page_token,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -79,7 +92,7 @@ pub struct PutNamespace {
     put,
     path = "/v1/namespaces/{ns}",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
     request_body = Option<PutNamespace>,
     responses(
         (status = 200, description = "Updated", body = NamespaceBody),
@@ -120,7 +133,7 @@ pub async fn put(
     get,
     path = "/v1/namespaces/{ns}",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
     responses(
         (status = 200, description = "The namespace with its settings", body = NamespaceBody),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -136,7 +149,7 @@ pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespon
     delete,
     path = "/v1/namespaces/{ns}",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "scratch")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -154,7 +167,7 @@ pub async fn delete(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRes
     get,
     path = "/v1/namespaces/{ns}/descriptor",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id"), DescriptorQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), DescriptorQuery),
     responses(
         (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
         (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
@@ -205,7 +218,7 @@ pub struct CodegenTarget {
     put,
     path = "/v1/namespaces/{ns}/settings",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
     request_body = Settings,
     responses(
         (status = 200, description = "The namespace with its new settings", body = NamespaceBody),

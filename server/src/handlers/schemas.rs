@@ -1,30 +1,100 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use protoreg_core::{PublishRequest, VersionInfo, VersionRef};
+use protoreg_core::diff::DiffEntry;
+use protoreg_core::ops::CheckOutcome;
+use protoreg_core::{PublishRequest, VersionInfo, VersionRef, Violation};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::{DescriptorQuery, Reg, descriptor_response, namespace_id, schema_id};
 use crate::error::ApiResult;
 use crate::extract::JsonBody;
 use crate::metrics::Metrics;
 
-#[derive(Serialize)]
-struct SchemaSummary {
+#[derive(Serialize, ToSchema)]
+pub struct SchemaSummary {
     id: String,
     current_version: Option<i32>,
     staged_version: Option<i32>,
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// One page of `GET /v1/namespaces/{ns}/schemas`.
+#[derive(Serialize, ToSchema)]
+pub struct SchemaPage {
+    schemas: Vec<SchemaSummary>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+/// A schema and every version of it.
+#[derive(Serialize, ToSchema)]
+pub struct SchemaDetail {
+    id: String,
+    current_version: Option<i32>,
+    staged_version: Option<i32>,
+    versions: Vec<VersionInfo>,
+}
+
+/// One page of `GET .../versions`.
+#[derive(Serialize, ToSchema)]
+pub struct VersionPage {
+    versions: Vec<VersionInfo>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+/// The outcome of a publish.
+#[derive(Serialize, ToSchema)]
+pub struct Published {
+    version: i32,
+    fingerprint: String,
+    /// The sources match the staged (else current) version: nothing written.
+    no_change: bool,
+    /// The version is the schema's staged one.
+    staged: bool,
+    files: Vec<String>,
+    /// Full names of the top-level messages, enums and services.
+    messages: Vec<String>,
+    enums: Vec<String>,
+    services: Vec<String>,
+}
+
+/// A version's `.proto` sources by path.
+#[derive(Serialize, ToSchema)]
+pub struct Sources {
+    sources: BTreeMap<String, String>,
+}
+
+/// The outcome of a rollback: `version` is staged.
+#[derive(Serialize, ToSchema)]
+pub struct RolledBack {
+    version: i32,
+    staged: bool,
+    revision: i64,
+}
+
+/// What changed between two versions, and the compatibility violations of
+/// going from `from` to `to`.
+#[derive(Serialize, ToSchema)]
+pub struct DiffBody {
+    violations: Vec<Violation>,
+    added: Vec<DiffEntry>,
+    removed: Vec<DiffEntry>,
+    changed: Vec<DiffEntry>,
+}
+
 #[utoipa::path(
     get,
     path = "/v1/namespaces/{ns}/schemas",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), super::PageQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), super::PageQuery),
     responses(
-        (status = 200, description = "`{schemas: [...], next_page_token?}`", body = Object),
+        (status = 200, description = "One page of the namespace's schemas", body = SchemaPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -45,17 +115,20 @@ pub async fn list(
             updated_at: entry.updated_at,
         })
         .collect();
-    let (schemas, next) = super::paginate(&registry, schemas, |s| s.id.clone(), &page)?;
-    Ok(HttpResponse::Ok().json(super::page_body("schemas", schemas, next)))
+    let (schemas, next_page_token) = super::paginate(&registry, schemas, |s| s.id.clone(), &page)?;
+    Ok(HttpResponse::Ok().json(SchemaPage {
+        schemas,
+        next_page_token,
+    }))
 }
 
 #[utoipa::path(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
     responses(
-        (status = 200, description = "`{id, current_version, staged_version, versions}`", body = Object),
+        (status = 200, description = "The schema with every version", body = SchemaDetail),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -65,21 +138,21 @@ pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<
     let versions = registry.versions(&ns, &schema).await?;
     let view = registry.view(&ns)?;
     let entry = view.schemas.get(schema.as_str());
-    Ok(HttpResponse::Ok().json(json!({
-        "id": schema,
-        "current_version": entry.and_then(|e| e.current.as_ref()).map(|v| v.version),
-        "staged_version": entry.and_then(|e| e.staged.as_ref()).map(|v| v.version),
-        "versions": versions,
-    })))
+    Ok(HttpResponse::Ok().json(SchemaDetail {
+        current_version: entry.and_then(|e| e.current.as_ref()).map(|v| v.version),
+        staged_version: entry.and_then(|e| e.staged.as_ref()).map(|v| v.version),
+        id: schema,
+        versions,
+    }))
 }
 
 #[utoipa::path(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), super::PageQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), super::PageQuery),
     responses(
-        (status = 200, description = "`{versions: [...], next_page_token?}`", body = Object),
+        (status = 200, description = "One page of the schema's versions", body = VersionPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -92,13 +165,24 @@ pub async fn versions(
     let (ns, schema) = path.into_inner();
     let versions: Vec<VersionInfo> = registry.versions(&ns, &schema).await?;
     // Zero-padded, so that keys sort as the numbers do.
-    let (versions, next) =
+    let (versions, next_page_token) =
         super::paginate(&registry, versions, |v| format!("{:010}", v.version), &page)?;
-    Ok(HttpResponse::Ok().json(super::page_body("versions", versions, next)))
+    Ok(HttpResponse::Ok().json(VersionPage {
+        versions,
+        next_page_token,
+    }))
+}
+
+/// A version of `billing` that adds a field: compiles, and is compatible.
+const EXAMPLE_SOURCES: &str = "syntax = \"proto3\";\npackage billing;\nimport \"common/money.proto\";\nmessage Invoice {\n  string id = 1;\n  common.Money total = 2;\n  string note = 9;\n}\n";
+
+fn example_sources() -> Value {
+    serde_json::json!({ "sources": { "billing/invoice.proto": EXAMPLE_SOURCES } })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = example_sources)]
 pub struct PublishBody {
     /// `.proto` files by path.
     sources: BTreeMap<String, String>,
@@ -116,11 +200,11 @@ pub struct PublishBody {
     post,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
     request_body = PublishBody,
     responses(
-        (status = 200, description = "No change: the sources match the staged (else current) version", body = Object),
-        (status = 201, description = "Published: a new version, staged", body = Object),
+        (status = 200, description = "No change: the sources match the staged (else current) version", body = Published),
+        (status = 201, description = "Published: a new version, staged", body = Published),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 403, description = "`force` needs a global admin"),
         (status = 404, description = "Not found"),
@@ -167,16 +251,16 @@ pub async fn publish(
     } else {
         HttpResponse::Created()
     };
-    Ok(response.json(json!({
-        "version": version.version,
-        "fingerprint": version.fingerprint,
-        "no_change": outcome.no_change,
-        "staged": staged,
-        "files": version.paths().collect::<Vec<_>>(),
-        "messages": version.types.messages,
-        "enums": version.types.enums,
-        "services": version.types.services,
-    })))
+    Ok(response.json(Published {
+        version: version.version,
+        fingerprint: version.fingerprint.clone(),
+        no_change: outcome.no_change,
+        staged,
+        files: version.paths().map(str::to_owned).collect(),
+        messages: version.types.messages.clone(),
+        enums: version.types.enums.clone(),
+        services: version.types.services.clone(),
+    }))
 }
 
 fn version_ref(raw: &str) -> ApiResult<VersionRef> {
@@ -187,9 +271,9 @@ fn version_ref(raw: &str) -> ApiResult<VersionRef> {
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), ("version" = String, Path, description = "A version number, `current` or `staged`")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), ("version" = String, Path, description = "A version number, `current` or `staged`", example = "1")),
     responses(
-        (status = 200, description = "The version", body = Object),
+        (status = 200, description = "The version", body = VersionInfo),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -209,9 +293,9 @@ pub async fn version(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/sources",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), ("version" = String, Path, description = "A version number, `current` or `staged`")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), ("version" = String, Path, description = "A version number, `current` or `staged`", example = "1")),
     responses(
-        (status = 200, description = "`{sources: {path: text}}`", body = Object),
+        (status = 200, description = "The version's sources by path", body = Sources),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -224,14 +308,14 @@ pub async fn sources(
     let sources = registry
         .sources(&ns, &schema, version_ref(&version)?)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "sources": sources })))
+    Ok(HttpResponse::Ok().json(Sources { sources }))
 }
 
 #[utoipa::path(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), ("version" = String, Path, description = "A version number, `current` or `staged`"), DescriptorQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), ("version" = String, Path, description = "A version number, `current` or `staged`", example = "1"), DescriptorQuery),
     responses(
         (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
         (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
@@ -259,6 +343,7 @@ pub async fn descriptor(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 1}))]
 pub struct RollbackBody {
     version: i32,
     #[serde(default)]
@@ -269,10 +354,10 @@ pub struct RollbackBody {
     post,
     path = "/v1/namespaces/{ns}/schemas/{schema}/rollback",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
     request_body = RollbackBody,
     responses(
-        (status = 200, description = "`{version, staged, revision}`", body = Object),
+        (status = 200, description = "The version, now staged", body = RolledBack),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
         (status = 409, description = "Incompatible with the current version (`violations`), or a concurrent change"),
@@ -294,15 +379,16 @@ pub async fn rollback(
     let outcome = registry
         .rollback(&ns, schema, body.version, body.force)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "version": outcome.version,
-        "staged": true,
-        "revision": outcome.revision,
-    })))
+    Ok(HttpResponse::Ok().json(RolledBack {
+        version: outcome.version,
+        staged: true,
+        revision: outcome.revision,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = example_sources)]
 pub struct CheckBody {
     sources: BTreeMap<String, String>,
     #[serde(default)]
@@ -315,10 +401,10 @@ pub struct CheckBody {
     post,
     path = "/v1/namespaces/{ns}/schemas/{schema}/check",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
     request_body = CheckBody,
     responses(
-        (status = 200, description = "The outcome: compile errors and compatibility violations", body = Object),
+        (status = 200, description = "The outcome: compile errors and compatibility violations", body = CheckOutcome),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 403, description = "`force` needs a global admin"),
         (status = 404, description = "Not found"),
@@ -347,8 +433,10 @@ pub async fn check(
 #[into_params(parameter_in = Query)]
 pub struct DiffQuery {
     /// A version number, `current` or `staged`.
+    #[param(example = "1")]
     from: String,
     /// A version number, `current` or `staged`.
+    #[param(example = "current")]
     to: String,
 }
 
@@ -358,9 +446,9 @@ pub struct DiffQuery {
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/diff",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id"), ("schema" = String, Path, description = "Schema id"), DiffQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), DiffQuery),
     responses(
-        (status = 200, description = "`{violations, added, removed, changed}`", body = Object),
+        (status = 200, description = "The changes and violations", body = DiffBody),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -379,10 +467,10 @@ pub async fn diff(
             version_ref(&query.to)?,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "violations": violations,
-        "added": changes.added,
-        "removed": changes.removed,
-        "changed": changes.changed,
-    })))
+    Ok(HttpResponse::Ok().json(DiffBody {
+        violations,
+        added: changes.added,
+        removed: changes.removed,
+        changed: changes.changed,
+    }))
 }

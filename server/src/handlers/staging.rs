@@ -1,26 +1,55 @@
 use actix_web::{HttpResponse, web};
+use protoreg_core::PromotedSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::Reg;
 use crate::error::ApiResult;
 use crate::extract::MaybeJson;
 use crate::metrics::Metrics;
 
-#[derive(Serialize)]
-struct StagedBody {
+#[derive(Serialize, ToSchema)]
+pub struct StagedBody {
     schema: String,
     version: i32,
     current_version: Option<i32>,
+}
+
+/// One page of `GET /v1/namespaces/{ns}/staging`.
+#[derive(Serialize, ToSchema)]
+pub struct StagedPage {
+    staged: Vec<StagedBody>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+/// The schemas whose staged version was discarded.
+#[derive(Serialize, ToSchema)]
+pub struct Discarded {
+    #[schema(value_type = Vec<String>)]
+    discarded: Vec<protoreg_core::SchemaId>,
+}
+
+/// The outcome of a promote (or of its dry run).
+#[derive(Serialize, ToSchema)]
+pub struct Promoted {
+    promoted: Vec<PromotedSchema>,
+    revision: i64,
+    dry_run: bool,
+    /// Which compatibility checker judged the promote.
+    compat_checker: String,
+    /// Ids of the code generation jobs the promote queued.
+    jobs: Vec<i64>,
 }
 
 #[utoipa::path(
     get,
     path = "/v1/namespaces/{ns}/staging",
     tag = "staging",
-    params(("ns" = String, Path, description = "Namespace id"), super::PageQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), super::PageQuery),
     responses(
-        (status = 200, description = "`{staged: [{schema, version, current_version}], next_page_token?}`", body = Object),
+        (status = 200, description = "One page of the staged versions", body = StagedPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -39,17 +68,21 @@ pub async fn list(
             current_version: entry.current.as_ref().map(|v| v.version),
         })
         .collect();
-    let (staged, next) = super::paginate(&registry, staged, |s| s.schema.clone(), &page)?;
-    Ok(HttpResponse::Ok().json(super::page_body("staged", staged, next)))
+    let (staged, next_page_token) =
+        super::paginate(&registry, staged, |s| s.schema.clone(), &page)?;
+    Ok(HttpResponse::Ok().json(StagedPage {
+        staged,
+        next_page_token,
+    }))
 }
 
 #[utoipa::path(
     delete,
     path = "/v1/namespaces/{ns}/staging",
     tag = "staging",
-    params(("ns" = String, Path, description = "Namespace id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
     responses(
-        (status = 200, description = "`{discarded}`", body = Object),
+        (status = 200, description = "The schemas whose staged version was discarded", body = Discarded),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
         (status = 409, description = "Conflict with a concurrent change or the current state"),
@@ -57,7 +90,7 @@ pub async fn list(
 )]
 pub async fn discard(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let discarded = registry.discard(&path).await?;
-    Ok(HttpResponse::Ok().json(json!({ "discarded": discarded })))
+    Ok(HttpResponse::Ok().json(Discarded { discarded }))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -72,10 +105,10 @@ pub struct PromoteRequest {
     post,
     path = "/v1/namespaces/{ns}/promote",
     tag = "staging",
-    params(("ns" = String, Path, description = "Namespace id")),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
     request_body = Option<PromoteRequest>,
     responses(
-        (status = 200, description = "`{promoted, revision, dry_run, compat_checker, jobs}`; `jobs`: ids of the code generation jobs queued, one per promoted version and `settings.codegen` target (see `GET /v1/jobs/{id}`)", body = Object),
+        (status = 200, description = "What was (or, with `dry_run`, would be) promoted; `jobs`: the code generation jobs queued, one per promoted version and `settings.codegen` target (see `GET /v1/jobs/{id}`)", body = Promoted),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
         (status = 409, description = "Incompatible with the current versions (`violations`), or a concurrent change"),
@@ -89,11 +122,11 @@ pub async fn promote(
     MaybeJson(request): MaybeJson<PromoteRequest>,
 ) -> ApiResult<HttpResponse> {
     let outcome = metrics.promote(registry.promote(&path, request.dry_run).await)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "promoted": outcome.promoted,
-        "revision": outcome.revision,
-        "dry_run": outcome.dry_run,
-        "compat_checker": outcome.compat_checker,
-        "jobs": outcome.jobs,
-    })))
+    Ok(HttpResponse::Ok().json(Promoted {
+        promoted: outcome.promoted,
+        revision: outcome.revision,
+        dry_run: outcome.dry_run,
+        compat_checker: outcome.compat_checker,
+        jobs: outcome.jobs,
+    }))
 }

@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use protoreg_core::RegistryError;
-use protoreg_core::auth::{self, ALL_NAMESPACES, Grant, Role};
-use serde::Deserialize;
-use serde_json::json;
+use protoreg_core::auth::{self, ALL_NAMESPACES, Grant, Role, TokenInfo};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::Reg;
 use crate::auth::caller;
@@ -18,10 +18,29 @@ use crate::extract::JsonBody;
 pub struct CreateToken {
     name: String,
     /// `[{namespace, role}]`: a namespace id or `*`, and `read`, `write` or `admin`.
-    #[schema(value_type = Vec<Object>)]
     roles: Vec<Grant>,
     #[serde(default)]
     expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new token; `token` is its secret, shown only here.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    id: i64,
+    token: String,
+    name: String,
+    roles: Vec<Grant>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// One page of `GET /v1/tokens`, without secrets.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPage {
+    tokens: Vec<TokenInfo>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 /// A caller may hand out roles only where it is admin itself (`*` needs a
@@ -32,7 +51,7 @@ pub struct CreateToken {
     tag = "tokens",
     request_body = CreateToken,
     responses(
-        (status = 201, description = "The token; `token` is the secret, shown only here", body = Object),
+        (status = 201, description = "The token; `token` is the secret, shown only here", body = CreatedToken),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 403, description = "Granting a role where the caller is not admin"),
     )
@@ -57,14 +76,14 @@ pub async fn create(
     }
     let (token, secret) =
         auth::create_token(registry.store(), &body.name, &body.roles, body.expires_at).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": token.id,
-        "token": secret,
-        "name": token.name,
-        "roles": token.roles,
-        "created_at": token.created_at,
-        "expires_at": token.expires_at,
-    })))
+    Ok(HttpResponse::Created().json(CreatedToken {
+        id: token.id,
+        token: secret,
+        name: token.name,
+        roles: token.roles,
+        created_at: token.created_at,
+        expires_at: token.expires_at,
+    }))
 }
 
 #[utoipa::path(
@@ -73,14 +92,18 @@ pub async fn create(
     tag = "tokens",
     params(super::PageQuery),
     responses(
-        (status = 200, description = "`{tokens: [...], next_page_token?}`, without secrets", body = Object),
+        (status = 200, description = "One page of the tokens, without secrets", body = TokenPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
     )
 )]
 pub async fn list(registry: Reg, page: web::Query<super::PageQuery>) -> ApiResult<HttpResponse> {
     let tokens = auth::list_tokens(registry.store()).await?;
-    let (tokens, next) = super::paginate(&registry, tokens, |t| format!("{:020}", t.id), &page)?;
-    Ok(HttpResponse::Ok().json(super::page_body("tokens", tokens, next)))
+    let (tokens, next_page_token) =
+        super::paginate(&registry, tokens, |t| format!("{:020}", t.id), &page)?;
+    Ok(HttpResponse::Ok().json(TokenPage {
+        tokens,
+        next_page_token,
+    }))
 }
 
 fn token_id(raw: &str) -> ApiResult<i64> {
@@ -94,9 +117,9 @@ fn token_id(raw: &str) -> ApiResult<i64> {
     get,
     path = "/v1/tokens/{id}",
     tag = "tokens",
-    params(("id" = i64, Path, description = "Token id")),
+    params(("id" = i64, Path, description = "Token id", minimum = 1, example = 1)),
     responses(
-        (status = 200, description = "The token, without its secret", body = Object),
+        (status = 200, description = "The token, without its secret", body = TokenInfo),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -113,7 +136,7 @@ pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespon
     delete,
     path = "/v1/tokens/{id}",
     tag = "tokens",
-    params(("id" = i64, Path, description = "Token id")),
+    params(("id" = i64, Path, description = "Token id", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),

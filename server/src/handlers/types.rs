@@ -4,10 +4,12 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use prost_reflect::{DescriptorPool, MessageDescriptor, ReflectMessage};
+use protoreg_core::dynamic::FieldError;
 use protoreg_core::dynamic::{self, Format};
 use protoreg_core::{TypeScope, VersionRef};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::Reg;
 use crate::error::{ApiError, ApiResult};
@@ -20,6 +22,7 @@ pub struct TypeQuery {
     /// Limit the lookup to one schema.
     schema: Option<String>,
     /// Transcode target: json, binary or text.
+    #[param(example = "json")]
     to: Option<String>,
 }
 
@@ -32,6 +35,29 @@ async fn scope(registry: &Reg, ns: &str, query: &TypeQuery) -> ApiResult<TypeSco
     Ok(registry
         .type_scope(ns, query.schema.as_deref(), version)
         .await?)
+}
+
+/// A message, enum or service of a namespace.
+#[derive(Serialize, ToSchema)]
+pub struct TypeBody {
+    full_name: String,
+    /// `message`, `enum` or `service`.
+    kind: String,
+    /// The schema that owns the file; absent for a well-known type.
+    schema: Option<String>,
+    file: String,
+    package: String,
+    /// The `DescriptorProto`, `EnumDescriptorProto` or
+    /// `ServiceDescriptorProto` in the proto3 JSON mapping.
+    #[schema(value_type = Object)]
+    descriptor: Value,
+}
+
+/// Whether a message is valid, and what is wrong with it.
+#[derive(Serialize, ToSchema)]
+pub struct Validation {
+    valid: bool,
+    errors: Vec<FieldError>,
 }
 
 fn not_found(full_name: &str) -> ApiError {
@@ -56,9 +82,9 @@ fn find_message(scope: &TypeScope, full_name: &str) -> ApiResult<MessageDescript
     get,
     path = "/v1/namespaces/{ns}/types/{full_name}",
     tag = "types",
-    params(("ns" = String, Path, description = "Namespace id"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service"), TypeQuery),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service", example = "billing.Invoice"), TypeQuery),
     responses(
-        (status = 200, description = "`{full_name, kind, schema, file, package, descriptor}`", body = Object),
+        (status = 200, description = "The type's descriptor, owning schema and file", body = TypeBody),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -95,14 +121,14 @@ pub async fn get(
     if !scope.admits(file.name()) {
         return Err(not_found(&full_name));
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "full_name": full_name,
-        "kind": kind,
-        "schema": scope.owner(file.name()),
-        "file": file.name(),
-        "package": file.package_name(),
-        "descriptor": descriptor,
-    })))
+    Ok(HttpResponse::Ok().json(TypeBody {
+        schema: scope.owner(file.name()).map(ToString::to_string),
+        file: file.name().to_owned(),
+        package: file.package_name().to_owned(),
+        full_name,
+        kind: kind.to_owned(),
+        descriptor,
+    }))
 }
 
 fn body_format(req: &HttpRequest) -> ApiResult<Format> {
@@ -137,10 +163,10 @@ async fn message_type(
     post,
     path = "/v1/namespaces/{ns}/types/{full_name}/validate",
     tag = "types",
-    params(("ns" = String, Path, description = "Namespace id"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service"), TypeQuery),
-    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service", example = "billing.Invoice"), TypeQuery),
+    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
     responses(
-        (status = 200, description = "`{valid, errors: [{path, message}]}`", body = Object),
+        (status = 200, description = "Whether the message is valid, and its errors", body = Validation),
         (status = 400, description = "Invalid argument: an unsupported Content-Type or a malformed query"),
         (status = 404, description = "Not found"),
         (status = 413, description = "The request body exceeds the configured limit"),
@@ -158,7 +184,10 @@ pub async fn validate(
         Ok((_, problems)) => problems,
         Err(errors) => errors,
     };
-    Ok(HttpResponse::Ok().json(json!({ "valid": errors.is_empty(), "errors": errors })))
+    Ok(HttpResponse::Ok().json(Validation {
+        valid: errors.is_empty(),
+        errors,
+    }))
 }
 
 /// The message converted to `?to=json|binary|text`.
@@ -166,8 +195,8 @@ pub async fn validate(
     post,
     path = "/v1/namespaces/{ns}/types/{full_name}/transcode",
     tag = "types",
-    params(("ns" = String, Path, description = "Namespace id"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service"), TypeQuery),
-    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service", example = "billing.Invoice"), TypeQuery),
+    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
     responses(
         (status = 200, description = "The message in the `?to=` format", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
         (status = 400, description = "Invalid argument: no or an unknown `?to=`, an unsupported Content-Type, or a message that does not decode (`errors`)"),
