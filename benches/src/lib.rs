@@ -142,7 +142,7 @@ impl Dataset {
 
     /// Whether service schema `schema` imports the namespace's `common`.
     pub fn imports_common(schema: usize) -> bool {
-        schema != 0 && schema % 2 == 0
+        schema != 0 && schema.is_multiple_of(2)
     }
 
     /// The version that is current once the build is done, if any.

@@ -284,15 +284,15 @@ fn is_ignored(
             None => policy.ignores(rule, name, ""),
         }
     };
-    if let Some(location) = &finding.location {
-        if check(ctx.current, &location.file) {
-            return true;
-        }
+    if let Some(location) = &finding.location
+        && check(ctx.current, &location.file)
+    {
+        return true;
     }
-    if let Some(against) = &finding.against_file {
-        if check(ctx.previous, against) {
-            return true;
-        }
+    if let Some(against) = &finding.against_file
+        && check(ctx.previous, against)
+    {
+        return true;
     }
     false
 }

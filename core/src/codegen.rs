@@ -454,10 +454,10 @@ async fn run_queued(shared: &Shared) {
             };
             // The outcome is recorded in the job; only a store failure to
             // record it is worth a log line here.
-            if let Err(GenerateError::Registry(err)) = run_job(shared, record).await {
-                if !matches!(err, RegistryError::NotFound(_)) {
-                    tracing::debug!(%err, job = id, "job ended with an error");
-                }
+            if let Err(GenerateError::Registry(err)) = run_job(shared, record).await
+                && !matches!(err, RegistryError::NotFound(_))
+            {
+                tracing::debug!(%err, job = id, "job ended with an error");
             }
         }
     }

@@ -216,14 +216,13 @@ pub async fn publish(
         .schemas
         .get(&request.schema)
         .and_then(SchemaEntry::proposed)
+        && existing.fingerprint == fp
     {
-        if existing.fingerprint == fp {
-            return Ok(PublishOutcome {
-                version: existing.clone(),
-                no_change: true,
-                compile_time: Duration::ZERO,
-            });
-        }
+        return Ok(PublishOutcome {
+            version: existing.clone(),
+            no_change: true,
+            compile_time: Duration::ZERO,
+        });
     }
 
     let sources = Arc::new(request.sources);

@@ -105,10 +105,10 @@ impl Shared {
 
     pub(crate) fn refresh_dependents_of_builtins(&self) {
         for (name, entry) in self.entries() {
-            if !name.is_builtins() {
-                if let Some(addr) = entry.actor.get() {
-                    addr.do_send(actor::RelinkBuiltins);
-                }
+            if !name.is_builtins()
+                && let Some(addr) = entry.actor.get()
+            {
+                addr.do_send(actor::RelinkBuiltins);
             }
         }
     }

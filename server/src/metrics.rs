@@ -212,10 +212,10 @@ impl Metrics {
     /// Store trouble surfaces as `internal` or `unavailable` whichever
     /// handler met it; counting it at the edge covers every route.
     fn observe_error(&self, error: &actix_web::Error) {
-        if let Some(ApiError::Registry(err)) = error.as_error::<ApiError>() {
-            if matches!(err.code(), "internal" | "unavailable") {
-                self.store_errors.inc();
-            }
+        if let Some(ApiError::Registry(err)) = error.as_error::<ApiError>()
+            && matches!(err.code(), "internal" | "unavailable")
+        {
+            self.store_errors.inc();
         }
     }
 

@@ -169,13 +169,14 @@ impl Modify for FromAuthTable {
                     add("403", "The caller lacks the role this route needs");
                 }
                 for (status, response) in responses.iter_mut() {
-                    if let RefOr::T(response) = response {
-                        if status.as_str() >= "400" && response.content.is_empty() {
-                            response.content.insert(
-                                "application/problem+json".to_owned(),
-                                Content::new(Some(Ref::from_schema_name("Problem"))),
-                            );
-                        }
+                    if let RefOr::T(response) = response
+                        && status.as_str() >= "400"
+                        && response.content.is_empty()
+                    {
+                        response.content.insert(
+                            "application/problem+json".to_owned(),
+                            Content::new(Some(Ref::from_schema_name("Problem"))),
+                        );
                     }
                 }
             }

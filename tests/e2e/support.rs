@@ -74,11 +74,9 @@ impl Drop for Db {
         if let Db::Postgres {
             admin_url, name, ..
         } = self
+            && let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls)
         {
-            if let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls) {
-                let _ =
-                    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
@@ -164,10 +162,10 @@ impl Server {
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = self.http.get(self.url("/readyz")).send() {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = self.http.get(self.url("/readyz")).send()
+                && r.status() == 200
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,

@@ -1201,10 +1201,10 @@ fn repair_message_shape(m: &mut Message, proto3: bool) {
     let mut used = BTreeSet::new();
     let mut field_names = BTreeSet::new();
     for f in &mut m.fields {
-        if let Some(o) = &f.oneof {
-            if !m.oneofs.contains(o) {
-                f.oneof = None;
-            }
+        if let Some(o) = &f.oneof
+            && !m.oneofs.contains(o)
+        {
+            f.oneof = None;
         }
         if f.oneof.is_some() {
             f.label = Label::Implicit;
@@ -1382,10 +1382,10 @@ fn repair_references(schema: &mut Schema) {
                 }
                 // protobuf-go (buf) rejects a map whose enum value type
                 // does not start with 0.
-                if let FieldType::Named(n) = &**v {
-                    if !check(&format!("{MAP_VALUE}{n}")) {
-                        **v = FieldType::Scalar("int32");
-                    }
+                if let FieldType::Named(n) = &**v
+                    && !check(&format!("{MAP_VALUE}{n}"))
+                {
+                    **v = FieldType::Scalar("int32");
                 }
                 fix_type(v, check);
             }

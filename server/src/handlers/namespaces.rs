@@ -111,12 +111,12 @@ pub async fn put(
     if ns.is_builtins() && !registry.views()?.iter().any(|v| v.info.name == ns) {
         return Err(crate::error::ApiError::invalid("__builtins__ is reserved"));
     }
-    if let Some(settings) = &request.settings {
-        if !settings.is_object() {
-            return Err(crate::error::ApiError::invalid(
-                "settings must be a JSON object",
-            ));
-        }
+    if let Some(settings) = &request.settings
+        && !settings.is_object()
+    {
+        return Err(crate::error::ApiError::invalid(
+            "settings must be a JSON object",
+        ));
     }
     let (view, created) = registry
         .put_namespace(&ns, request.metadata, request.settings)

@@ -128,10 +128,10 @@ impl Corpus {
             problems.push(format!("unexpected output {name}"));
         }
         for (name, want) in &expected {
-            if let Some(got) = actual.get(name) {
-                if got != want {
-                    problems.push(format!("{name} differs:\n{}", first_difference(want, got)));
-                }
+            if let Some(got) = actual.get(name)
+                && got != want
+            {
+                problems.push(format!("{name} differs:\n{}", first_difference(want, got)));
             }
         }
         assert!(
