@@ -133,6 +133,78 @@ pub fn encode_file_descriptor_set<'a>(files: impl IntoIterator<Item = &'a RawFil
     .into()
 }
 
+/// Where one file of a version's served descriptor set comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// One of the version's own files.
+    Own,
+    /// A file of that (other) version's own files: `schema_versions.id`.
+    Version(i64),
+    /// A well-known type bundled with the server ([`well_known_file`]).
+    WellKnown,
+}
+
+/// The served set of a version, file by file, in order: what restore needs
+/// to rebuild the served bytes from own files instead of reading them.
+pub type Layout = Vec<(String, Origin)>;
+
+/// `[[path, origin], …]` with origin `0` = own, a version id, or `null` =
+/// well-known (the `schema_versions.served_layout` column).
+pub fn encode_layout(layout: &[(String, Origin)]) -> String {
+    let entries: Vec<(&str, Option<i64>)> = layout
+        .iter()
+        .map(|(path, origin)| {
+            let origin = match origin {
+                Origin::Own => Some(0),
+                Origin::Version(id) => Some(*id),
+                Origin::WellKnown => None,
+            };
+            (path.as_str(), origin)
+        })
+        .collect();
+    serde_json::to_string(&entries).expect("a layout serializes")
+}
+
+pub fn decode_layout(text: &str) -> Result<Layout> {
+    let entries: Vec<(String, Option<i64>)> = serde_json::from_str(text)
+        .map_err(|e| RegistryError::internal("decoding a stored served layout", e))?;
+    Ok(entries
+        .into_iter()
+        .map(|(path, origin)| {
+            let origin = match origin {
+                Some(0) => Origin::Own,
+                Some(id) => Origin::Version(id),
+                None => Origin::WellKnown,
+            };
+            (path, origin)
+        })
+        .collect())
+}
+
+/// Rebuilds a served descriptor set from its layout, byte for byte:
+/// `own` holds the version's own files, `other(id, path)` finds a file of
+/// another version. A file that cannot be found is an error.
+pub fn served_from_layout<'a>(
+    layout: &[(String, Origin)],
+    own: &'a [RawFile],
+    other: impl Fn(i64, &str) -> Option<&'a RawFile>,
+) -> Result<Bytes> {
+    let mut files: Vec<&RawFile> = Vec::with_capacity(layout.len());
+    for (path, origin) in layout {
+        let file = match origin {
+            Origin::Own => own.iter().find(|f| f.name == *path),
+            Origin::Version(id) => other(*id, path),
+            Origin::WellKnown => well_known_file(path),
+        };
+        files.push(file.ok_or_else(|| {
+            RegistryError::Internal(format!(
+                "served layout: file {path:?} ({origin:?}) not found"
+            ))
+        })?);
+    }
+    Ok(encode_file_descriptor_set(files))
+}
+
 /// The well-known types, as bundled with the compiler.
 static WELL_KNOWN: LazyLock<BTreeMap<String, RawFile>> = LazyLock::new(|| {
     DescriptorPool::global()

@@ -1068,6 +1068,109 @@ async fn restore_rebuilds_current_and_staged_without_recompiling() {
     .await;
 }
 
+#[actix_rt::test]
+async fn restore_rebuilds_served_sets_from_own_files_and_reads_old_rows() {
+    let money_v2 = format!("{MONEY}message Rate {{ double value = 1; }}\n");
+    let time = "syntax = \"proto3\";\npackage common;\nimport \"google/protobuf/timestamp.proto\";\n\
+        message Instant { google.protobuf.Timestamp at = 1; }\n";
+    let ledger = "syntax = \"proto3\";\npackage ledger;\nimport \"billing/invoice.proto\";\nimport \"common/time.proto\";\n\
+        import \"google/protobuf/empty.proto\";\nmessage Entry { billing.Invoice invoice = 1; common.Instant at = 2; }\n";
+    on_each_backend(async |db: &TestDb| {
+        let kind = db.kind;
+        let original = db.registry().await;
+        original
+            .publish(&NamespaceId::builtins(), request("time", &[("common/time.proto", time)]))
+            .await
+            .unwrap();
+        original.promote(BUILTINS, false).await.unwrap();
+        publish(&original, "shop", "money", &[("common/money.proto", MONEY)]).await.unwrap();
+        let invoice = publish(&original, "shop", "invoice", &[("billing/invoice.proto", INVOICE)])
+            .await
+            .unwrap();
+        original.promote("shop", false).await.unwrap();
+        // money v2 replaces v1, which invoice v1 (still current) was compiled
+        // against: restore must read v1's files although v1 is neither
+        // current nor staged. ledger imports invoice, which imports money v1
+        // (a transitive import), builtins and well-known types.
+        publish(&original, "shop", "money", &[("common/money.proto", &money_v2)]).await.unwrap();
+        original.promote("shop", false).await.unwrap();
+        let ledger_v1 = publish(&original, "shop", "ledger", &[("ledger/entry.proto", ledger)])
+            .await
+            .unwrap();
+        let served: Vec<String> = crate::descriptor::split_file_descriptor_set(ledger_v1.version.descriptor_set.clone())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            served,
+            [
+                "common/money.proto",
+                "billing/invoice.proto",
+                "google/protobuf/timestamp.proto",
+                "common/time.proto",
+                "google/protobuf/empty.proto",
+                "ledger/entry.proto"
+            ],
+            "{kind}"
+        );
+        let before = original.views().unwrap();
+        drop(original);
+
+        // Every version published here has its restore layout.
+        let store = db.store().await;
+        let shop = store.live_namespace("shop").await.unwrap().unwrap();
+        let mut rows = Vec::new();
+        let mut money_v1 = None;
+        for schema in store.schemas_of(shop.id).await.unwrap() {
+            for row in store.versions_of(schema.id).await.unwrap() {
+                if schema.name == "money" && row.version == 1 {
+                    money_v1 = Some(row.id);
+                }
+                rows.push(row);
+            }
+        }
+        assert_eq!(rows.len(), 4, "{kind}");
+        for row in &rows {
+            assert!(row.own_sha256.is_some() && row.served_layout.is_some(), "{kind}: {row:?}");
+            assert_ne!(row.own_sha256.as_ref(), Some(&row.descriptor_sha256), "{kind}: own files only");
+        }
+
+        // Restore reads the own-files blobs, not the served sets: make the
+        // served sets unreadable.
+        let served_keys: Vec<String> = rows.iter().map(|r| r.descriptor_sha256.clone()).collect();
+        let key_refs: Vec<&str> = served_keys.iter().map(String::as_str).collect();
+        let served_blobs = store.blobs(&key_refs).await.unwrap();
+        assert_eq!(served_blobs.len(), served_keys.len(), "{kind}");
+        let changed = store.overwrite_blobs_for_tests(&served_keys, b"garbage").await.unwrap();
+        assert_eq!(changed, served_keys.len(), "{kind}");
+        let restored = db.registry().await;
+        let after = restored.views().unwrap();
+        assert_eq!(after.len(), before.len(), "{kind}");
+        for (restored_view, original_view) in after.iter().zip(&before) {
+            assert_same_view(restored_view, original_view);
+        }
+        drop(restored);
+
+        // A version stored before migration 000003 (no layout) is restored
+        // from its served set, as before; the versions that import it still
+        // find its files there.
+        for (key, data) in &served_blobs {
+            store.overwrite_blobs_for_tests(std::slice::from_ref(key), data).await.unwrap();
+        }
+        let old_rows = [money_v1.unwrap(), invoice.version.version_id];
+        for id in old_rows {
+            store.set_restore_layout_for_tests(id, None, None).await.unwrap();
+        }
+        let restored = db.registry().await;
+        let after = restored.views().unwrap();
+        for (restored_view, original_view) in after.iter().zip(&before) {
+            assert_same_view(restored_view, original_view);
+        }
+    })
+    .await;
+}
+
 // ---- replicas ------------------------------------------------------------------
 
 #[actix_rt::test]
