@@ -66,8 +66,7 @@ pub struct CompiledSchema {
     pub types: TopLevelTypes,
     /// The own files alone, encoded as a set (stored for restore), and the
     /// layout that rebuilds `descriptor_set` from own and imported files;
-    /// set by [`add_restore_layout`], and left `None` there when the
-    /// rebuild would not give back the same bytes.
+    /// both `None` when the rebuild would not give the same bytes.
     pub own_set: Option<Bytes>,
     pub layout: Option<descriptor::Layout>,
 }
@@ -112,6 +111,7 @@ pub fn compile_schema(
 
     let descriptor_set: Bytes = compiler.encode_file_descriptor_set().into();
     let all = descriptor::split_file_descriptor_set(descriptor_set.clone())?;
+    let restore_layout = restore_layout(&all, &descriptor_set, &sources, &scope);
     let files: Vec<RawFile> = all
         .into_iter()
         .filter(|f| sources.contains_key(&f.name))
@@ -134,31 +134,21 @@ pub fn compile_schema(
 
     let types = descriptor::collect_types(&files)?;
 
+    let (own_set, layout) = match restore_layout {
+        Some(layout) => (
+            Some(descriptor::encode_file_descriptor_set(&files)),
+            Some(layout),
+        ),
+        None => (None, None),
+    };
     Ok(CompiledSchema {
         descriptor_set,
         files,
         dependencies,
         types,
-        own_set: None,
-        layout: None,
+        own_set,
+        layout,
     })
-}
-
-/// Adds what a publish stores for restore (see [`CompiledSchema::layout`])
-/// to a schema compiled by [`compile_schema`] with the same sources and
-/// scope. Separate from [`compile_schema`], so that compiling alone (the
-/// restore benchmark's baseline) does not pay for it.
-pub fn add_restore_layout(
-    mut compiled: CompiledSchema,
-    sources: &BTreeMap<String, String>,
-    scope: &ImportScope,
-) -> Result<CompiledSchema> {
-    let all = descriptor::split_file_descriptor_set(compiled.descriptor_set.clone())?;
-    if let Some(layout) = restore_layout(&all, &compiled.descriptor_set, sources, scope) {
-        compiled.own_set = Some(descriptor::encode_file_descriptor_set(&compiled.files));
-        compiled.layout = Some(layout);
-    }
-    Ok(compiled)
 }
 
 /// Where each file of the served set came from (the resolver's order:

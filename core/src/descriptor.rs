@@ -325,39 +325,6 @@ mod tests {
     }
 
     #[test]
-    fn layouts_round_trip_and_rebuild_served_sets() {
-        let layout: Layout = vec![
-            ("google/protobuf/timestamp.proto".into(), Origin::WellKnown),
-            ("common/money.proto".into(), Origin::Version(7)),
-            ("a.proto".into(), Origin::Own),
-        ];
-        let text = encode_layout(&layout);
-        assert_eq!(
-            text,
-            r#"[["google/protobuf/timestamp.proto",null],["common/money.proto",7],["a.proto",0]]"#
-        );
-        assert_eq!(decode_layout(&text).unwrap(), layout);
-        let ts = well_known_file("google/protobuf/timestamp.proto").unwrap();
-        let money = RawFile {
-            name: "common/money.proto".into(),
-            dependencies: vec![],
-            bytes: Bytes::from_static(b"\x0a\x12common/money.proto"),
-        };
-        let own = [RawFile {
-            name: "a.proto".into(),
-            dependencies: vec![],
-            bytes: Bytes::from_static(b"\x0a\x07a.proto"),
-        }];
-        let served = served_from_layout(&layout, &own, |id, path| {
-            (id == 7 && path == money.name).then_some(&money)
-        })
-        .unwrap();
-        assert_eq!(served, encode_file_descriptor_set([ts, &money, &own[0]]));
-        let missing = served_from_layout(&layout, &own, |_, _| None).unwrap_err();
-        assert!(missing.to_string().contains("common/money.proto"), "{missing}");
-    }
-
-    #[test]
     fn raw_sets_round_trip_byte_for_byte() {
         let ts = well_known_file("google/protobuf/timestamp.proto").unwrap();
         let set = encode_file_descriptor_set([ts]);

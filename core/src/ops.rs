@@ -353,11 +353,8 @@ async fn compile_in_namespace(
     }
     let started = Instant::now();
     let scope = Arc::new(scope);
-    let compiled = tokio::task::spawn_blocking(move || {
-        let compiled = compile::compile_schema(sources.clone(), scope.clone())?;
-        compile::add_restore_layout(compiled, &sources, &scope)
-    })
-    .await
+    let compiled = tokio::task::spawn_blocking(move || compile::compile_schema(sources, scope))
+        .await
         .map_err(|e| RegistryError::internal("compile task", e))??;
     Ok((compiled, started.elapsed()))
 }
