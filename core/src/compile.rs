@@ -64,11 +64,6 @@ pub struct CompiledSchema {
     pub files: Vec<RawFile>,
     pub dependencies: Vec<Dependency>,
     pub types: TopLevelTypes,
-    /// The own files alone, encoded as a set (stored for restore), and the
-    /// layout that rebuilds `descriptor_set` from own and imported files;
-    /// both `None` when the rebuild would not give the same bytes.
-    pub own_set: Option<Bytes>,
-    pub layout: Option<descriptor::Layout>,
 }
 
 struct ScopedResolver {
@@ -111,7 +106,6 @@ pub fn compile_schema(
 
     let descriptor_set: Bytes = compiler.encode_file_descriptor_set().into();
     let all = descriptor::split_file_descriptor_set(descriptor_set.clone())?;
-    let restore_layout = restore_layout(&all, &descriptor_set, &sources, &scope);
     let files: Vec<RawFile> = all
         .into_iter()
         .filter(|f| sources.contains_key(&f.name))
@@ -134,57 +128,12 @@ pub fn compile_schema(
 
     let types = descriptor::collect_types(&files)?;
 
-    let (own_set, layout) = match restore_layout {
-        Some(layout) => (
-            Some(descriptor::encode_file_descriptor_set(&files)),
-            Some(layout),
-        ),
-        None => (None, None),
-    };
     Ok(CompiledSchema {
         descriptor_set,
         files,
         dependencies,
         types,
-        own_set,
-        layout,
     })
-}
-
-/// Where each file of the served set came from (the resolver's order:
-/// sources, scope, well-known types), if rebuilding the set from that
-/// layout gives back exactly the same bytes; `None` otherwise, and the
-/// version is then restored from its whole served set.
-fn restore_layout(
-    all: &[RawFile],
-    descriptor_set: &Bytes,
-    sources: &BTreeMap<String, String>,
-    scope: &ImportScope,
-) -> Option<descriptor::Layout> {
-    use descriptor::Origin;
-    let mut layout = Vec::with_capacity(all.len());
-    let mut own = Vec::new();
-    for file in all {
-        let origin = if sources.contains_key(&file.name) {
-            own.push(file.clone());
-            Origin::Own
-        } else if let Some(found) = scope.files.get(&file.name) {
-            if found.version_id <= 0 {
-                return None; // not a stored version (0 encodes `Own`)
-            }
-            Origin::Version(found.version_id)
-        } else if descriptor::well_known_file(&file.name).is_some() {
-            Origin::WellKnown
-        } else {
-            return None;
-        };
-        layout.push((file.name.clone(), origin));
-    }
-    let rebuilt = descriptor::served_from_layout(&layout, &own, |_, path| {
-        scope.files.get(path).map(|f| &f.file)
-    })
-    .ok()?;
-    (rebuilt == *descriptor_set).then_some(layout)
 }
 
 /// Turns a protox error into `compile_failed` with every diagnostic it

@@ -2,7 +2,7 @@
 //! namespace's actor, one at a time; each commits to the store first and
 //! then swaps in a new view (DESIGN.md invariants 1–3).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -248,15 +248,6 @@ pub async fn publish(
         sha256: &descriptor_sha256,
         data: &compiled.descriptor_set,
     });
-    // Restore reads the own files and rebuilds the served set from them.
-    let own_sha256 = compiled.own_set.as_ref().map(|set| sha256_hex(set));
-    let served_layout = compiled
-        .layout
-        .as_ref()
-        .map(|layout| descriptor::encode_layout(layout));
-    if let (Some(sha256), Some(data)) = (&own_sha256, &compiled.own_set) {
-        blobs.push(BlobRef { sha256, data });
-    }
     let metadata = Value::Object(request.metadata.clone()).to_string();
     let record = PublishRecord {
         namespace_id: view.info.row_id,
@@ -265,8 +256,6 @@ pub async fn publish(
         schema: request.schema.as_str(),
         fingerprint: &fp,
         descriptor_sha256: &descriptor_sha256,
-        own_sha256: own_sha256.as_deref(),
-        served_layout: served_layout.as_deref(),
         blobs,
         files: source_hashes
             .iter()
@@ -928,61 +917,34 @@ pub async fn load_all_views(store: &Store) -> Result<Vec<NamespaceView>> {
             .or_default()
             .insert(f.path, f.source_sha256);
     }
-    let files = Arc::new(files);
-    let blobs = Arc::new(blobs);
-    // Phase 1, on both cores: each version's own files (from its own-files
-    // blob, or from its served set for versions stored before migration
-    // 000003) and its served layout.
-    let mut decoded: Vec<Decoded> = in_halves(rows.versions, {
-        let (files, blobs) = (files.clone(), blobs.clone());
-        move |row: VersionRow| {
-            let own_paths = files.get(&row.id);
-            decode_version(row, own_paths, &blobs)
-        }
-    })
-    .await?;
-    // A layout can name a version that is neither current nor staged (an
-    // import resolved to a version since replaced): read those too.
-    let restored: HashSet<i64> = decoded.iter().map(|d| d.row.id).collect();
-    let mut missing: Vec<i64> = decoded
-        .iter()
-        .flat_map(|d| d.layout.iter().flatten())
-        .filter_map(|(_, origin)| match origin {
-            descriptor::Origin::Version(id) if !restored.contains(id) => Some(*id),
-            _ => None,
-        })
-        .collect();
-    missing.sort_unstable();
-    missing.dedup();
-    let mut imported_only: Vec<Decoded> = Vec::new();
-    if !missing.is_empty() {
-        let extra = store.versions_by_ids(&missing).await?;
-        let extra_blobs: HashMap<String, bytes::Bytes> = store
-            .restore_blobs(&extra)
-            .await?
-            .into_iter()
-            .map(|(key, data)| (key, bytes::Bytes::from(data)))
+    let (names, blobs) = (Arc::new(names), Arc::new(blobs));
+    // Split the versions in halves, each half (with its own file lists)
+    // decoded on a blocking thread.
+    let mut versions = rows.versions;
+    let second = versions.split_off(versions.len() / 2);
+    let mut tasks = Vec::new();
+    for half in [versions, second] {
+        let mut half_files: HashMap<i64, BTreeMap<String, String>> = half
+            .iter()
+            .filter_map(|v| files.remove_entry(&v.id))
             .collect();
-        for row in extra {
-            // Only looked up by path: keep every file of the blob.
-            imported_only.push(decode_version(row, None, &extra_blobs)?);
-        }
+        let (names, blobs) = (names.clone(), blobs.clone());
+        tasks.push(tokio::task::spawn_blocking(move || {
+            half.into_iter()
+                .map(|row| {
+                    let snapshot = snapshot_of(row, &names, &blobs, &mut half_files)?;
+                    Ok((snapshot.version_id, Arc::new(snapshot)))
+                })
+                .collect::<Result<Vec<_>>>()
+        }));
     }
-    let mut files_by_version: HashMap<i64, Vec<RawFile>> =
-        HashMap::with_capacity(decoded.len() + imported_only.len());
-    for d in decoded.iter_mut().chain(imported_only.iter_mut()) {
-        files_by_version.insert(d.row.id, std::mem::take(&mut d.files));
+    let mut snapshots = HashMap::new();
+    for task in tasks {
+        snapshots.extend(
+            task.await
+                .map_err(|e| RegistryError::internal("restore task", e))??,
+        );
     }
-    let files_by_version = Arc::new(files_by_version);
-    // Phase 2, on both cores: served sets rebuilt from the layouts (byte
-    // for byte: raw files concatenated, nothing re-encoded), snapshots.
-    let (names, files) = (Arc::new(names), files.clone());
-    let built: Vec<(i64, Arc<VersionSnapshot>)> = in_halves(decoded, move |d| {
-        let snapshot = snapshot_from_decoded(d, &names, &files, &files_by_version)?;
-        Ok((snapshot.version_id, Arc::new(snapshot)))
-    })
-    .await?;
-    let snapshots: HashMap<i64, Arc<VersionSnapshot>> = built.into_iter().collect();
 
     let decoded = started.elapsed();
     let mut schemas_by_namespace: HashMap<i64, Vec<SchemaRow>> = HashMap::new();
@@ -1017,121 +979,6 @@ pub async fn load_all_views(store: &Store) -> Result<Vec<NamespaceView>> {
         "restore read the store"
     );
     Ok(views)
-}
-
-/// Runs `f` over `items` on two blocking threads (the first and the second
-/// half), keeping the order.
-async fn in_halves<T, R>(
-    mut items: Vec<T>,
-    f: impl Fn(T) -> Result<R> + Clone + Send + 'static,
-) -> Result<Vec<R>>
-where
-    T: Send + 'static,
-    R: Send + 'static,
-{
-    let second = items.split_off(items.len() / 2);
-    let mut tasks = Vec::with_capacity(2);
-    for half in [items, second] {
-        let f = f.clone();
-        tasks.push(tokio::task::spawn_blocking(move || {
-            half.into_iter().map(&f).collect::<Result<Vec<R>>>()
-        }));
-    }
-    let mut out = Vec::new();
-    for task in tasks {
-        out.extend(
-            task.await
-                .map_err(|e| RegistryError::internal("restore task", e))??,
-        );
-    }
-    Ok(out)
-}
-
-/// A stored version's files as read for restore.
-struct Decoded {
-    row: VersionRow,
-    /// Own files, served order (for a version read only because a layout
-    /// names it, every file of its blob).
-    files: Vec<RawFile>,
-    /// How to rebuild the served set; `None`: `served` is it.
-    layout: Option<descriptor::Layout>,
-    served: Option<bytes::Bytes>,
-}
-
-/// `own_paths`: the version's source paths, to pick its own files out of a
-/// served set; `None` keeps every file.
-fn decode_version(
-    row: VersionRow,
-    own_paths: Option<&BTreeMap<String, String>>,
-    blobs: &HashMap<String, bytes::Bytes>,
-) -> Result<Decoded> {
-    let key = store::restore_blob_key(&row);
-    let blob = blobs
-        .get(key)
-        .cloned()
-        .ok_or_else(|| RegistryError::Internal(format!("descriptor blob {key} missing")))?;
-    let files = descriptor::split_file_descriptor_set(blob.clone())?;
-    if let (Some(_), Some(layout)) = (&row.own_sha256, &row.served_layout) {
-        let layout = descriptor::decode_layout(layout)?;
-        return Ok(Decoded {
-            row,
-            files,
-            layout: Some(layout),
-            served: None,
-        });
-    }
-    let files = match own_paths {
-        Some(paths) => files
-            .into_iter()
-            .filter(|f| paths.contains_key(&f.name))
-            .collect(),
-        None => files,
-    };
-    Ok(Decoded {
-        row,
-        files,
-        layout: None,
-        served: Some(blob),
-    })
-}
-
-fn snapshot_from_decoded(
-    d: Decoded,
-    schema_names: &HashMap<i64, SchemaId>,
-    source_files: &HashMap<i64, BTreeMap<String, String>>,
-    files_by_version: &HashMap<i64, Vec<RawFile>>,
-) -> Result<VersionSnapshot> {
-    let row = d.row;
-    let own = files_by_version.get(&row.id).cloned().unwrap_or_default();
-    let descriptor_set = match (d.layout, d.served) {
-        (Some(layout), _) => descriptor::served_from_layout(&layout, &own, |id, path| {
-            files_by_version
-                .get(&id)
-                .and_then(|files| files.iter().find(|f| f.name == path))
-        })?,
-        (None, Some(served)) => served,
-        (None, None) => unreachable!("a decoded version has a layout or a served set"),
-    };
-    let types = descriptor::collect_types(&own)?;
-    let schema = schema_names
-        .get(&row.schema_id)
-        .cloned()
-        .ok_or_else(|| RegistryError::Internal(format!("schema row {} unknown", row.schema_id)))?;
-    Ok(VersionSnapshot {
-        schema,
-        version: row.version,
-        version_id: row.id,
-        fingerprint: row.fingerprint,
-        created_by: row.created_by,
-        created_at: to_utc(row.created_at),
-        metadata: parse_json_object(&row.metadata),
-        descriptor_set,
-        descriptor_sha256: row.descriptor_sha256,
-        files: own,
-        source_hashes: source_files.get(&row.id).cloned().unwrap_or_default(),
-        types,
-        pool: Default::default(),
-    })
 }
 
 /// Builds snapshots of stored versions from their descriptor blobs.

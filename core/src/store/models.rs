@@ -72,11 +72,6 @@ pub struct VersionRow {
     pub metadata: String,
     pub created_at: NaiveDateTime,
     pub promoted_at: Option<NaiveDateTime>,
-    /// Blob of the version's own files only (restore layout); `None` for
-    /// versions stored before migration `000003`.
-    pub own_sha256: Option<String>,
-    /// Where each file of the served set comes from (see the migration).
-    pub served_layout: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -89,8 +84,6 @@ pub struct NewVersion<'a> {
     pub created_by: &'a str,
     pub metadata: &'a str,
     pub created_at: NaiveDateTime,
-    pub own_sha256: Option<&'a str>,
-    pub served_layout: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -35,11 +35,6 @@ pub struct PublishRecord<'a> {
     pub schema: &'a str,
     pub fingerprint: &'a str,
     pub descriptor_sha256: &'a str,
-    /// Blob key of the version's own files (restore layout), when it has one;
-    /// the blob itself is one of `blobs`.
-    pub own_sha256: Option<&'a str>,
-    /// The served set's layout (see migration `000003`), with `own_sha256`.
-    pub served_layout: Option<&'a str>,
     /// Sources and the compiled descriptor set.
     pub blobs: Vec<BlobRef<'a>>,
     /// `(path, source sha256)`.
@@ -57,15 +52,6 @@ pub struct Published {
     pub revision: i64,
 }
 
-/// The blob restore reads for a version: its own files when it has a
-/// served layout (migration `000003`), else its whole served set.
-pub fn restore_blob_key(version: &VersionRow) -> &str {
-    match (&version.own_sha256, &version.served_layout) {
-        (Some(own), Some(_)) => own,
-        _ => &version.descriptor_sha256,
-    }
-}
-
 /// What [`Store::restore_rows`] reads.
 #[derive(Debug, Default)]
 pub struct RestoreRows {
@@ -73,7 +59,7 @@ pub struct RestoreRows {
     pub schemas: Vec<SchemaRow>,
     pub versions: Vec<VersionRow>,
     pub files: Vec<VersionFileRow>,
-    /// The versions' [`restore_blob_key`] blobs by key.
+    /// Descriptor blobs by key.
     pub blobs: HashMap<String, Vec<u8>>,
 }
 
@@ -297,8 +283,6 @@ impl Store {
                     created_by: record.created_by,
                     metadata: record.metadata,
                     created_at: at,
-                    own_sha256: record.own_sha256,
-                    served_layout: record.served_layout,
                 })
                 .returning(VersionRow::as_returning())
                 .get_result(conn)
@@ -542,7 +526,7 @@ impl Store {
                         .await?,
                 );
             }
-            let mut keys: Vec<&str> = versions.iter().map(restore_blob_key).collect();
+            let mut keys: Vec<&str> = versions.iter().map(|v| v.descriptor_sha256.as_str()).collect();
             keys.sort_unstable();
             keys.dedup();
             let mut blob_data = HashMap::with_capacity(keys.len());
@@ -556,15 +540,6 @@ impl Store {
             }
             Ok(RestoreRows { namespaces: namespace_rows, schemas: schema_rows, versions, files, blobs: blob_data })
         })
-    }
-
-    /// The blobs restore needs for these versions (see [`restore_blob_key`]).
-    pub async fn restore_blobs(
-        &self,
-        versions: &[VersionRow],
-    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        let keys: Vec<&str> = versions.iter().map(restore_blob_key).collect();
-        self.blobs(&keys).await
     }
 
     pub async fn schemas_of(&self, namespace_id: i64) -> Result<Vec<SchemaRow>, StoreError> {

@@ -49,8 +49,6 @@ diesel::table! {
         metadata -> Text,
         created_at -> Timestamp,
         promoted_at -> Nullable<Timestamp>,
-        own_sha256 -> Nullable<Text>,
-        served_layout -> Nullable<Text>,
     }
 }
 

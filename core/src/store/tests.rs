@@ -31,25 +31,6 @@ impl Store {
         })
     }
 
-    /// Sets (or, with `None`, clears as for a version stored before
-    /// migration `000003`) a version's restore layout columns.
-    pub(crate) async fn set_restore_layout_for_tests(
-        &self,
-        version_id: i64,
-        own_sha256: Option<&str>,
-        served_layout: Option<&str>,
-    ) -> Result<usize, StoreError> {
-        with_conn!(self, conn => {
-            Ok(diesel::update(schema_versions::table.find(version_id))
-                .set((
-                    schema_versions::own_sha256.eq(own_sha256),
-                    schema_versions::served_layout.eq(served_layout),
-                ))
-                .execute(conn)
-                .await?)
-        })
-    }
-
     pub(crate) async fn event_count_for_tests(&self) -> Result<i64, StoreError> {
         with_conn!(self, conn => {
             Ok(events::table.count().get_result(conn).await?)
@@ -95,8 +76,6 @@ async fn publish_files(
         schema,
         fingerprint: &fp,
         descriptor_sha256: &descriptor_sha256,
-        own_sha256: None,
-        served_layout: None,
         blobs: blob_refs,
         files: files
             .iter()
@@ -231,12 +210,6 @@ async fn tables_match_migrations() {
         store.promote(ns.id, &ns.name, 3, &moves).await.unwrap();
         let gone = store.create_namespace("gone", "{}", "{}").await.unwrap();
         store.delete_namespace(gone.id, "gone", 1).await.unwrap();
-        // The restore layout columns, non-NULL on one row.
-        let layout = r#"[["app.proto",0],["google/protobuf/empty.proto",null]]"#;
-        store
-            .set_restore_layout_for_tests(app.version.id, Some(&app.version.descriptor_sha256), Some(layout))
-            .await
-            .unwrap();
 
         let (namespace_rows, blob_rows, schema_rows, version_rows, file_rows, dep_rows, event_rows) = async {
             with_conn!(store, conn => {
@@ -274,9 +247,6 @@ async fn tables_match_migrations() {
         assert!(version_rows[0].promoted_at.is_some() && version_rows[1].promoted_at.is_none(), "{kind}");
         assert_eq!(version_rows[1].metadata, r#"{"ticket":"T-1"}"#);
         assert_eq!(version_rows[1].created_by, "tester");
-        assert_eq!((version_rows[0].own_sha256.as_deref(), version_rows[0].served_layout.as_deref()), (None, None), "{kind}");
-        assert_eq!(version_rows[1].own_sha256.as_deref(), Some(app.version.descriptor_sha256.as_str()), "{kind}");
-        assert_eq!(version_rows[1].served_layout.as_deref(), Some(layout), "{kind}");
         assert_eq!(file_rows.len(), 2, "{kind}");
         assert_eq!(dep_rows.len(), 2, "{kind}");
         assert_eq!(dep_rows[0].import_path, "c.proto");
@@ -290,7 +260,7 @@ async fn tables_match_migrations() {
             ("namespaces", 8),
             ("blobs", 4),
             ("schemas", 8),
-            ("schema_versions", 11),
+            ("schema_versions", 9),
             ("schema_version_files", 3),
             ("schema_version_deps", 4),
             ("events", 6),

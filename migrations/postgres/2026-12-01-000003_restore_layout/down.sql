@@ -1,2 +1,0 @@
-ALTER TABLE schema_versions DROP COLUMN served_layout;
-ALTER TABLE schema_versions DROP COLUMN own_sha256;
