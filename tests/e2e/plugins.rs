@@ -316,3 +316,69 @@ fn broken_libraries_are_refused_and_the_server_serves() {
         assert_eq!(server.get("/healthz").0, 200);
     }
 }
+
+#[test]
+fn a_misbehaving_generator_fails_its_own_request_and_nothing_else() {
+    let db = Db::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("protoreg.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins]\npaths = [{:?}, {:?}]\ncall_timeout_ms = 1000\nmax_output_bytes = 1048576\n",
+            library("protoreg-test-plugin-misbehave")
+                .display()
+                .to_string(),
+            library("protoreg-plugin-python").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with_config(&db, &config);
+    assert_eq!(
+        server
+            .publish("shop", "orders", &[("shop/v1/orders.proto", EVENTS_V1)])
+            .0,
+        201
+    );
+    let generated = |plugin: &str| {
+        server.get_bytes(&format!(
+            "/v1/namespaces/shop/schemas/orders/versions/1/generated/{plugin}"
+        ))
+    };
+    for (plugin, status) in [
+        ("misbehave-panic", 422),
+        ("misbehave-error", 422),
+        ("misbehave-oversize", 503),
+        ("misbehave-hang", 503),
+    ] {
+        let (got, body) = generated(plugin);
+        assert_eq!(got, status, "{plugin}: {}", String::from_utf8_lossy(&body));
+        // Every other request is still served, the python plugin included.
+        assert_eq!(server.get("/healthz").0, 200, "after {plugin}");
+        let (python, archive) = generated("python");
+        assert_eq!(python, 200, "python after {plugin}");
+        assert!(archive.starts_with(&[0x1f, 0x8b]), "a gzip archive");
+    }
+    // The hung call left the plugin unhealthy; the listing says so.
+    let (_, body) = server.get("/v1/plugins");
+    let misbehave = body["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "misbehave")
+        .expect("misbehave listed");
+    assert_eq!(misbehave["healthy"], false, "{misbehave}");
+    let (_, metrics) = server.get_bytes("/metrics");
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains(
+            r#"protoreg_plugin_calls_total{kind="generate",plugin="misbehave",result="timeout"} 1"#
+        ),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("plugin_calls"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
