@@ -30,16 +30,30 @@ pub fn start(store: Store, sinks: Vec<Sink>) {
 async fn deliver_forever(store: Store, sink: Sink) {
     let key = sink.key();
     let mut backoff = POLL;
+    // Warn when a sink starts failing and when it recovers, not on every
+    // retry of the same failure (an unconfigured sink fails for good).
+    let mut failing = false;
     loop {
         match deliver_batch(&store, &sink, &key).await {
-            Ok(0) => {
+            Ok(delivered) => {
+                if failing {
+                    tracing::info!(sink = %key, "event delivery recovered");
+                    failing = false;
+                }
                 backoff = POLL;
-                tokio::time::sleep(POLL).await;
+                if delivered == 0 {
+                    tokio::time::sleep(POLL).await;
+                }
             }
-            Ok(_) => backoff = POLL,
             Err(reason) => {
-                tracing::warn!(sink = %key, %reason, retry_in_ms = backoff.as_millis() as u64,
-                    "event delivery failed");
+                if failing {
+                    tracing::debug!(sink = %key, %reason, retry_in_ms = backoff.as_millis() as u64,
+                        "event delivery still failing");
+                } else {
+                    tracing::warn!(sink = %key, %reason, retry_in_ms = backoff.as_millis() as u64,
+                        "event delivery failed; retrying with backoff");
+                    failing = true;
+                }
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
