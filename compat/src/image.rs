@@ -29,6 +29,9 @@ impl ImageFile {
 #[derive(Debug, Clone, Default)]
 pub struct Image {
     files: Vec<ImageFile>,
+    /// The encoded set, built once when first asked for (every plugin rule
+    /// of a check sends both images).
+    encoded: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl Image {
@@ -89,7 +92,10 @@ impl Image {
                 is_import,
             });
         }
-        Ok(Image { files: out })
+        Ok(Image {
+            files: out,
+            encoded: std::sync::OnceLock::new(),
+        })
     }
 
     /// The files, targets and imports, in input order.
@@ -98,10 +104,12 @@ impl Image {
     }
 
     /// The image as an encoded `FileDescriptorSet`, in input order.
-    pub fn encode_file_descriptor_set(&self) -> Vec<u8> {
-        let set = FileDescriptorSet {
-            file: self.files.iter().map(|f| f.descriptor.clone()).collect(),
-        };
-        set.encode_to_vec()
+    pub fn encode_file_descriptor_set(&self) -> &[u8] {
+        self.encoded.get_or_init(|| {
+            let set = FileDescriptorSet {
+                file: self.files.iter().map(|f| f.descriptor.clone()).collect(),
+            };
+            set.encode_to_vec()
+        })
     }
 }

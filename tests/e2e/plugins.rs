@@ -93,21 +93,12 @@ fn shipped_plugins_load_without_configuration() {
 fn a_plugin_rule_blocks_a_promote_with_its_finding() {
     on_each_backend(|db| {
         let server = Server::start(db);
+        assert_eq!(server.put("/v1/namespaces/shop", json!({})).0, 201);
         let (status, body) = server.put(
             "/v1/namespaces/shop/settings",
             json!({"compat": {"plugin_options": {"message_no_change_suffixes": ["Event"]}}}),
         );
-        // The namespace may not exist yet: settings create it or 404.
-        if status == 404 {
-            server.put("/v1/namespaces/shop", json!({}));
-            let (status, body) = server.put(
-                "/v1/namespaces/shop/settings",
-                json!({"compat": {"plugin_options": {"message_no_change_suffixes": ["Event"]}}}),
-            );
-            assert_eq!(status, 200, "{body}");
-        } else {
-            assert_eq!(status, 200, "{body}");
-        }
+        assert_eq!(status, 200, "{body}");
         assert_eq!(
             server
                 .publish("shop", "orders", &[("shop/v1/orders.proto", EVENTS_V1)])

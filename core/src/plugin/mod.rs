@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 use protoreg_plugin_sdk::abi::{
-    PROTOREG_CALL_CONFIGURE, PROTOREG_CALL_EVENT, PROTOREG_CALL_GENERATE,
+    PROTOREG_CALL_COMPAT, PROTOREG_CALL_CONFIGURE, PROTOREG_CALL_EVENT, PROTOREG_CALL_GENERATE,
 };
 use protoreg_plugin_sdk::{
     CodeGeneratorResponse, ConfigureRequest, Event, PluginKind, PluginManifest,
@@ -251,7 +251,7 @@ impl LoadedPlugin {
 fn kind_label(kind: u32) -> &'static str {
     match kind {
         PROTOREG_CALL_CONFIGURE => "configure",
-        protoreg_plugin_sdk::abi::PROTOREG_CALL_COMPAT => "compat",
+        PROTOREG_CALL_COMPAT => "compat",
         PROTOREG_CALL_GENERATE => "generate",
         PROTOREG_CALL_EVENT => "event",
         _ => "unknown",
@@ -338,13 +338,19 @@ impl PluginHost {
     /// Loads every configured plugin. A library that fails a check is
     /// refused with one log line; the others still load.
     pub fn load(config: &PluginConfig, observer: Arc<dyn PluginObserver>) -> Self {
-        let mut host = PluginHost::default();
-        let mut limits = config.clone();
-        limits.protoc.iter_mut().for_each(|p| {
-            p.timeout = config.call_timeout();
-            p.max_output = config.max_output_bytes;
-        });
-        host.protoc = limits.protoc;
+        let protoc = config
+            .protoc
+            .iter()
+            .map(|p| ProtocGenerator {
+                timeout: config.call_timeout(),
+                max_output: config.max_output_bytes,
+                ..p.clone()
+            })
+            .collect();
+        let mut host = PluginHost {
+            protoc,
+            ..PluginHost::default()
+        };
         for path in candidate_libraries(config) {
             match host.open(&path, config, observer.clone()) {
                 Ok(plugin) => {

@@ -65,7 +65,13 @@ fn compat_request(ctx: &CheckContext<'_>, rule: &str) -> Result<Vec<u8>, String>
     let mut request = Vec::new();
     for (tag, image) in [(1, ctx.previous_image), (2, ctx.current_image)] {
         let bytes = image.encode_file_descriptor_set();
-        prost::encoding::bytes::encode(tag, &bytes, &mut request);
+        prost::encoding::encode_key(
+            tag,
+            prost::encoding::WireType::LengthDelimited,
+            &mut request,
+        );
+        prost::encoding::encode_varint(bytes.len() as u64, &mut request);
+        request.extend_from_slice(bytes);
     }
     prost::encoding::string::encode(3, &rule.to_string(), &mut request);
     prost::encoding::message::encode(4, &options, &mut request);
