@@ -26,6 +26,15 @@ use protoreg_benches::{
 };
 use protoreg_core::Registry;
 
+/// The registry's configuration on `db`, with no background checkpoint
+/// writes (so that a timed restore never writes and the database without
+/// checkpoints stays so).
+fn config(db: &Path) -> protoreg_core::RegistryConfig {
+    let mut config = sqlite_config(db);
+    config.checkpoint_interval = None;
+    config
+}
+
 /// Runs `f` with a registry opened on `db` inside a fresh actix System,
 /// then stops the System (which stops the registry's actors) and waits
 /// until the database is closed.
@@ -36,7 +45,7 @@ fn with_registry<T>(db: &Path, f: impl AsyncFnOnce(Registry) -> T) -> Result<T, 
         // still be closing (see `wait_closed`): retry a "locked" open.
         let mut attempts = 0;
         loop {
-            match Registry::open(sqlite_config(db)).await {
+            match Registry::open(config(db)).await {
                 Ok(registry) => break Ok(f(registry).await),
                 Err(err) if err.to_string().contains("locked") && attempts < 20 => {
                     attempts += 1;
@@ -133,31 +142,55 @@ fn restore_benches(c: &mut Criterion) {
         size as f64 / (1024.0 * 1024.0)
     );
 
+    // The same data with no restore checkpoints: what a restart meets after
+    // a crash in the middle of a burst of changes, or after an upgrade from
+    // a version without them.
+    let bare = db.with_file_name("protoreg-no-checkpoints.db");
+    let _ = std::fs::remove_file(&bare);
+    std::fs::copy(&db, &bare).expect("copying the database");
+    let (with, without) = with_registry(&db, async |r| r.store().restore_heads().await)
+        .and_then(|heads| heads.map_err(|e| e.to_string()))
+        .map(|heads| heads.checkpoints.len())
+        .and_then(|with| {
+            with_registry(&bare, async |r| r.store().clear_checkpoints().await)
+                .and_then(|cleared| cleared.map_err(|e| e.to_string()))
+                .map(|cleared| (with, cleared))
+        })
+        .unwrap_or_else(|e| panic!("counting restore checkpoints: {e}"));
+    assert_eq!(
+        (with, without),
+        (data.namespaces + 1, data.namespaces + 1),
+        "one restore checkpoint per namespace (and __builtins__) in the data set"
+    );
+
     let mut group = c.benchmark_group("restore");
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
 
     group.measurement_time(Duration::from_secs(5));
-    group.bench_function("registry_open", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                // Timed: only `Registry::open` (System start/stop excluded).
-                let system = actix_rt::System::new();
-                let started = Instant::now();
-                let registry = system
-                    .block_on(Registry::open(sqlite_config(&db)))
-                    .expect("open");
-                total += started.elapsed();
-                black_box(&registry);
-                drop(registry);
-                actix_rt::System::current().stop();
-                system.run().expect("stopping the actix system");
-                wait_closed(&db);
-            }
-            total
-        })
-    });
+    for (name, file) in [
+        ("registry_open", &db),
+        ("registry_open_without_checkpoints", &bare),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // Timed: only `Registry::open` (System start/stop excluded).
+                    let system = actix_rt::System::new();
+                    let started = Instant::now();
+                    let registry = system.block_on(Registry::open(config(file))).expect("open");
+                    total += started.elapsed();
+                    black_box(&registry);
+                    drop(registry);
+                    actix_rt::System::current().stop();
+                    system.run().expect("stopping the actix system");
+                    wait_closed(file);
+                }
+                total
+            })
+        });
+    }
 
     group.measurement_time(Duration::from_secs(15));
     group.bench_function("recompile", |b| {

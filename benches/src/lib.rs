@@ -104,7 +104,7 @@ pub struct Dataset {
 
 /// Bump when the generated sources or the build procedure change: the
 /// cached database is keyed by it.
-pub const DATASET_FORMAT: u32 = 1;
+pub const DATASET_FORMAT: u32 = 2;
 
 /// Versions after which the build promotes every namespace.
 pub const PROMOTE_AFTER: [u32; 3] = [3, 6, 9];
@@ -347,6 +347,11 @@ pub async fn build_dataset(registry: &Registry, data: Dataset) -> Result<(), Str
     for task in tasks {
         task.await.map_err(|e| format!("build task: {e}"))??;
     }
+    // As a server does when it shuts down or has been idle for a while.
+    registry
+        .write_checkpoints()
+        .await
+        .map_err(|e| format!("writing the restore checkpoints: {e}"))?;
     Ok(())
 }
 
@@ -554,7 +559,7 @@ mod tests {
         assert_eq!(Dataset::SMALL.current_version(), Some(3));
         assert_eq!(Dataset::SMALL.staged_version(), Some(4));
         let key = Dataset::FULL.cache_key();
-        assert!(key.starts_with("v1-10ns-100s-10v-"), "{key}");
+        assert!(key.starts_with("v2-10ns-100s-10v-"), "{key}");
     }
 
     #[test]

@@ -119,9 +119,17 @@ pub fn collect_types(files: &[RawFile]) -> Result<TopLevelTypes> {
 
 /// Splits an encoded `FileDescriptorSet` into its files without re-encoding.
 pub fn split_file_descriptor_set(set: Bytes) -> Result<Vec<RawFile>> {
-    let raw = RawFileDescriptorSet::decode(set)
-        .map_err(|e| RegistryError::internal("decoding a stored descriptor set", e))?;
-    raw.file.into_iter().map(RawFile::decode).collect()
+    split_encoded_files(set)?
+        .into_iter()
+        .map(RawFile::decode)
+        .collect()
+}
+
+/// The encoded files of a `FileDescriptorSet`, each left unread.
+pub fn split_encoded_files(set: Bytes) -> Result<Vec<Bytes>> {
+    RawFileDescriptorSet::decode(set)
+        .map(|raw| raw.file)
+        .map_err(|e| RegistryError::internal("decoding a stored descriptor set", e))
 }
 
 /// Encodes files as a `FileDescriptorSet`, in the order given.

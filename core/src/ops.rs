@@ -20,8 +20,9 @@ use crate::registry::Shared;
 use crate::snapshot::{
     self, LinkedImage, NamespaceInfo, NamespaceView, SchemaEntry, VersionSnapshot,
 };
+use crate::checkpoint;
 use crate::store::{
-    self, BlobRef, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store, VersionRow,
+    self, BlobRef, CheckpointRow, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store, VersionRow,
 };
 
 /// A publish request, validated by [`validate_sources`] inside `publish`.
@@ -72,7 +73,7 @@ pub fn to_utc(at: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(at, Utc)
 }
 
-fn parse_json_object(text: &str) -> Map<String, Value> {
+pub(crate) fn parse_json_object(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
@@ -911,19 +912,173 @@ fn view_from_rows(
     })
 }
 
-/// Every live namespace's view, `__builtins__` first, from one bulk read of
-/// the store (one connection, so SQLite's page cache is read once) and
-/// decoded on both cores' blocking threads. Nothing is compiled or linked.
-pub async fn load_all_views(store: &Store) -> Result<Vec<NamespaceView>> {
+/// What [`load_all_views`] restored.
+#[derive(Debug)]
+pub struct Restored {
+    /// Every live namespace, `__builtins__` first.
+    pub views: Vec<NamespaceView>,
+    /// `(namespace row id, revision)` of each namespace whose stored
+    /// restore checkpoint held all of its current state.
+    pub checkpointed: Vec<(i64, i64)>,
+}
+
+/// Every live namespace's view, `__builtins__` first. The version pointers
+/// come from the store (one connection); the versions come from the
+/// namespaces' restore checkpoints where those hold them (see `checkpoint`),
+/// else from a bulk read of their rows and descriptor blobs. Decoding and
+/// assembling run on blocking threads, one per core. Nothing is compiled
+/// or linked.
+pub async fn load_all_views(store: &Store) -> Result<Restored> {
     let started = Instant::now();
-    let rows = store.restore_rows().await?;
-    let read = started.elapsed();
-    let names = schema_names(&rows.schemas)?;
-    let blobs: HashMap<String, bytes::Bytes> = rows
-        .blobs
-        .into_iter()
-        .map(|(key, data)| (key, bytes::Bytes::from(data)))
+    let heads = store.restore_heads().await?;
+    let names = Arc::new(schema_names(&heads.schemas)?);
+    // version id → schema row id, for every current and staged pointer.
+    let pointers: Arc<HashMap<i64, i64>> = Arc::new(
+        heads
+            .schemas
+            .iter()
+            .flat_map(|s| {
+                [s.current_version_id, s.staged_version_id]
+                    .into_iter()
+                    .flatten()
+                    .map(move |v| (v, s.id))
+            })
+            .collect(),
+    );
+    let namespace_names: HashMap<i64, &str> = heads
+        .namespaces
+        .iter()
+        .map(|n| (n.id, n.name.as_str()))
         .collect();
+    let checkpoints: Vec<CheckpointRow> = heads
+        .checkpoints
+        .into_iter()
+        .filter(|c| {
+            let current = c.format == checkpoint::FORMAT;
+            if !current {
+                tracing::info!(namespace = namespace_names.get(&c.namespace_id).copied().unwrap_or_default(), format = c.format, "restore checkpoint of another format; reading the namespace's versions from the store");
+            }
+            current
+        })
+        .collect();
+    let read_heads = started.elapsed();
+
+    let (p, n) = (pointers.clone(), names.clone());
+    let decoded = on_blocking_threads(checkpoints, move |c: CheckpointRow| {
+        let snapshots = checkpoint::decode(bytes::Bytes::from(c.data), &p, &n);
+        (c.namespace_id, c.revision, snapshots)
+    })
+    .await?;
+    let mut snapshots: HashMap<i64, Arc<VersionSnapshot>> = HashMap::with_capacity(pointers.len());
+    let mut checkpoint_revisions: HashMap<i64, i64> = HashMap::new();
+    for (namespace_id, revision, result) in decoded {
+        match result {
+            Ok(list) => {
+                snapshots.extend(list.into_iter().map(|v| (v.version_id, Arc::new(v))));
+                checkpoint_revisions.insert(namespace_id, revision);
+            }
+            Err(err) => tracing::warn!(
+                namespace = namespace_names.get(&namespace_id).copied().unwrap_or_default(),
+                %err,
+                "restore checkpoint unreadable; reading the namespace's versions from the store"
+            ),
+        }
+    }
+    let from_checkpoints = snapshots.len();
+    let checkpoints_done = started.elapsed();
+
+    let mut missing: Vec<i64> = pointers
+        .keys()
+        .filter(|id| !snapshots.contains_key(id))
+        .copied()
+        .collect();
+    missing.sort_unstable();
+    let rest = store.restore_versions(&missing).await?;
+    snapshots.extend(decode_versions(rest, names.clone()).await?);
+    let versions_done = started.elapsed();
+
+    // Namespaces some of whose versions were not in their checkpoint.
+    let schema_namespace: HashMap<i64, i64> =
+        heads.schemas.iter().map(|s| (s.id, s.namespace_id)).collect();
+    let incomplete: std::collections::HashSet<i64> = missing
+        .iter()
+        .filter_map(|v| pointers.get(v).and_then(|s| schema_namespace.get(s)).copied())
+        .collect();
+    let checkpointed = heads
+        .namespaces
+        .iter()
+        .filter(|n| {
+            checkpoint_revisions.get(&n.id) == Some(&n.revision) && !incomplete.contains(&n.id)
+        })
+        .map(|n| (n.id, n.revision))
+        .collect();
+
+    let mut schemas_by_namespace: HashMap<i64, Vec<SchemaRow>> = HashMap::new();
+    for schema in heads.schemas {
+        schemas_by_namespace
+            .entry(schema.namespace_id)
+            .or_default()
+            .push(schema);
+    }
+    let (builtin_rows, other_rows): (Vec<_>, Vec<_>) = heads
+        .namespaces
+        .into_iter()
+        .partition(|r| r.name == ids::BUILTINS);
+    let snapshots = Arc::new(snapshots);
+    let mut views = Vec::with_capacity(other_rows.len() + 1);
+    let mut builtins: Vec<RawFile> = Vec::new();
+    for row in builtin_rows {
+        let schema_rows = schemas_by_namespace.remove(&row.id).unwrap_or_default();
+        let view = view_from_rows(&row, &schema_rows, &snapshots, &[])?;
+        builtins = view
+            .current_files()
+            .flat_map(|(_, v)| v.files.iter().cloned())
+            .collect();
+        views.push(view);
+    }
+    let builtins = Arc::new(builtins);
+    let jobs: Vec<(NamespaceRow, Vec<SchemaRow>)> = other_rows
+        .into_iter()
+        .map(|row| {
+            let schema_rows = schemas_by_namespace.remove(&row.id).unwrap_or_default();
+            (row, schema_rows)
+        })
+        .collect();
+    let total = snapshots.len();
+    let assembled = on_blocking_threads(jobs, move |(row, schema_rows)| {
+        view_from_rows(&row, &schema_rows, &snapshots, &builtins)
+    })
+    .await?;
+    let mut others = assembled.into_iter().collect::<Result<Vec<_>>>()?;
+    others.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+    views.extend(others);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    tracing::info!(
+        versions = total,
+        from_checkpoints,
+        read_heads_ms = ms(read_heads),
+        checkpoints_ms = ms(checkpoints_done - read_heads),
+        versions_ms = ms(versions_done - checkpoints_done),
+        assemble_ms = ms(started.elapsed() - versions_done),
+        "restore read the store"
+    );
+    Ok(Restored {
+        views,
+        checkpointed,
+    })
+}
+
+/// Snapshots of versions read from the store, decoded on blocking threads.
+async fn decode_versions(
+    rows: store::RestoreVersions,
+    names: Arc<HashMap<i64, SchemaId>>,
+) -> Result<Vec<(i64, Arc<VersionSnapshot>)>> {
+    let blobs: Arc<HashMap<String, bytes::Bytes>> = Arc::new(
+        rows.blobs
+            .into_iter()
+            .map(|(key, data)| (key, bytes::Bytes::from(data)))
+            .collect(),
+    );
     let mut files: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
     for f in rows.files {
         files
@@ -931,68 +1086,57 @@ pub async fn load_all_views(store: &Store) -> Result<Vec<NamespaceView>> {
             .or_default()
             .insert(f.path, f.source_sha256);
     }
-    let (names, blobs) = (Arc::new(names), Arc::new(blobs));
-    // Split the versions in halves, each half (with its own file lists)
-    // decoded on a blocking thread.
-    let mut versions = rows.versions;
-    let second = versions.split_off(versions.len() / 2);
-    let mut tasks = Vec::new();
-    for half in [versions, second] {
-        let mut half_files: HashMap<i64, BTreeMap<String, String>> = half
-            .iter()
-            .filter_map(|v| files.remove_entry(&v.id))
-            .collect();
-        let (names, blobs) = (names.clone(), blobs.clone());
-        tasks.push(tokio::task::spawn_blocking(move || {
-            half.into_iter()
-                .map(|row| {
-                    let snapshot = snapshot_of(row, &names, &blobs, &mut half_files)?;
-                    Ok((snapshot.version_id, Arc::new(snapshot)))
-                })
-                .collect::<Result<Vec<_>>>()
-        }));
+    let jobs: Vec<(VersionRow, BTreeMap<String, String>)> = rows
+        .versions
+        .into_iter()
+        .map(|v| {
+            let own = files.remove(&v.id).unwrap_or_default();
+            (v, own)
+        })
+        .collect();
+    on_blocking_threads(jobs, move |(row, own)| {
+        let snapshot = snapshot_of(row, &names, &blobs, own)?;
+        Ok((snapshot.version_id, Arc::new(snapshot)))
+    })
+    .await?
+    .into_iter()
+    .collect()
+}
+
+/// Runs `f` on every item, spread over one blocking thread per core.
+/// The results come in no particular order.
+async fn on_blocking_threads<T, R>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Send + Sync + 'static,
+) -> Result<Vec<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+        .min(items.len().max(1));
+    let mut groups: Vec<Vec<T>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        groups[i % threads].push(item);
     }
-    let mut snapshots = HashMap::new();
+    let f = Arc::new(f);
+    let tasks: Vec<_> = groups
+        .into_iter()
+        .map(|group| {
+            let f = f.clone();
+            tokio::task::spawn_blocking(move || group.into_iter().map(|t| f(t)).collect::<Vec<R>>())
+        })
+        .collect();
+    let mut out = Vec::new();
     for task in tasks {
-        snapshots.extend(
+        out.extend(
             task.await
-                .map_err(|e| RegistryError::internal("restore task", e))??,
+                .map_err(|e| RegistryError::internal("restore task", e))?,
         );
     }
-
-    let decoded = started.elapsed();
-    let mut schemas_by_namespace: HashMap<i64, Vec<SchemaRow>> = HashMap::new();
-    for schema in rows.schemas {
-        schemas_by_namespace
-            .entry(schema.namespace_id)
-            .or_default()
-            .push(schema);
-    }
-    let (builtin_rows, other_rows): (Vec<_>, Vec<_>) = rows
-        .namespaces
-        .iter()
-        .partition(|r| r.name == ids::BUILTINS);
-    let mut views = Vec::with_capacity(rows.namespaces.len());
-    let mut builtins: Vec<RawFile> = Vec::new();
-    for row in builtin_rows.into_iter().chain(other_rows) {
-        let schema_rows = schemas_by_namespace.remove(&row.id).unwrap_or_default();
-        let view = view_from_rows(row, &schema_rows, &snapshots, &builtins)?;
-        if view.info.name.is_builtins() {
-            builtins = view
-                .current_files()
-                .flat_map(|(_, v)| v.files.iter().cloned())
-                .collect();
-        }
-        views.push(view);
-    }
-    tracing::info!(
-        versions = snapshots.len(),
-        read_ms = read.as_secs_f64() * 1e3,
-        decode_ms = (decoded - read).as_secs_f64() * 1e3,
-        assemble_ms = (started.elapsed() - decoded).as_secs_f64() * 1e3,
-        "restore read the store"
-    );
-    Ok(views)
+    Ok(out)
 }
 
 /// Builds snapshots of stored versions from their descriptor blobs.
@@ -1021,7 +1165,8 @@ pub async fn load_snapshots(
     tokio::task::spawn_blocking(move || {
         rows.into_iter()
             .map(|row| {
-                let snapshot = snapshot_of(row, &schema_names, &blobs, &mut files)?;
+                let own = files.remove(&row.id).unwrap_or_default();
+                let snapshot = snapshot_of(row, &schema_names, &blobs, own)?;
                 Ok((snapshot.version_id, Arc::new(snapshot)))
             })
             .collect()
@@ -1034,12 +1179,11 @@ fn snapshot_of(
     row: VersionRow,
     schema_names: &HashMap<i64, SchemaId>,
     blobs: &HashMap<String, bytes::Bytes>,
-    files: &mut HashMap<i64, BTreeMap<String, String>>,
+    source_hashes: BTreeMap<String, String>,
 ) -> Result<VersionSnapshot> {
     let descriptor_set = blobs.get(&row.descriptor_sha256).cloned().ok_or_else(|| {
         RegistryError::Internal(format!("descriptor blob {} missing", row.descriptor_sha256))
     })?;
-    let source_hashes = files.remove(&row.id).unwrap_or_default();
     let own: Vec<RawFile> = descriptor::split_file_descriptor_set(descriptor_set.clone())?
         .into_iter()
         .filter(|f| source_hashes.contains_key(&f.name))

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
@@ -47,6 +48,10 @@ pub struct Shared {
     pub(crate) codegen_wake: Arc<tokio::sync::Notify>,
     /// Set once the worker runs (a second `restore` starts no second one).
     codegen_started: AtomicBool,
+    /// Set once the checkpoint writer runs.
+    checkpoints_started: AtomicBool,
+    /// Which restore checkpoints are stored, and their background writer.
+    pub(crate) checkpoints: crate::checkpoint::Checkpoints,
     limits: ArcSwap<Limits>,
     namespaces: ArcSwap<HashMap<NamespaceId, Arc<NamespaceEntry>>>,
     arbiter: ArbiterHandle,
@@ -280,6 +285,10 @@ pub struct RegistryConfig {
     /// Loaded plugins (code generators and event sinks are looked up here;
     /// their rules belong in `compat`, see [`BufRules::with_plugins`]).
     pub plugins: Arc<crate::plugin::PluginHost>,
+    /// How often namespaces that changed get their restore checkpoint
+    /// rewritten in the background (see `checkpoint`); `None`: only at
+    /// [`Registry::write_checkpoints`].
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl RegistryConfig {
@@ -289,6 +298,7 @@ impl RegistryConfig {
             limits: Limits::default(),
             compat: Arc::new(BufRules::default()),
             plugins: Arc::new(crate::plugin::PluginHost::default()),
+            checkpoint_interval: Some(Duration::from_secs(2)),
         }
     }
 }
@@ -321,6 +331,8 @@ impl Registry {
             plugins: config.plugins,
             codegen_wake: Arc::new(tokio::sync::Notify::new()),
             codegen_started: AtomicBool::new(false),
+            checkpoints_started: AtomicBool::new(false),
+            checkpoints: crate::checkpoint::Checkpoints::new(config.checkpoint_interval),
             limits: ArcSwap::from_pointee(config.limits),
             namespaces: ArcSwap::from_pointee(HashMap::new()),
             arbiter,
@@ -355,12 +367,18 @@ impl Registry {
                 Err(other) => return Err(other.into()),
             }
         }
-        let views = ops::load_all_views(store).await?;
-        let count = views.len();
-        for view in views {
+        let restored = ops::load_all_views(store).await?;
+        let count = restored.views.len();
+        for (row_id, revision) in restored.checkpointed {
+            self.shared.checkpoints.mark_written(row_id, revision);
+        }
+        for view in restored.views {
             self.shared.insert_entry(view);
         }
         self.ready.store(true, Ordering::Release);
+        if !self.shared.checkpoints_started.swap(true, Ordering::AcqRel) {
+            crate::checkpoint::start(&self.shared);
+        }
         crate::events::start(store.clone(), self.shared.plugins.sinks());
         if !self.shared.codegen_started.swap(true, Ordering::AcqRel) {
             crate::codegen::start_worker(&self.shared);
@@ -371,6 +389,19 @@ impl Registry {
             "restore finished"
         );
         Ok(())
+    }
+
+    /// Writes the restore checkpoint of every namespace whose stored one is
+    /// behind its view (the background writer does this on its own, a
+    /// while after changes; call this at shutdown). Returns how many were
+    /// written.
+    pub async fn write_checkpoints(&self) -> Result<usize> {
+        self.ensure_ready()?;
+        let entries = self.shared.entries().into_iter().map(|(_, e)| e).collect();
+        self.shared
+            .checkpoints
+            .write_behind(&self.shared.store, entries)
+            .await
     }
 
     pub fn is_ready(&self) -> bool {

@@ -33,6 +33,9 @@ pub struct DatabaseConfig {
     pub max_connections: usize,
     pub connect_timeout_secs: u64,
     pub run_migrations: bool,
+    /// Milliseconds between rewrites of the restore checkpoints of
+    /// namespaces that changed; 0: only at shutdown.
+    pub checkpoint_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +77,7 @@ impl Default for DatabaseConfig {
             max_connections: 8,
             connect_timeout_secs: 10,
             run_migrations: true,
+            checkpoint_interval_ms: 2000,
         }
     }
 }

@@ -54,6 +54,8 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     registry_config.limits = config.limits.clone();
     registry_config.compat = Arc::new(BufRules::with_plugins(&plugins));
     registry_config.plugins = plugins;
+    registry_config.checkpoint_interval = (config.database.checkpoint_interval_ms > 0)
+        .then(|| Duration::from_millis(config.database.checkpoint_interval_ms));
     tracing::info!(database = %store::redact(&config.database.url), "opening the store");
     let registry = Registry::connect(registry_config)
         .await
@@ -126,6 +128,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     let restore_failed = Arc::new(AtomicBool::new(false));
     {
         let restore_failed = restore_failed.clone();
+        let registry = registry.clone();
         actix_web::rt::spawn(async move {
             if let Err(err) = registry.restore().await {
                 tracing::error!(%err, "restore failed; shutting down");
@@ -136,6 +139,14 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     }
     server.await.context("HTTP server")?;
     anyhow::ensure!(!restore_failed.load(Ordering::SeqCst), "restore failed");
+    // So that the next start reads one checkpoint per namespace.
+    if registry.is_ready() {
+        match tokio::time::timeout(Duration::from_secs(10), registry.write_checkpoints()).await {
+            Ok(Ok(written)) => tracing::info!(written, "restore checkpoints written"),
+            Ok(Err(err)) => tracing::warn!(%err, "writing restore checkpoints at shutdown failed"),
+            Err(_) => tracing::warn!("writing restore checkpoints at shutdown took over 10 s; stopped"),
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

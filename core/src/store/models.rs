@@ -189,3 +189,13 @@ pub struct ArtifactRow {
     pub blob_sha256: String,
     pub created_at: NaiveDateTime,
 }
+
+/// A namespace's restore checkpoint, as read (see `core/src/checkpoint.rs`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = restore_checkpoints)]
+pub struct CheckpointRow {
+    pub namespace_id: i64,
+    pub revision: i64,
+    pub format: i32,
+    pub data: Vec<u8>,
+}

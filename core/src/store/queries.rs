@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use super::models::*;
 use super::schema::{
     artifacts, blobs, events, jobs, namespaces, schema_version_deps, schema_version_files,
-    schema_versions, schemas, sink_cursors, tokens,
+    restore_checkpoints, schema_versions, schemas, sink_cursors, tokens,
 };
 use super::{Store, StoreError};
 
@@ -52,11 +52,17 @@ pub struct Published {
     pub revision: i64,
 }
 
-/// What [`Store::restore_rows`] reads.
+/// What [`Store::restore_heads`] reads.
 #[derive(Debug, Default)]
-pub struct RestoreRows {
+pub struct RestoreHeads {
     pub namespaces: Vec<NamespaceRow>,
     pub schemas: Vec<SchemaRow>,
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
+/// See [`Store::restore_versions`].
+#[derive(Debug, Default)]
+pub struct RestoreVersions {
     pub versions: Vec<VersionRow>,
     pub files: Vec<VersionFileRow>,
     /// Descriptor blobs by key.
@@ -281,6 +287,9 @@ impl Store {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
             diesel::update(namespaces::table.find(namespace_id))
                 .set(namespaces::deleted_at.eq(Some(at)))
+                .execute(conn)
+                .await?;
+            diesel::delete(restore_checkpoints::table.find(namespace_id))
                 .execute(conn)
                 .await?;
             insert_event!(conn, Some(namespace_id), name, "namespace.deleted",
@@ -754,10 +763,10 @@ impl Store {
 
     // ---- reads ------------------------------------------------------------
 
-    /// Everything a restore reads, on one connection: live namespaces, their
-    /// schemas, the versions those point at (current and staged), their
-    /// files and their descriptor blobs.
-    pub async fn restore_rows(&self) -> Result<RestoreRows, StoreError> {
+    /// What a restore reads first, on one connection: live namespaces,
+    /// their schemas (the version pointers, the truth) and their restore
+    /// checkpoints (a cache of version snapshots).
+    pub async fn restore_heads(&self) -> Result<RestoreHeads, StoreError> {
         with_conn!(self, conn => {
             let namespace_rows: Vec<NamespaceRow> = namespaces::table
                 .filter(namespaces::deleted_at.is_null())
@@ -772,14 +781,27 @@ impl Store {
                 .select(SchemaRow::as_select())
                 .load(conn)
                 .await?;
-            let wanted: Vec<i64> = schema_rows
-                .iter()
-                .flat_map(|s| [s.current_version_id, s.staged_version_id])
-                .flatten()
-                .collect();
-            let mut versions = Vec::with_capacity(wanted.len());
+            let checkpoints: Vec<CheckpointRow> = restore_checkpoints::table
+                .inner_join(namespaces::table)
+                .filter(namespaces::deleted_at.is_null())
+                .select(CheckpointRow::as_select())
+                .load(conn)
+                .await?;
+            Ok(RestoreHeads { namespaces: namespace_rows, schemas: schema_rows, checkpoints })
+        })
+    }
+
+    /// The versions with these ids, their files and their descriptor
+    /// blobs, on one connection: what a restore reads for the versions its
+    /// checkpoints lack.
+    pub async fn restore_versions(&self, ids: &[i64]) -> Result<RestoreVersions, StoreError> {
+        if ids.is_empty() {
+            return Ok(RestoreVersions::default());
+        }
+        with_conn!(self, conn => {
+            let mut versions = Vec::with_capacity(ids.len());
             let mut files = Vec::new();
-            for chunk in wanted.chunks(500) {
+            for chunk in ids.chunks(500) {
                 versions.extend(
                     schema_versions::table
                         .filter(schema_versions::id.eq_any(chunk))
@@ -807,7 +829,61 @@ impl Store {
                     .await?;
                 blob_data.extend(rows);
             }
-            Ok(RestoreRows { namespaces: namespace_rows, schemas: schema_rows, versions, files, blobs: blob_data })
+            Ok(RestoreVersions { versions, files, blobs: blob_data })
+        })
+    }
+
+    /// Stores a namespace's restore checkpoint unless the stored one is of
+    /// this revision or a later one (another replica may have written it).
+    /// `true` when written.
+    pub async fn put_checkpoint(
+        &self,
+        namespace_id: i64,
+        revision: i64,
+        format: i32,
+        data: &[u8],
+    ) -> Result<bool, StoreError> {
+        let at = now();
+        with_conn!(self, conn => {
+            // Update an older row, else insert; a row of this revision or a
+            // later one (say, another replica's) makes both do nothing.
+            let updated = diesel::update(
+                restore_checkpoints::table
+                    .filter(restore_checkpoints::namespace_id.eq(namespace_id))
+                    .filter(restore_checkpoints::revision.lt(revision)),
+            )
+            .set((
+                restore_checkpoints::revision.eq(revision),
+                restore_checkpoints::format.eq(format),
+                restore_checkpoints::data.eq(data),
+                restore_checkpoints::written_at.eq(at),
+            ))
+            .execute(conn)
+            .await?;
+            let written = if updated > 0 {
+                updated
+            } else {
+                diesel::insert_into(restore_checkpoints::table)
+                    .values((
+                        restore_checkpoints::namespace_id.eq(namespace_id),
+                        restore_checkpoints::revision.eq(revision),
+                        restore_checkpoints::format.eq(format),
+                        restore_checkpoints::data.eq(data),
+                        restore_checkpoints::written_at.eq(at),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await?
+            };
+            Ok(written > 0)
+        })
+    }
+
+    /// Deletes every restore checkpoint (the next restore reads every
+    /// version from its rows). Returns how many there were.
+    pub async fn clear_checkpoints(&self) -> Result<usize, StoreError> {
+        with_conn!(self, conn => {
+            Ok(diesel::delete(restore_checkpoints::table).execute(conn).await?)
         })
     }
 

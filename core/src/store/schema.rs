@@ -80,7 +80,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    restore_checkpoints (namespace_id) {
+        namespace_id -> BigInt,
+        revision -> BigInt,
+        format -> Integer,
+        data -> Binary,
+        written_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(schemas -> namespaces (namespace_id));
+diesel::joinable!(restore_checkpoints -> namespaces (namespace_id));
 diesel::joinable!(schema_versions -> schemas (schema_id));
 diesel::joinable!(schema_version_files -> schema_versions (version_id));
 
@@ -96,6 +107,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sink_cursors,
     jobs,
     artifacts,
+    restore_checkpoints,
 );
 
 diesel::table! {
