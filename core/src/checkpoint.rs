@@ -327,10 +327,7 @@ pub(crate) fn start(shared: &Arc<Shared>) {
                 if shared.checkpoints.is_written(&view) {
                     continue;
                 }
-                let (seen, waited) = pending
-                    .get(&view.info.row_id)
-                    .copied()
-                    .unwrap_or((-1, 0));
+                let (seen, waited) = pending.get(&view.info.row_id).copied().unwrap_or((-1, 0));
                 if seen == view.info.revision || waited >= MAX_DEFERRALS {
                     due.push(view);
                 } else {

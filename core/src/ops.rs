@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::checkpoint;
 use crate::compat::CompatRequest;
 use crate::compile::{self, ImportScope};
 use crate::descriptor::{self, RawFile};
@@ -20,9 +21,9 @@ use crate::registry::Shared;
 use crate::snapshot::{
     self, LinkedImage, NamespaceInfo, NamespaceView, SchemaEntry, VersionSnapshot,
 };
-use crate::checkpoint;
 use crate::store::{
-    self, BlobRef, CheckpointRow, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store, VersionRow,
+    self, BlobRef, CheckpointRow, NamespaceRow, PromoteMove, PublishRecord, SchemaRow, Store,
+    VersionRow,
 };
 
 /// A publish request, validated by [`validate_sources`] inside `publish`.
@@ -998,11 +999,19 @@ pub async fn load_all_views(store: &Store) -> Result<Restored> {
     let versions_done = started.elapsed();
 
     // Namespaces some of whose versions were not in their checkpoint.
-    let schema_namespace: HashMap<i64, i64> =
-        heads.schemas.iter().map(|s| (s.id, s.namespace_id)).collect();
+    let schema_namespace: HashMap<i64, i64> = heads
+        .schemas
+        .iter()
+        .map(|s| (s.id, s.namespace_id))
+        .collect();
     let incomplete: std::collections::HashSet<i64> = missing
         .iter()
-        .filter_map(|v| pointers.get(v).and_then(|s| schema_namespace.get(s)).copied())
+        .filter_map(|v| {
+            pointers
+                .get(v)
+                .and_then(|s| schema_namespace.get(s))
+                .copied()
+        })
         .collect();
     let checkpointed = heads
         .namespaces

@@ -144,7 +144,9 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
         match tokio::time::timeout(Duration::from_secs(10), registry.write_checkpoints()).await {
             Ok(Ok(written)) => tracing::info!(written, "restore checkpoints written"),
             Ok(Err(err)) => tracing::warn!(%err, "writing restore checkpoints at shutdown failed"),
-            Err(_) => tracing::warn!("writing restore checkpoints at shutdown took over 10 s; stopped"),
+            Err(_) => {
+                tracing::warn!("writing restore checkpoints at shutdown took over 10 s; stopped")
+            }
         }
     }
     tracing::info!("stopped");

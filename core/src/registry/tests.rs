@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::checkpoint;
 use crate::ids::BUILTINS;
 use crate::test_support::{TestDb, on_each_backend};
 
@@ -937,10 +938,12 @@ fn assert_same_version(restored: &VersionSnapshot, original: &VersionSnapshot) {
     assert_eq!(restored.created_by, original.created_by, "{what}");
     assert_eq!(restored.metadata, original.metadata, "{what}");
     assert_eq!(restored.types.messages, original.types.messages, "{what}");
+    assert_eq!(restored.types.enums, original.types.enums, "{what}");
+    assert_eq!(restored.types.services, original.types.services, "{what}");
     let files = |v: &VersionSnapshot| {
         v.files
             .iter()
-            .map(|f| (f.name.clone(), f.bytes.clone()))
+            .map(|f| (f.name.clone(), f.dependencies.clone(), f.bytes.clone()))
             .collect::<Vec<_>>()
     };
     assert_eq!(files(restored), files(original), "{what}: own files");
@@ -1064,6 +1067,314 @@ async fn restore_rebuilds_current_and_staged_without_recompiling() {
             .await
             .unwrap();
         assert_eq!(next.version.version, 3, "{}", db.kind);
+    })
+    .await;
+}
+
+// ---- restore checkpoints --------------------------------------------------------
+
+/// `__builtins__` with a file, and `shop` with current and staged versions
+/// that import it and each other (enums and services included).
+async fn build_checkpointed_state(registry: &Registry) {
+    let time = "syntax = \"proto3\";\npackage common;\nimport \"google/protobuf/timestamp.proto\";\n\
+        message Instant { google.protobuf.Timestamp at = 1; }\n";
+    let ledger = "syntax = \"proto3\";\npackage ledger;\nimport \"common/money.proto\";\nimport \"common/time.proto\";\n\
+        enum Kind { KIND_UNSPECIFIED = 0; KIND_DEBIT = 1; }\n\
+        message Entry { common.Money amount = 1; common.Instant at = 2; Kind kind = 3; }\n\
+        service Ledger { rpc Get(Entry) returns (Entry); }\n";
+    let builtin_time = PublishRequest {
+        metadata: Map::from_iter([("ticket".into(), "T-7".into())]),
+        ..request("time", &[("common/time.proto", time)])
+    };
+    registry
+        .publish(&NamespaceId::builtins(), builtin_time)
+        .await
+        .unwrap();
+    registry.promote(BUILTINS, false).await.unwrap();
+    publish(registry, "shop", "money", &[("common/money.proto", MONEY)])
+        .await
+        .unwrap();
+    publish(
+        registry,
+        "shop",
+        "ledger",
+        &[("ledger/entry.proto", ledger)],
+    )
+    .await
+    .unwrap();
+    registry.promote("shop", false).await.unwrap();
+    let money_v2 = format!("{MONEY}message Rate {{ double value = 1; }}\n");
+    publish(
+        registry,
+        "shop",
+        "money",
+        &[("common/money.proto", &money_v2)],
+    )
+    .await
+    .unwrap();
+    publish(
+        registry,
+        "shop",
+        "invoice",
+        &[("billing/invoice.proto", INVOICE)],
+    )
+    .await
+    .unwrap();
+}
+
+fn descriptor_keys(views: &[Arc<NamespaceView>]) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    for view in views {
+        for entry in view.schemas.values() {
+            for version in [&entry.current, &entry.staged].into_iter().flatten() {
+                keys.insert(version.descriptor_sha256.clone());
+            }
+        }
+    }
+    keys.into_iter().collect()
+}
+
+#[actix_rt::test]
+async fn restore_from_checkpoints_serves_the_same_bytes_without_reading_descriptor_blobs() {
+    on_each_backend(async |db: &TestDb| {
+        let kind = db.kind;
+        let original = db.registry().await;
+        build_checkpointed_state(&original).await;
+        let before = original.views().unwrap();
+        assert_eq!(
+            original.write_checkpoints().await.unwrap(),
+            2,
+            "{kind}: __builtins__ and shop"
+        );
+        assert_eq!(
+            original.write_checkpoints().await.unwrap(),
+            0,
+            "{kind}: nothing changed since"
+        );
+        drop(original);
+
+        let store = db.store().await;
+        let restored = ops::load_all_views(&store).await.unwrap();
+        let revisions: BTreeSet<i64> = before.iter().map(|v| v.info.revision).collect();
+        assert_eq!(
+            restored.checkpointed.len(),
+            2,
+            "{kind}: both namespaces whole from their checkpoints"
+        );
+        assert!(
+            restored
+                .checkpointed
+                .iter()
+                .all(|(_, r)| revisions.contains(r)),
+            "{kind}"
+        );
+
+        // Break every descriptor blob: a restore from the checkpoints does
+        // not read them, and serves the bytes it served before.
+        let keys = descriptor_keys(&before);
+        let broken = store
+            .overwrite_blobs_for_tests(&keys, b"\xff\xff not a descriptor set")
+            .await
+            .unwrap();
+        assert_eq!(broken, keys.len(), "{kind}");
+        let again = db.registry().await;
+        let after = again.views().unwrap();
+        assert_eq!(after.len(), before.len(), "{kind}");
+        for (restored_view, original_view) in after.iter().zip(&before) {
+            assert_same_view(restored_view, original_view);
+        }
+        let (served, _) = again
+            .version("shop", "ledger", VersionRef::Current)
+            .await
+            .unwrap();
+        assert_eq!(
+            served.descriptor_set,
+            before[1].schemas["ledger"]
+                .current
+                .as_ref()
+                .unwrap()
+                .descriptor_set,
+            "{kind}"
+        );
+        // It carries on: the staged state links and promotes.
+        again.promote("shop", false).await.unwrap();
+        assert_eq!(pointers(&again, "shop", "money"), (Some(2), None));
+
+        // Without the checkpoints the broken blobs are read, and refused.
+        drop(again);
+        assert_eq!(store.clear_checkpoints().await.unwrap(), 2, "{kind}");
+        let err = Registry::open(db.registry_config())
+            .await
+            .expect_err("the blobs are broken");
+        assert!(err.to_string().contains("descriptor"), "{kind}: {err}");
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_stale_checkpoint_is_completed_from_the_version_rows() {
+    on_each_backend(async |db: &TestDb| {
+        let kind = db.kind;
+        let original = db.registry().await;
+        build_checkpointed_state(&original).await;
+        original.write_checkpoints().await.unwrap();
+        // Changes after the checkpoint: a promote, a new staged version, a
+        // new schema, a discarded one.
+        original.promote("shop", false).await.unwrap();
+        let money_v3 = format!("{MONEY}message Fee {{ int64 units = 1; }}\n");
+        publish(
+            &original,
+            "shop",
+            "money",
+            &[("common/money.proto", &money_v3)],
+        )
+        .await
+        .unwrap();
+        publish(
+            &original,
+            "shop",
+            "tax",
+            &[(
+                "tax/tax.proto",
+                "syntax = \"proto3\";\npackage tax;\nmessage Tax {}\n",
+            )],
+        )
+        .await
+        .unwrap();
+        let before = original.views().unwrap();
+        drop(original);
+
+        let store = db.store().await;
+        let restored = ops::load_all_views(&store).await.unwrap();
+        let shop_row = before[1].info.row_id;
+        assert!(
+            !restored.checkpointed.iter().any(|(id, _)| *id == shop_row),
+            "{kind}: shop's checkpoint is behind"
+        );
+        assert_eq!(
+            restored.checkpointed.len(),
+            1,
+            "{kind}: __builtins__'s is not"
+        );
+        for (restored_view, original_view) in restored.views.iter().zip(&before) {
+            assert_same_view(restored_view, original_view);
+        }
+        let again = db.registry().await;
+        assert_eq!(
+            again.write_checkpoints().await.unwrap(),
+            1,
+            "{kind}: only shop is rewritten"
+        );
+        drop(again);
+        let restored = ops::load_all_views(&store).await.unwrap();
+        assert_eq!(restored.checkpointed.len(), 2, "{kind}");
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn unreadable_foreign_and_older_checkpoints_change_nothing() {
+    on_each_backend(async |db: &TestDb| {
+        let kind = db.kind;
+        let original = db.registry().await;
+        build_checkpointed_state(&original).await;
+        let before = original.views().unwrap();
+        let shop = before[1].info.clone();
+        original.write_checkpoints().await.unwrap();
+        drop(original);
+        let store = db.store().await;
+        let good = store.restore_heads().await.unwrap().checkpoints;
+        let good = good
+            .iter()
+            .find(|c| c.namespace_id == shop.row_id)
+            .unwrap()
+            .data
+            .clone();
+
+        // An older revision never replaces a newer one.
+        assert!(
+            !store
+                .put_checkpoint(shop.row_id, shop.revision - 1, checkpoint::FORMAT, b"old")
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        assert!(
+            !store
+                .put_checkpoint(shop.row_id, shop.revision, checkpoint::FORMAT, b"same")
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        // Garbage, then a format this build does not know: both skipped.
+        for (revision, format, data) in [
+            (
+                shop.revision + 1,
+                checkpoint::FORMAT,
+                b"\xff\xff\xff garbage".to_vec(),
+            ),
+            (shop.revision + 2, checkpoint::FORMAT + 1, good.clone()),
+        ] {
+            assert!(
+                store
+                    .put_checkpoint(shop.row_id, revision, format, &data)
+                    .await
+                    .unwrap(),
+                "{kind}"
+            );
+            let restored = ops::load_all_views(&store).await.unwrap();
+            assert_eq!(
+                restored.checkpointed.len(),
+                1,
+                "{kind}: only __builtins__ from its checkpoint"
+            );
+            for (restored_view, original_view) in restored.views.iter().zip(&before) {
+                assert_same_view(restored_view, original_view);
+            }
+        }
+        // Deleting the namespace deletes its checkpoint.
+        let registry = db.registry().await;
+        registry.delete_namespace("shop").await.unwrap();
+        let left = store.restore_heads().await.unwrap().checkpoints;
+        assert!(left.iter().all(|c| c.namespace_id != shop.row_id), "{kind}");
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn changed_namespaces_get_their_checkpoint_in_the_background() {
+    on_each_backend(async |db: &TestDb| {
+        let kind = db.kind;
+        let config = RegistryConfig {
+            checkpoint_interval: Some(Duration::from_millis(50)),
+            ..db.registry_config()
+        };
+        let registry = db.registry_with(config).await;
+        publish(&registry, "shop", "money", &[("common/money.proto", MONEY)])
+            .await
+            .unwrap();
+        let view = registry.view("shop").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let heads = registry.store().restore_heads().await.unwrap();
+            if heads
+                .checkpoints
+                .iter()
+                .any(|c| c.namespace_id == view.info.row_id && c.revision == view.info.revision)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{kind}: no checkpoint of shop's revision written"
+            );
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            registry.write_checkpoints().await.unwrap(),
+            0,
+            "{kind}: already written"
+        );
     })
     .await;
 }

@@ -9,8 +9,8 @@ use diesel_async::RunQueryDsl;
 
 use super::models::*;
 use super::schema::{
-    artifacts, blobs, events, jobs, namespaces, schema_version_deps, schema_version_files,
-    restore_checkpoints, schema_versions, schemas, sink_cursors, tokens,
+    artifacts, blobs, events, jobs, namespaces, restore_checkpoints, schema_version_deps,
+    schema_version_files, schema_versions, schemas, sink_cursors, tokens,
 };
 use super::{Store, StoreError};
 
@@ -767,28 +767,61 @@ impl Store {
     /// their schemas (the version pointers, the truth) and their restore
     /// checkpoints (a cache of version snapshots).
     pub async fn restore_heads(&self) -> Result<RestoreHeads, StoreError> {
-        with_conn!(self, conn => {
-            let namespace_rows: Vec<NamespaceRow> = namespaces::table
-                .filter(namespaces::deleted_at.is_null())
-                .order(namespaces::name)
-                .select(NamespaceRow::as_select())
-                .load(conn)
-                .await?;
-            let schema_rows: Vec<SchemaRow> = schemas::table
-                .inner_join(namespaces::table)
-                .filter(namespaces::deleted_at.is_null())
-                .order((schemas::namespace_id, schemas::name))
-                .select(SchemaRow::as_select())
-                .load(conn)
-                .await?;
-            let checkpoints: Vec<CheckpointRow> = restore_checkpoints::table
-                .inner_join(namespaces::table)
-                .filter(namespaces::deleted_at.is_null())
-                .select(CheckpointRow::as_select())
-                .load(conn)
-                .await?;
-            Ok(RestoreHeads { namespaces: namespace_rows, schemas: schema_rows, checkpoints })
-        })
+        // `$load` runs one query `$q` on `conn`: synchronously on SQLite
+        // (below), asynchronously on PostgreSQL.
+        macro_rules! heads {
+            (|$q:ident| $load:expr) => {{
+                let namespaces: Vec<NamespaceRow> = {
+                    let $q = namespaces::table
+                        .filter(namespaces::deleted_at.is_null())
+                        .order(namespaces::name)
+                        .select(NamespaceRow::as_select());
+                    $load
+                };
+                let schemas: Vec<SchemaRow> = {
+                    let $q = schemas::table
+                        .inner_join(namespaces::table)
+                        .filter(namespaces::deleted_at.is_null())
+                        .order((schemas::namespace_id, schemas::name))
+                        .select(SchemaRow::as_select());
+                    $load
+                };
+                let checkpoints: Vec<CheckpointRow> = {
+                    let $q = restore_checkpoints::table
+                        .inner_join(namespaces::table)
+                        .filter(namespaces::deleted_at.is_null())
+                        .select(CheckpointRow::as_select());
+                    $load
+                };
+                RestoreHeads {
+                    namespaces,
+                    schemas,
+                    checkpoints,
+                }
+            }};
+        }
+        match &self.backend {
+            // On the connection's own thread, with rows read in place: the
+            // async wrapper would copy every value once more (megabytes of
+            // checkpoints here).
+            super::Backend::Sqlite(pool) => {
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                Ok(conn
+                    .spawn_blocking(|conn| Ok(heads!(|q| diesel::RunQueryDsl::load(q, conn)?)))
+                    .await?)
+            }
+            super::Backend::Postgres(pool) => {
+                let mut guard = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                let conn: &mut diesel_async::AsyncPgConnection = &mut guard;
+                Ok(heads!(|q| RunQueryDsl::load(q, conn).await?))
+            }
+        }
     }
 
     /// The versions with these ids, their files and their descriptor
@@ -798,39 +831,72 @@ impl Store {
         if ids.is_empty() {
             return Ok(RestoreVersions::default());
         }
-        with_conn!(self, conn => {
-            let mut versions = Vec::with_capacity(ids.len());
-            let mut files = Vec::new();
-            for chunk in ids.chunks(500) {
-                versions.extend(
-                    schema_versions::table
-                        .filter(schema_versions::id.eq_any(chunk))
-                        .select(VersionRow::as_select())
-                        .load::<VersionRow>(conn)
-                        .await?,
-                );
-                files.extend(
-                    schema_version_files::table
-                        .filter(schema_version_files::version_id.eq_any(chunk))
-                        .select(VersionFileRow::as_select())
-                        .load::<VersionFileRow>(conn)
-                        .await?,
-                );
+        let ids = ids.to_vec();
+        // As in `restore_heads`: `$load` runs `$q` on `conn`.
+        macro_rules! versions {
+            (|$q:ident| $load:expr) => {{
+                let mut versions = Vec::with_capacity(ids.len());
+                let mut files = Vec::new();
+                for chunk in ids.chunks(500) {
+                    let found: Vec<VersionRow> = {
+                        let $q = schema_versions::table
+                            .filter(schema_versions::id.eq_any(chunk))
+                            .select(VersionRow::as_select());
+                        $load
+                    };
+                    versions.extend(found);
+                    let found: Vec<VersionFileRow> = {
+                        let $q = schema_version_files::table
+                            .filter(schema_version_files::version_id.eq_any(chunk))
+                            .select(VersionFileRow::as_select());
+                        $load
+                    };
+                    files.extend(found);
+                }
+                let mut keys: Vec<&str> = versions
+                    .iter()
+                    .map(|v: &VersionRow| v.descriptor_sha256.as_str())
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let mut blobs = HashMap::with_capacity(keys.len());
+                for chunk in keys.chunks(500) {
+                    let rows: Vec<(String, Vec<u8>)> = {
+                        let $q = blobs::table
+                            .filter(blobs::sha256.eq_any(chunk))
+                            .select((blobs::sha256, blobs::data));
+                        $load
+                    };
+                    blobs.extend(rows);
+                }
+                RestoreVersions {
+                    versions,
+                    files,
+                    blobs,
+                }
+            }};
+        }
+        match &self.backend {
+            super::Backend::Sqlite(pool) => {
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                Ok(conn
+                    .spawn_blocking(move |conn| {
+                        Ok(versions!(|q| diesel::RunQueryDsl::load(q, conn)?))
+                    })
+                    .await?)
             }
-            let mut keys: Vec<&str> = versions.iter().map(|v| v.descriptor_sha256.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let mut blob_data = HashMap::with_capacity(keys.len());
-            for chunk in keys.chunks(500) {
-                let rows: Vec<(String, Vec<u8>)> = blobs::table
-                    .filter(blobs::sha256.eq_any(chunk))
-                    .select((blobs::sha256, blobs::data))
-                    .load(conn)
-                    .await?;
-                blob_data.extend(rows);
+            super::Backend::Postgres(pool) => {
+                let mut guard = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                let conn: &mut diesel_async::AsyncPgConnection = &mut guard;
+                Ok(versions!(|q| RunQueryDsl::load(q, conn).await?))
             }
-            Ok(RestoreVersions { versions, files, blobs: blob_data })
-        })
+        }
     }
 
     /// Stores a namespace's restore checkpoint unless the stored one is of
