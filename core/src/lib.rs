@@ -28,7 +28,8 @@ pub use ids::{BUILTINS, NamespaceId, SchemaId};
 pub use limits::Limits;
 pub use ops::{PromoteOutcome, PromotedSchema, PublishOutcome, PublishRequest, RollbackOutcome};
 pub use registry::{
-    JobInfo, Registry, RegistryConfig, TypeScope, VersionInfo, VersionRef, VersionState,
+    JobInfo, Registry, RegistryConfig, RestoreStats, TypeScope, VersionInfo, VersionRef,
+    VersionState,
 };
 pub use snapshot::{NamespaceView, VersionSnapshot};
 pub use store::{Store, StoreConfig};

@@ -921,6 +921,10 @@ pub struct Restored {
     /// `(namespace row id, revision)` of each namespace whose stored
     /// restore checkpoint held all of its current state.
     pub checkpointed: Vec<(i64, i64)>,
+    /// Current and staged versions restored, and how many of them came
+    /// from checkpoints.
+    pub versions: usize,
+    pub from_checkpoints: usize,
 }
 
 /// Every live namespace's view, `__builtins__` first. The version pointers
@@ -1074,6 +1078,8 @@ pub async fn load_all_views(store: &Store) -> Result<Restored> {
     Ok(Restored {
         views,
         checkpointed,
+        versions: total,
+        from_checkpoints,
     })
 }
 

@@ -309,6 +309,18 @@ pub struct Registry {
     shared: Arc<Shared>,
     create_lock: Arc<tokio::sync::Mutex<()>>,
     ready: Arc<AtomicBool>,
+    restored: Arc<OnceLock<RestoreStats>>,
+}
+
+/// What the restore at start did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreStats {
+    /// Current and staged versions restored.
+    pub versions: usize,
+    /// Of those, how many came from restore checkpoints (the rest were read
+    /// from their version rows and descriptor blobs).
+    pub from_checkpoints: usize,
+    pub duration: Duration,
 }
 
 impl std::fmt::Debug for Registry {
@@ -342,6 +354,7 @@ impl Registry {
             shared,
             create_lock: Arc::new(tokio::sync::Mutex::new(())),
             ready: Arc::new(AtomicBool::new(false)),
+            restored: Arc::new(OnceLock::new()),
         })
     }
 
@@ -355,6 +368,7 @@ impl Registry {
     /// Rebuilds every namespace view (current and staged) from the stored
     /// compiled descriptors, without compiling anything.
     pub async fn restore(&self) -> Result<()> {
+        let started = std::time::Instant::now();
         let store = &self.shared.store;
         if store.live_namespace(ids::BUILTINS).await?.is_none() {
             // A unique violation means another replica created it first.
@@ -369,12 +383,18 @@ impl Registry {
         }
         let restored = ops::load_all_views(store).await?;
         let count = restored.views.len();
+        let (versions, from_checkpoints) = (restored.versions, restored.from_checkpoints);
         for (row_id, revision) in restored.checkpointed {
             self.shared.checkpoints.mark_written(row_id, revision);
         }
         for view in restored.views {
             self.shared.insert_entry(view);
         }
+        let _ = self.restored.set(RestoreStats {
+            versions,
+            from_checkpoints,
+            duration: started.elapsed(),
+        });
         self.ready.store(true, Ordering::Release);
         if !self.shared.checkpoints_started.swap(true, Ordering::AcqRel) {
             crate::checkpoint::start(&self.shared);
@@ -402,6 +422,11 @@ impl Registry {
             .checkpoints
             .write_behind(&self.shared.store, entries)
             .await
+    }
+
+    /// What the first restore did, once it finished.
+    pub fn restore_stats(&self) -> Option<RestoreStats> {
+        self.restored.get().copied()
     }
 
     pub fn is_ready(&self) -> bool {

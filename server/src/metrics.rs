@@ -14,8 +14,8 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, TextEncoder,
 };
 use protoreg_core::{PromoteOutcome, PublishOutcome, Registry, RegistryError};
 
@@ -40,6 +40,8 @@ pub struct Metrics {
     promotes: IntCounterVec,
     namespaces: IntGauge,
     schema_versions: IntGauge,
+    restore_versions: IntGaugeVec,
+    restore_duration: Gauge,
     store_errors: IntCounter,
     config_reloads: IntCounterVec,
     plugin_calls: IntCounterVec,
@@ -98,6 +100,17 @@ impl Metrics {
             "protoreg_schema_versions",
             "Schema versions held in memory: every current plus every staged version.",
         )?;
+        let restore_versions = IntGaugeVec::new(
+            Opts::new(
+                "protoreg_restore_versions",
+                "Versions the restore at start rebuilt, by where it read them: checkpoint (a namespace's restore checkpoint) or store (version rows and descriptor blobs).",
+            ),
+            &["source"],
+        )?;
+        let restore_duration = Gauge::new(
+            "protoreg_restore_duration_seconds",
+            "How long the restore at start took.",
+        )?;
         let store_errors = IntCounter::new(
             "protoreg_store_errors_total",
             "Registry errors answered as internal or unavailable.",
@@ -142,6 +155,8 @@ impl Metrics {
         registry.register(Box::new(promotes.clone()))?;
         registry.register(Box::new(namespaces.clone()))?;
         registry.register(Box::new(schema_versions.clone()))?;
+        registry.register(Box::new(restore_versions.clone()))?;
+        registry.register(Box::new(restore_duration.clone()))?;
         registry.register(Box::new(store_errors.clone()))?;
         registry.register(Box::new(config_reloads.clone()))?;
         registry.register(Box::new(plugin_calls.clone()))?;
@@ -155,6 +170,8 @@ impl Metrics {
             promotes,
             namespaces,
             schema_versions,
+            restore_versions,
+            restore_duration,
             store_errors,
             config_reloads,
             plugin_calls,
@@ -232,6 +249,15 @@ impl Metrics {
             .sum();
         self.namespaces.set(gauge_value(views.len()));
         self.schema_versions.set(gauge_value(versions));
+        if let Some(restored) = registry.restore_stats() {
+            self.restore_versions
+                .with_label_values(&["checkpoint"])
+                .set(gauge_value(restored.from_checkpoints));
+            self.restore_versions
+                .with_label_values(&["store"])
+                .set(gauge_value(restored.versions - restored.from_checkpoints));
+            self.restore_duration.set(restored.duration.as_secs_f64());
+        }
     }
 
     /// Every metric in the Prometheus text format.

@@ -67,6 +67,8 @@ fn metrics_are_prometheus_text_with_every_registry_metric() {
         "protoreg_promote_total",
         "protoreg_namespaces",
         "protoreg_schema_versions",
+        "protoreg_restore_versions",
+        "protoreg_restore_duration_seconds",
         "protoreg_store_errors_total",
         "protoreg_config_reloads_total",
     ] {
@@ -329,4 +331,93 @@ fn openapi_document_is_served_and_lists_publish() {
     assert!(publish["security"].is_array(), "{publish}");
     // Public routes need no token.
     assert!(doc["paths"]["/healthz"]["get"].get("security").is_none());
+}
+
+/// The namespace descriptor and each schema's staged descriptor, as served.
+fn served_bytes(server: &Server) -> Vec<Vec<u8>> {
+    [
+        "/v1/namespaces/shop/descriptor",
+        "/v1/namespaces/shop/schemas/common/versions/current/descriptor",
+        "/v1/namespaces/shop/schemas/common/versions/staged/descriptor",
+        "/v1/namespaces/shop/schemas/billing/versions/staged/descriptor",
+    ]
+    .iter()
+    .map(|path| {
+        let (status, bytes) = server.get_bytes(path);
+        assert_eq!(status, 200, "{path}");
+        bytes
+    })
+    .collect()
+}
+
+/// `(from checkpoints, from the store)` of the restore at start.
+fn restore_sources(server: &Server) -> (f64, f64) {
+    let text = scrape(server);
+    for source in ["checkpoint", "store"] {
+        let series = format!("protoreg_restore_versions{{source=\"{source}\"}} ");
+        assert!(
+            text.lines().any(|l| l.starts_with(&series)),
+            "{series} missing from:\n{text}"
+        );
+    }
+    assert!(
+        sample(&text, "protoreg_restore_duration_seconds") > 0.0,
+        "{text}"
+    );
+    (
+        sample(&text, "protoreg_restore_versions{source=\"checkpoint\"}"),
+        sample(&text, "protoreg_restore_versions{source=\"store\"}"),
+    )
+}
+
+#[test]
+fn sigterm_leaves_restore_checkpoints_and_kill_9_restores_from_the_store() {
+    on_each_backend(|db| {
+        // No background checkpoint writes: only a shutdown writes them.
+        let env = [("PROTOREG_DATABASE__CHECKPOINT_INTERVAL_MS", "0")];
+        let mut server = Server::start_with_env(db, &env);
+        let money_v2 = format!("{MONEY_V1}message Rate {{ double value = 1; }}\n");
+        assert_eq!(
+            server
+                .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
+                .0,
+            201
+        );
+        assert_eq!(server.promote("shop").0, 200);
+        assert_eq!(
+            server
+                .publish("shop", "common", &[("common/money.proto", &money_v2)])
+                .0,
+            201
+        );
+        assert_eq!(
+            server
+                .publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)])
+                .0,
+            201
+        );
+        let before = served_bytes(&server);
+
+        server.restart_after_kill9();
+        assert_eq!(
+            restore_sources(&server),
+            (0.0, 3.0),
+            "no checkpoint was written"
+        );
+        assert_eq!(served_bytes(&server), before);
+
+        assert_eq!(server.terminate().code(), Some(0));
+        let server = Server::start_with_env(db, &env);
+        assert_eq!(
+            restore_sources(&server),
+            (3.0, 0.0),
+            "the shutdown wrote the checkpoints"
+        );
+        assert_eq!(served_bytes(&server), before);
+        // And it carries on from there.
+        assert_eq!(server.promote("shop").0, 200);
+        let (status, _) =
+            server.get_bytes("/v1/namespaces/shop/schemas/billing/versions/current/descriptor");
+        assert_eq!(status, 200);
+    });
 }
