@@ -2,9 +2,15 @@
 //!
 //! - `restore/registry_open`: `Registry::open` on a SQLite store holding
 //!   1,000 schemas × 10 versions (10 namespaces × 100 schemas; version 9
-//!   current and version 10 staged everywhere): migrations check, then
-//!   restore of every namespace's current and staged versions from the
-//!   stored compiled descriptors, including linking each current pool;
+//!   current and version 10 staged everywhere, each namespace's restore
+//!   checkpoint written as a server does when it stops or has been idle):
+//!   migrations check, then restore of every namespace's current and staged
+//!   versions from the stored compiled descriptors (no pool is linked; each
+//!   is built on first use);
+//! - `restore/registry_open_without_checkpoints`: the same on a copy with
+//!   no restore checkpoints (every version read from its rows and blob);
+//! - `restore/write_one_checkpoint`: encoding and storing one namespace's
+//!   checkpoint (200 versions), the work the background writer does;
 //! - `restore/recompile`: `compile_schema` on the sources of the same 2,000
 //!   current and staged versions, one after the other.
 //!
@@ -191,6 +197,37 @@ fn restore_benches(c: &mut Criterion) {
             })
         });
     }
+
+    // What moved off the restore: writing one namespace's checkpoint (100
+    // schemas, 200 versions), encode and store, as the background writer
+    // does. On the copy, so the cached database stays as built.
+    group.bench_function("write_one_checkpoint", |b| {
+        let system = actix_rt::System::new();
+        let registry = system
+            .block_on(Registry::open(config(&bare)))
+            .expect("open");
+        let view = registry
+            .view(&data.namespace_name(0))
+            .expect("the namespace");
+        let mut revision = view.info.revision;
+        b.iter(|| {
+            revision += 1;
+            let data = protoreg_core::checkpoint::encode(&view).expect("encode");
+            let written = system
+                .block_on(registry.store().put_checkpoint(
+                    view.info.row_id,
+                    revision,
+                    protoreg_core::checkpoint::FORMAT,
+                    &data,
+                ))
+                .expect("store");
+            assert!(written);
+        });
+        drop(registry);
+        actix_rt::System::current().stop();
+        system.run().expect("stopping the actix system");
+        wait_closed(&bare);
+    });
 
     group.measurement_time(Duration::from_secs(15));
     group.bench_function("recompile", |b| {

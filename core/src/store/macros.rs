@@ -54,3 +54,34 @@ macro_rules! transaction {
         }
     };
 }
+
+/// Runs the reads of `$reads` (a macro called as `$reads!(|q| LOAD)`, where
+/// `LOAD` loads query `q`) on one connection: on SQLite synchronously on
+/// the connection's own thread, where rows are read in place (the async
+/// wrapper would copy every value once more: megabytes for a restore), on
+/// PostgreSQL asynchronously.
+macro_rules! read_in_place {
+    ($store:expr, $reads:ident) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite(pool) => {
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
+                Ok(conn
+                    .spawn_blocking(move |conn| {
+                        Ok($reads!(|q| diesel::RunQueryDsl::load(q, conn)?))
+                    })
+                    .await?)
+            }
+            $crate::store::Backend::Postgres(pool) => {
+                let mut guard = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
+                let conn: &mut diesel_async::AsyncPgConnection = &mut guard;
+                Ok($reads!(|q| diesel_async::RunQueryDsl::load(q, conn).await?))
+            }
+        }
+    };
+}

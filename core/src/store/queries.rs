@@ -767,8 +767,7 @@ impl Store {
     /// their schemas (the version pointers, the truth) and their restore
     /// checkpoints (a cache of version snapshots).
     pub async fn restore_heads(&self) -> Result<RestoreHeads, StoreError> {
-        // `$load` runs one query `$q` on `conn`: synchronously on SQLite
-        // (below), asynchronously on PostgreSQL.
+        // `$load` loads one query `$q` (see `read_in_place!`).
         macro_rules! heads {
             (|$q:ident| $load:expr) => {{
                 let namespaces: Vec<NamespaceRow> = {
@@ -800,28 +799,7 @@ impl Store {
                 }
             }};
         }
-        match &self.backend {
-            // On the connection's own thread, with rows read in place: the
-            // async wrapper would copy every value once more (megabytes of
-            // checkpoints here).
-            super::Backend::Sqlite(pool) => {
-                let mut conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| StoreError::Connection(e.to_string()))?;
-                Ok(conn
-                    .spawn_blocking(|conn| Ok(heads!(|q| diesel::RunQueryDsl::load(q, conn)?)))
-                    .await?)
-            }
-            super::Backend::Postgres(pool) => {
-                let mut guard = pool
-                    .get()
-                    .await
-                    .map_err(|e| StoreError::Connection(e.to_string()))?;
-                let conn: &mut diesel_async::AsyncPgConnection = &mut guard;
-                Ok(heads!(|q| RunQueryDsl::load(q, conn).await?))
-            }
-        }
+        read_in_place!(self, heads)
     }
 
     /// The versions with these ids, their files and their descriptor
@@ -832,7 +810,7 @@ impl Store {
             return Ok(RestoreVersions::default());
         }
         let ids = ids.to_vec();
-        // As in `restore_heads`: `$load` runs `$q` on `conn`.
+        // As in `restore_heads`: `$load` loads `$q`.
         macro_rules! versions {
             (|$q:ident| $load:expr) => {{
                 let mut versions = Vec::with_capacity(ids.len());
@@ -876,27 +854,7 @@ impl Store {
                 }
             }};
         }
-        match &self.backend {
-            super::Backend::Sqlite(pool) => {
-                let mut conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| StoreError::Connection(e.to_string()))?;
-                Ok(conn
-                    .spawn_blocking(move |conn| {
-                        Ok(versions!(|q| diesel::RunQueryDsl::load(q, conn)?))
-                    })
-                    .await?)
-            }
-            super::Backend::Postgres(pool) => {
-                let mut guard = pool
-                    .get()
-                    .await
-                    .map_err(|e| StoreError::Connection(e.to_string()))?;
-                let conn: &mut diesel_async::AsyncPgConnection = &mut guard;
-                Ok(versions!(|q| RunQueryDsl::load(q, conn).await?))
-            }
-        }
+        read_in_place!(self, versions)
     }
 
     /// Stores a namespace's restore checkpoint unless the stored one is of
