@@ -201,15 +201,17 @@ fn restore_benches(c: &mut Criterion) {
     // What moved off the restore: writing one namespace's checkpoint (100
     // schemas, 200 versions), encode and store, as the background writer
     // does. On the copy, so the cached database stays as built.
+    let system = actix_rt::System::new();
+    let registry = system
+        .block_on(Registry::open(config(&bare)))
+        .expect("open");
+    let view = registry
+        .view(&data.namespace_name(0))
+        .expect("the namespace");
+    // Criterion calls the routine more than once: keep counting across calls,
+    // so that every write is of a newer revision (an older one is refused).
+    let mut revision = view.info.revision;
     group.bench_function("write_one_checkpoint", |b| {
-        let system = actix_rt::System::new();
-        let registry = system
-            .block_on(Registry::open(config(&bare)))
-            .expect("open");
-        let view = registry
-            .view(&data.namespace_name(0))
-            .expect("the namespace");
-        let mut revision = view.info.revision;
         b.iter(|| {
             revision += 1;
             let data = protoreg_core::checkpoint::encode(&view).expect("encode");
@@ -221,13 +223,13 @@ fn restore_benches(c: &mut Criterion) {
                     &data,
                 ))
                 .expect("store");
-            assert!(written);
+            assert!(written, "revision {revision} was not written");
         });
-        drop(registry);
-        actix_rt::System::current().stop();
-        system.run().expect("stopping the actix system");
-        wait_closed(&bare);
     });
+    drop(registry);
+    actix_rt::System::current().stop();
+    system.run().expect("stopping the actix system");
+    wait_closed(&bare);
 
     group.measurement_time(Duration::from_secs(15));
     group.bench_function("recompile", |b| {
