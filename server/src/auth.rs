@@ -159,6 +159,18 @@ pub async fn authorize(
     let Some(template) = req.match_pattern() else {
         return Ok(());
     };
+    // A route with other methods: 405 with the ones it has.
+    let allow: Vec<&'static str> = crate::routes::ROUTES
+        .iter()
+        .filter(|(_, path)| *path == template)
+        .map(|(method, _)| *method)
+        .collect();
+    if !allow.contains(&req.method().as_str()) {
+        return Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        });
+    }
     let Some(need) = requirement(req.method(), &template) else {
         tracing::error!(method = %req.method(), %template, "route has no authorization requirement; refusing");
         return Err(ApiError::Registry(RegistryError::PermissionDenied(

@@ -26,6 +26,13 @@ pub enum ApiError {
     /// request was well-formed; the generator cannot work on this schema).
     #[error("{0}")]
     GeneratorRejected(String),
+    /// The path names a route, but not with this method: 405
+    /// `invalid_argument`, with the methods it has in `Allow`.
+    #[error("{method} is not a method of this route; it has {}", .allow.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        allow: Vec<&'static str>,
+    },
 }
 
 impl From<protoreg_core::codegen::GenerateError> for ApiError {
@@ -108,6 +115,7 @@ impl ResponseError for ApiError {
             Self::NotModified(_) => StatusCode::NOT_MODIFIED,
             Self::InvalidMessage(_) => StatusCode::BAD_REQUEST,
             Self::GeneratorRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -139,6 +147,18 @@ impl ResponseError for ApiError {
                         "title": title_of("invalid_argument"),
                         "status": 422,
                         "detail": format!("the code generator refused this schema: {message}"),
+                        "code": "invalid_argument",
+                    }));
+            }
+            Self::MethodNotAllowed { allow, .. } => {
+                return HttpResponse::MethodNotAllowed()
+                    .insert_header((actix_web::http::header::ALLOW, allow.join(", ")))
+                    .content_type("application/problem+json")
+                    .json(serde_json::json!({
+                        "type": "urn:protoreg:problem:invalid_argument",
+                        "title": title_of("invalid_argument"),
+                        "status": 405,
+                        "detail": self.to_string(),
                         "code": "invalid_argument",
                     }));
             }

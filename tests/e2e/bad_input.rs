@@ -147,3 +147,47 @@ fn unknown_things_are_not_found() {
     let r = server.http.get(server.url("/healthz")).send().unwrap();
     assert!(r.headers().contains_key("x-request-id"));
 }
+
+#[test]
+fn a_method_a_route_does_not_have_is_405_with_allow() {
+    let server = Server::start(&Db::sqlite());
+    assert_eq!(
+        server
+            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
+            .0,
+        201
+    );
+    let revision = server.revision("shop");
+    for (method, path, allow) in [
+        ("PATCH", "/v1/namespaces/shop", "PUT, GET, DELETE"),
+        ("POST", "/healthz", "GET"),
+        ("GET", "/v1/namespaces/shop/promote", "POST"),
+        (
+            "DELETE",
+            "/v1/namespaces/shop/schemas/common/versions",
+            "GET, POST",
+        ),
+    ] {
+        let response = server
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                server.url(path),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let body: Value = response.json().unwrap();
+        assert_problem(405, &body, 405, "invalid_argument");
+        assert!(body["detail"].as_str().unwrap().contains(method), "{body}");
+    }
+    // A path that names no route stays 404, and nothing changed.
+    assert_eq!(server.get("/v1/no/such/route").0, 404);
+    assert_eq!(server.revision("shop"), revision);
+}
