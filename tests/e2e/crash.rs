@@ -44,7 +44,14 @@ fn round_of(text: &str) -> u64 {
         .unwrap()
 }
 
-fn run_rounds(server: &Server, first_round: u64, stop: &AtomicBool, acked: &mut Acknowledged) {
+/// Publishes and promotes round after round until `stop` or a failure;
+/// returns the last round it started.
+fn run_rounds(
+    server: &Server,
+    first_round: u64,
+    stop: &AtomicBool,
+    acked: &mut Acknowledged,
+) -> u64 {
     let mut round = first_round;
     while !stop.load(Ordering::Relaxed) {
         round += 1;
@@ -55,12 +62,12 @@ fn run_rounds(server: &Server, first_round: u64, stop: &AtomicBool, acked: &mut 
                 .post(server.url(&format!("/v1/namespaces/crash/schemas/{schema}/versions")))
                 .json(&body)
                 .send();
-            let Ok(response) = response else { return };
+            let Ok(response) = response else { return round };
             if response.status() != 201 {
-                return;
+                return round;
             }
             let Ok(body) = response.json::<serde_json::Value>() else {
-                return;
+                return round;
             };
             acked.versions.push((
                 schema.to_string(),
@@ -74,9 +81,10 @@ fn run_rounds(server: &Server, first_round: u64, stop: &AtomicBool, acked: &mut 
             .send();
         match response {
             Ok(r) if r.status() == 200 => acked.promoted_rounds.push(round),
-            _ => return,
+            _ => return round,
         }
     }
+    round
 }
 
 fn check_after_restart(server: &Server, acked: &Acknowledged) -> u64 {
@@ -116,8 +124,36 @@ fn check_after_restart(server: &Server, acked: &Acknowledged) -> u64 {
     round_a.max(acked.promoted_rounds.last().copied().unwrap_or(0)) + 1_000
 }
 
+/// How many versions the last restore took from restore checkpoints.
+fn restored_from_checkpoints(server: &Server) -> u64 {
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .expect("GET /metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix("protoreg_restore_versions{source=\"checkpoint\"} "))
+        .map(|v| v.parse::<f64>().expect("a number") as u64)
+        .expect("protoreg_restore_versions{source=\"checkpoint\"} in /metrics")
+}
+
 fn kill_loop(db: &Db, kills: usize) {
-    let mut server = Server::start(db);
+    // Restore checkpoints every 10 ms (written once a namespace has been
+    // still for a tick, or after 15 ticks), so that kills also land in the
+    // middle of checkpoint writes and restarts read stale checkpoints.
+    let mut server =
+        Server::start_with_env(db, &[("PROTOREG_DATABASE__CHECKPOINT_INTERVAL_MS", "10")]);
+    let mut from_checkpoints = 0;
+    // Every round renames the fields: a breaking change the default policy
+    // would refuse at promote, ending each loop at its first promote.
+    let (status, body) = server.put("/v1/namespaces/crash", serde_json::json!({}));
+    assert!(status == 200 || status == 201, "{status} {body}");
+    let (status, body) = server.put(
+        "/v1/namespaces/crash/settings",
+        serde_json::json!({"compat": {"mode": "NONE"}}),
+    );
+    assert_eq!(status, 200, "{body}");
     let mut rng = rand::rng();
     let mut acked = Acknowledged::default();
     let mut next_round = 0;
@@ -136,19 +172,27 @@ fn kill_loop(db: &Db, kills: usize) {
                 stop.store(true, Ordering::Relaxed);
             })
         };
-        run_rounds(&server, next_round, &stop, &mut acked);
+        let last = run_rounds(&server, next_round, &stop, &mut acked);
         killer.join().unwrap();
         server.restart_after_kill9();
-        next_round = check_after_restart(&server, &acked);
+        // Past every round already tried: a round whose publish landed but
+        // whose promote did not must not be tried again (its sources would
+        // be a no-change publish, ending the next loop at once).
+        next_round = check_after_restart(&server, &acked).max(last + 1);
+        from_checkpoints += restored_from_checkpoints(&server);
     }
     eprintln!(
-        "kill loop: {kills} kills, {} acknowledged versions, {} acknowledged promotes",
+        "kill loop: {kills} kills, {} acknowledged versions, {} acknowledged promotes, {from_checkpoints} versions restored from checkpoints",
         acked.versions.len(),
         acked.promoted_rounds.len()
     );
     assert!(
-        !acked.versions.is_empty(),
-        "the loop acknowledged nothing: the test proved nothing"
+        from_checkpoints > 0,
+        "no restart read a restore checkpoint: the loop did not test them"
+    );
+    assert!(
+        acked.versions.len() >= kills && acked.promoted_rounds.len() >= kills / 4,
+        "the loops acknowledged too little to prove anything"
     );
 }
 
