@@ -925,6 +925,20 @@ pub struct Restored {
     /// from checkpoints.
     pub versions: usize,
     pub from_checkpoints: usize,
+    pub phases: RestorePhases,
+}
+
+/// Where [`load_all_views`] spent its time.
+#[derive(Debug, Clone, Copy)]
+pub struct RestorePhases {
+    /// Namespaces, schemas (the pointers) and checkpoints, one connection.
+    pub read_heads: Duration,
+    /// Decoding the checkpoints (blocking threads).
+    pub decode_checkpoints: Duration,
+    /// Reading and decoding the versions no checkpoint held.
+    pub read_versions: Duration,
+    /// Building each namespace's view and current image.
+    pub assemble: Duration,
 }
 
 /// Every live namespace's view, `__builtins__` first. The version pointers
@@ -1065,14 +1079,20 @@ pub async fn load_all_views(store: &Store) -> Result<Restored> {
     let mut others = assembled.into_iter().collect::<Result<Vec<_>>>()?;
     others.sort_by(|a, b| a.info.name.cmp(&b.info.name));
     views.extend(others);
+    let phases = RestorePhases {
+        read_heads,
+        decode_checkpoints: checkpoints_done - read_heads,
+        read_versions: versions_done - checkpoints_done,
+        assemble: started.elapsed() - versions_done,
+    };
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     tracing::info!(
         versions = total,
         from_checkpoints,
-        read_heads_ms = ms(read_heads),
-        checkpoints_ms = ms(checkpoints_done - read_heads),
-        versions_ms = ms(versions_done - checkpoints_done),
-        assemble_ms = ms(started.elapsed() - versions_done),
+        read_heads_ms = ms(phases.read_heads),
+        checkpoints_ms = ms(phases.decode_checkpoints),
+        versions_ms = ms(phases.read_versions),
+        assemble_ms = ms(phases.assemble),
         "restore read the store"
     );
     Ok(Restored {
@@ -1080,6 +1100,7 @@ pub async fn load_all_views(store: &Store) -> Result<Restored> {
         checkpointed,
         versions: total,
         from_checkpoints,
+        phases,
     })
 }
 
