@@ -1182,33 +1182,18 @@ pub async fn load_snapshots(
     rows: Vec<VersionRow>,
 ) -> Result<HashMap<i64, Arc<VersionSnapshot>>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut files: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
-    for f in store.files_of_versions(&ids).await? {
-        files
-            .entry(f.version_id)
-            .or_default()
-            .insert(f.path, f.source_sha256);
-    }
+    let files = store.files_of_versions(&ids).await?;
     let keys: Vec<&str> = rows.iter().map(|r| r.descriptor_sha256.as_str()).collect();
-    let blobs: HashMap<String, bytes::Bytes> = store
-        .blobs(&keys)
+    let blobs = store.blobs(&keys).await?.into_iter().collect();
+    let loaded = store::RestoreVersions {
+        versions: rows,
+        files,
+        blobs,
+    };
+    Ok(decode_versions(loaded, Arc::new(schema_names.clone()))
         .await?
         .into_iter()
-        .map(|(key, data)| (key, bytes::Bytes::from(data)))
-        .collect();
-    let schema_names = schema_names.clone();
-    // Decoding is CPU work: keep it off the async executor.
-    tokio::task::spawn_blocking(move || {
-        rows.into_iter()
-            .map(|row| {
-                let own = files.remove(&row.id).unwrap_or_default();
-                let snapshot = snapshot_of(row, &schema_names, &blobs, own)?;
-                Ok((snapshot.version_id, Arc::new(snapshot)))
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| RegistryError::internal("restore task", e))?
+        .collect())
 }
 
 fn snapshot_of(
