@@ -4,7 +4,9 @@
 //! backoff; it never holds up the registry or other sinks.
 //!
 //! A sink seen for the first time starts at the newest event: it receives
-//! what happens from then on, not the whole history.
+//! what happens from then on, not the whole history. A caught-up sink waits
+//! for the next commit of this process ([`Store::committed`]), and looks
+//! anyway every second for events other replicas wrote.
 
 use std::time::Duration;
 
@@ -13,8 +15,11 @@ use protoreg_plugin_sdk::Event;
 use crate::plugin::Sink;
 use crate::store::{EventRow, Store, StoreError};
 
-/// How often a caught-up sink looks for new events.
+/// The first retry after a failure.
 const POLL: Duration = Duration::from_millis(200);
+/// How long a caught-up sink waits for a commit of this process before it
+/// looks anyway (for events other replicas wrote).
+const IDLE: Duration = Duration::from_secs(1);
 /// Events read per batch.
 const BATCH: i64 = 100;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -34,6 +39,11 @@ async fn deliver_forever(store: Store, sink: Sink) {
     // retry of the same failure (an unconfigured sink fails for good).
     let mut failing = false;
     loop {
+        // Registered before reading, so a commit between the read and the
+        // wait is not missed.
+        let committed = store.committed().notified();
+        tokio::pin!(committed);
+        committed.as_mut().enable();
         match deliver_batch(&store, &sink, &key).await {
             Ok(delivered) => {
                 if failing {
@@ -42,7 +52,7 @@ async fn deliver_forever(store: Store, sink: Sink) {
                 }
                 backoff = POLL;
                 if delivered == 0 {
-                    tokio::time::sleep(POLL).await;
+                    let _ = tokio::time::timeout(IDLE, committed).await;
                 }
             }
             Err(reason) => {

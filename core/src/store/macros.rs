@@ -25,10 +25,11 @@ macro_rules! with_conn {
 }
 
 /// Runs `$body` in one transaction (`BEGIN IMMEDIATE` on SQLite, so a
-/// writer never has to upgrade its lock midway).
+/// writer never has to upgrade its lock midway); after a commit, wakes the
+/// waiters of [`Store::committed`].
 macro_rules! transaction {
-    ($store:expr, $conn:ident => $body:expr) => {
-        match &$store.backend {
+    ($store:expr, $conn:ident => $body:expr) => {{
+        let result = match &$store.backend {
             $crate::store::Backend::Sqlite(pool) => {
                 let mut guard = pool
                     .get()
@@ -51,8 +52,12 @@ macro_rules! transaction {
                 )
                 .await
             }
+        };
+        if result.is_ok() {
+            $store.notify_committed();
         }
-    };
+        result
+    }};
 }
 
 /// Runs the reads of `$reads` (a macro called as `$reads!(|q| LOAD)`, where

@@ -102,6 +102,9 @@ pub(crate) enum Backend {
 pub struct Store {
     pub(crate) backend: Backend,
     url_for_logs: String,
+    /// Notified after every committed transaction of this process (each
+    /// writes its outbox event), so that event delivery need not poll.
+    committed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -163,6 +166,17 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode =
      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;";
 
 impl Store {
+    /// Notified after each transaction this process commits (see
+    /// [`Store::committed`]'s field). Writers in other processes are not
+    /// seen here: poll for those too.
+    pub fn committed(&self) -> &tokio::sync::Notify {
+        &self.committed
+    }
+
+    pub(crate) fn notify_committed(&self) {
+        self.committed.notify_waiters();
+    }
+
     /// Opens (and for SQLite creates) the database, running pending
     /// migrations first when configured to.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
@@ -210,6 +224,7 @@ impl Store {
         let store = Self {
             backend,
             url_for_logs: redact(&config.url),
+            committed: Default::default(),
         };
         store.ping().await?;
         Ok(store)

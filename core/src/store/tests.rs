@@ -1105,3 +1105,34 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_commit_wakes_the_committed_waiters_and_a_failed_transaction_does_not() {
+    use std::time::Duration;
+    on_each_backend(async |db: &TestDb| {
+        let kind = db.kind;
+        let store = db.store().await;
+        let woken = store.committed().notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        store.create_namespace("woken", "{}", "{}").await.unwrap();
+        // `Duration::ZERO`: polled once, so this only passes when the commit
+        // has already woken it.
+        tokio::time::timeout(Duration::ZERO, woken)
+            .await
+            .unwrap_or_else(|_| panic!("{kind}: the commit woke no one"));
+
+        let quiet = store.committed().notified();
+        tokio::pin!(quiet);
+        quiet.as_mut().enable();
+        assert!(
+            store.create_namespace("woken", "{}", "{}").await.is_err(),
+            "{kind}: a live name twice is a unique violation"
+        );
+        assert!(
+            tokio::time::timeout(Duration::ZERO, quiet).await.is_err(),
+            "{kind}: a rolled-back transaction woke the waiters"
+        );
+    })
+    .await;
+}
