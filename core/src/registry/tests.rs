@@ -979,50 +979,9 @@ fn assert_same_view(restored: &NamespaceView, original: &NamespaceView) {
 
 #[actix_rt::test]
 async fn restore_rebuilds_current_and_staged_without_recompiling() {
-    let money_v2 = format!("{MONEY}message Rate {{ double value = 1; }}\n");
-    let ledger = "syntax = \"proto3\";\npackage ledger;\nimport \"common/money.proto\";\nimport \"common/time.proto\";\n\
-        message Entry { common.Money amount = 1; common.Instant at = 2; }\n";
-    let time = "syntax = \"proto3\";\npackage common;\nimport \"google/protobuf/timestamp.proto\";\n\
-        message Instant { google.protobuf.Timestamp at = 1; }\n";
     on_each_backend(async |db: &TestDb| {
         let original = db.registry().await;
-        let builtin_time = PublishRequest {
-            metadata: Map::from_iter([("ticket".into(), "T-7".into())]),
-            ..request("time", &[("common/time.proto", time)])
-        };
-        original
-            .publish(&NamespaceId::builtins(), builtin_time)
-            .await
-            .unwrap();
-        original.promote(BUILTINS, false).await.unwrap();
-        publish(&original, "shop", "money", &[("common/money.proto", MONEY)])
-            .await
-            .unwrap();
-        publish(
-            &original,
-            "shop",
-            "ledger",
-            &[("ledger/entry.proto", ledger)],
-        )
-        .await
-        .unwrap();
-        original.promote("shop", false).await.unwrap();
-        publish(
-            &original,
-            "shop",
-            "money",
-            &[("common/money.proto", &money_v2)],
-        )
-        .await
-        .unwrap();
-        publish(
-            &original,
-            "shop",
-            "invoice",
-            &[("billing/invoice.proto", INVOICE)],
-        )
-        .await
-        .unwrap();
+        build_checkpointed_state(&original).await;
         let before = original.views().unwrap();
         drop(original);
 
@@ -1074,7 +1033,9 @@ async fn restore_rebuilds_current_and_staged_without_recompiling() {
 // ---- restore checkpoints --------------------------------------------------------
 
 /// `__builtins__` with a file, and `shop` with current and staged versions
-/// that import it and each other (enums and services included).
+/// that import it and each other (enums and services included). The
+/// registry's own checkpoint writer is off in tests: the state has no
+/// restore checkpoint until a test writes one.
 async fn build_checkpointed_state(registry: &Registry) {
     let time = "syntax = \"proto3\";\npackage common;\nimport \"google/protobuf/timestamp.proto\";\n\
         message Instant { google.protobuf.Timestamp at = 1; }\n";
