@@ -1179,8 +1179,8 @@ async fn a_stale_checkpoint_is_completed_from_the_version_rows() {
         let original = db.registry().await;
         build_checkpointed_state(&original).await;
         original.write_checkpoints().await.unwrap();
-        // Changes after the checkpoint: a promote, a new staged version, a
-        // new schema, a discarded one.
+        // Changes after the checkpoint: a promote, a new staged version and
+        // a new schema.
         original.promote("shop", false).await.unwrap();
         let money_v3 = format!("{MONEY}message Fee {{ int64 units = 1; }}\n");
         publish(
