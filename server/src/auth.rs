@@ -159,16 +159,20 @@ pub async fn authorize(
     let Some(template) = req.match_pattern() else {
         return Ok(());
     };
-    // A route with other methods: 405 with the ones it has.
-    let allow: Vec<&'static str> = crate::routes::ROUTES
+    // A route with other methods: 405 with the ones it has (the list is
+    // built only then; every request pays one scan of the route table).
+    let method = req.method().as_str();
+    if !crate::routes::ROUTES
         .iter()
-        .filter(|(_, path)| *path == template)
-        .map(|(method, _)| *method)
-        .collect();
-    if !allow.contains(&req.method().as_str()) {
+        .any(|(m, path)| *m == method && *path == template)
+    {
         return Err(ApiError::MethodNotAllowed {
-            method: req.method().to_string(),
-            allow,
+            method: method.to_owned(),
+            allow: crate::routes::ROUTES
+                .iter()
+                .filter(|(_, path)| *path == template)
+                .map(|(m, _)| *m)
+                .collect(),
         });
     }
     let Some(need) = requirement(req.method(), &template) else {
