@@ -110,6 +110,20 @@ fn admin(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16
 }
 
 /// Polls a job until it has finished, with a deadline.
+/// A problem response with this status and code whose detail says `detail`.
+#[track_caller]
+fn assert_problem(status: u16, body: &Value, want_status: u16, code: &str, detail: &str) {
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (want_status, Some(code)),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains(detail)),
+        "{body}"
+    );
+}
+
 fn finished_job(server: &Server, id: &Value) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -214,12 +228,7 @@ fn promote_generates_go_code_and_failing_generators_fail_only_their_jobs() {
             "/v1/namespaces/shop/settings",
             Some(json!({"codegen": [{"plugin": "cobol", "parameter": ""}]})),
         );
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("invalid_argument")),
-            "{body}"
-        );
-        assert!(body["detail"].as_str().unwrap().contains("cobol"), "{body}");
+        assert_problem(status, &body, 400, "invalid_argument", "cobol");
         let (status, body) = admin(
             &server,
             "PUT",
@@ -349,65 +358,31 @@ fn promote_generates_go_code_and_failing_generators_fail_only_their_jobs() {
         assert_eq!(untar(&again.bytes().unwrap()), fresh_files);
 
         // Errors: an unknown generator, a failing one, bad job ids.
-        let (status, body) = json_of(send(
+        let (status, body) = admin(
             &server,
             "GET",
             "/v1/namespaces/shop/schemas/money/versions/1/generated/cobol",
-            Some(ADMIN),
             None,
-        ));
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (404, Some("not_found")),
-            "{body}"
         );
-        let (status, body) = json_of(send(
+        assert_problem(status, &body, 404, "not_found", "");
+        let (status, body) = admin(
             &server,
             "GET",
             "/v1/namespaces/shop/schemas/money/versions/1/generated/broken",
-            Some(ADMIN),
             None,
-        ));
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (422, Some("invalid_argument")),
-            "{body}"
         );
-        assert!(
-            body["detail"]
-                .as_str()
-                .unwrap()
-                .contains("broken on purpose"),
-            "{body}"
-        );
-        let (status, body) = json_of(send(
+        assert_problem(status, &body, 422, "invalid_argument", "broken on purpose");
+        let (status, body) = admin(
             &server,
             "GET",
             "/v1/namespaces/shop/schemas/money/versions/1/generated/slow",
-            Some(ADMIN),
             None,
-        ));
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (503, Some("unavailable")),
-            "{body}"
         );
-        assert!(
-            body["detail"].as_str().unwrap().contains("did not answer"),
-            "{body}"
-        );
+        assert_problem(status, &body, 503, "unavailable", "did not answer");
         let (status, body) = admin(&server, "GET", "/v1/jobs/not-a-number", None);
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("invalid_argument")),
-            "{body}"
-        );
+        assert_problem(status, &body, 400, "invalid_argument", "");
         let (status, body) = admin(&server, "GET", "/v1/jobs/987654", None);
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (404, Some("not_found")),
-            "{body}"
-        );
+        assert_problem(status, &body, 404, "not_found", "");
 
         // A proto without go_package: protoc-gen-go refuses it, the job
         // fails, the promote succeeds, and on demand it is a 422.
@@ -432,22 +407,13 @@ fn promote_generates_go_code_and_failing_generators_fail_only_their_jobs() {
             refused["log"].as_str().unwrap().contains("Go import path"),
             "{refused}"
         );
-        let (status, body) = json_of(send(
+        let (status, body) = admin(
             &server,
             "GET",
             "/v1/namespaces/plain/schemas/plain/versions/1/generated/go",
-            Some(ADMIN),
             None,
-        ));
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (422, Some("invalid_argument")),
-            "{body}"
         );
-        assert!(
-            body["detail"].as_str().unwrap().contains("Go import path"),
-            "{body}"
-        );
+        assert_problem(status, &body, 422, "invalid_argument", "Go import path");
     });
 }
 
@@ -489,17 +455,9 @@ fn a_job_is_read_by_those_who_may_read_its_namespace() {
     let other_admin = token("other", "admin");
     let path = format!("/v1/jobs/{job}");
     let (status, body) = json_of(send(&server, "GET", &path, None, None));
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("unauthenticated")),
-        "{body}"
-    );
+    assert_problem(status, &body, 401, "unauthenticated", "");
     let (status, body) = json_of(send(&server, "GET", &path, Some(&other_admin), None));
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("permission_denied")),
-        "{body}"
-    );
+    assert_problem(status, &body, 403, "permission_denied", "");
     let (status, body) = json_of(send(&server, "GET", &path, Some(&reader), None));
     assert_eq!(
         (status, body["namespace"].as_str()),
