@@ -13,6 +13,7 @@ use bytes::Bytes;
 use miette::Diagnostic;
 use protox::file::{File, FileResolver};
 
+use crate::bounds;
 use crate::descriptor::{self, RawFile, TopLevelTypes};
 use crate::error::{CompileError, RegistryError, Result};
 
@@ -88,12 +89,66 @@ impl FileResolver for ScopedResolver {
     }
 }
 
-/// Compiles `sources` (already validated) against `scope`. Blocking and CPU
-/// bound: call it from a blocking thread.
+/// Stack of a compile thread ([`compile_on_own_thread`]). protox parses
+/// recursively; [`bounds::MAX_NESTING`] levels use a small part of this
+/// (about 1,000 levels fit in 2 MiB), and the memory is only reserved.
+pub const COMPILE_STACK_BYTES: usize = 16 << 20;
+
+/// How many compiles run at once, process-wide: one per core. Compiling
+/// is CPU bound, and its memory is a large multiple of the source's size
+/// (protox peaks near 200 bytes per byte of a large file), so without a
+/// bound, concurrent large publishes multiply the peak. Others wait their
+/// turn.
+fn compile_permits() -> Arc<tokio::sync::Semaphore> {
+    static PERMITS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            Arc::new(tokio::sync::Semaphore::new(cores))
+        })
+        .clone()
+}
+
+/// [`compile_schema`] on a thread of its own with a stack of
+/// [`COMPILE_STACK_BYTES`] (so that the depth the compiler can reach does
+/// not depend on which pool's thread happens to run it), at most one per
+/// core at a time.
+pub async fn compile_on_own_thread(
+    sources: Arc<BTreeMap<String, String>>,
+    scope: Arc<ImportScope>,
+) -> Result<CompiledSchema> {
+    // Held by the thread: a request that goes away does not free the slot
+    // of a compile that still runs.
+    let permit = compile_permits()
+        .acquire_owned()
+        .await
+        .map_err(|err| RegistryError::internal("waiting for a compile slot", err))?;
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("protoreg-compile".into())
+        .stack_size(COMPILE_STACK_BYTES)
+        .spawn(move || {
+            let compiled = compile_schema(sources, scope);
+            drop(permit);
+            // The receiver is gone only when the request was dropped.
+            let _ = sender.send(compiled);
+        })
+        .map_err(|err| RegistryError::internal("starting a compile thread", err))?;
+    receiver
+        .await
+        .map_err(|_| RegistryError::Internal("the compile thread ended without a result".into()))?
+}
+
+/// Compiles `sources` (already validated) against `scope`, after checking
+/// each file against [`bounds`]. Blocking and CPU bound: call it through
+/// [`compile_on_own_thread`].
 pub fn compile_schema(
     sources: Arc<BTreeMap<String, String>>,
     scope: Arc<ImportScope>,
 ) -> Result<CompiledSchema> {
+    for (path, text) in sources.iter() {
+        bounds::check_source(path, text)?;
+    }
     let resolver = ScopedResolver {
         sources: sources.clone(),
         scope: scope.clone(),
@@ -145,10 +200,7 @@ fn compile_failed(err: &protox::Error, sources: &BTreeMap<String, String>) -> Re
     if let Some(related) = err.related() {
         errors.extend(related.map(|d| diagnostic_error(&file, text, d)));
     }
-    RegistryError::CompileFailed {
-        message: format!("{} compile error(s); first: {}", errors.len(), errors[0]),
-        errors,
-    }
+    RegistryError::compile_failed(errors)
 }
 
 fn diagnostic_error(file: &str, text: Option<&str>, diag: &dyn Diagnostic) -> CompileError {

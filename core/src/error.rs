@@ -91,6 +91,16 @@ impl RegistryError {
         }
     }
 
+    /// `compile_failed` with every diagnostic; the message names the first.
+    /// `errors` must not be empty.
+    pub fn compile_failed(errors: Vec<CompileError>) -> Self {
+        let message = match errors.first() {
+            Some(first) => format!("{} compile error(s); first: {first}", errors.len()),
+            None => "compile failed".to_owned(),
+        };
+        Self::CompileFailed { message, errors }
+    }
+
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         Self::Internal(format!("{context}: {err}"))
     }

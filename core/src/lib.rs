@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod bounds;
 pub mod checkpoint;
 pub mod codegen;
 pub mod compat;

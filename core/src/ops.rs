@@ -346,10 +346,7 @@ async fn compile_in_namespace(
         }
     }
     let started = Instant::now();
-    let scope = Arc::new(scope);
-    let compiled = tokio::task::spawn_blocking(move || compile::compile_schema(sources, scope))
-        .await
-        .map_err(|e| RegistryError::internal("compile task", e))??;
+    let compiled = compile::compile_on_own_thread(sources, Arc::new(scope)).await?;
     Ok((compiled, started.elapsed()))
 }
 

@@ -569,14 +569,7 @@ impl Registry {
             .await
             .and_then(|outcome| match outcome.errors.is_empty() {
                 true => Ok(()),
-                false => Err(RegistryError::CompileFailed {
-                    message: format!(
-                        "{} compile error(s); first: {}",
-                        outcome.errors.len(),
-                        outcome.errors[0]
-                    ),
-                    errors: outcome.errors,
-                }),
+                false => Err(RegistryError::compile_failed(outcome.errors)),
             })?;
         }
         let (entry, _) = self.ensure_namespace(namespace).await?;
