@@ -113,6 +113,9 @@ pub fn validate_path(path: &str) -> Result<(), RegistryError> {
     if path.chars().any(|c| c.is_control()) {
         return bad("must not contain control characters");
     }
+    if path.chars().any(is_bidi_control) {
+        return bad("must not contain bidirectional control characters");
+    }
     for segment in path.split('/') {
         match segment {
             "" => return bad("empty path segment"),
@@ -121,6 +124,15 @@ pub fn validate_path(path: &str) -> Result<(), RegistryError> {
         }
     }
     Ok(())
+}
+
+/// Unicode's Bidi_Control characters: they make a path display differently
+/// from what it is (`a\u{202E}otorp.txt` reads as `atxt.proto`).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// True for paths of the Google well-known types bundled with the compiler.
@@ -161,6 +173,10 @@ mod tests {
             "./a.proto",
             "a\\b.proto",
             "a\n.proto",
+            "a\u{202E}otorp.txt.proto",
+            "a/\u{2066}b\u{2069}.proto",
+            "\u{200F}a.proto",
+            "a\u{061C}.proto",
         ] {
             assert!(validate_path(bad).is_err(), "{bad:?}");
         }
