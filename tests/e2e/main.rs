@@ -9,6 +9,7 @@ mod compat_cli;
 mod crash;
 mod deep_messages;
 mod dynamic;
+mod hostile;
 mod lifecycle;
 mod openapi_fuzz;
 mod operations;
