@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use prost_reflect::DescriptorPool;
 use protoreg_core::compile::{ImportScope, compile_schema};
-use protoreg_core::ops::validate_sources;
-use protoreg_core::{Limits, RegistryError};
+
+#[path = "shared/mod.rs"]
+mod shared;
 
 const MONEY: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n}\n";
 const PATHS: [&str; 3] = ["fuzz/a.proto", "fuzz/b.proto", "c.proto"];
@@ -42,19 +42,5 @@ fuzz_target!(|data: &[u8]| {
         .zip(PATHS)
         .map(|(source, path)| (path.to_owned(), source.to_owned()))
         .collect();
-    if validate_sources(&sources, &Limits::default()).is_err() {
-        return;
-    }
-    match compile_schema(Arc::new(sources.clone()), scope()) {
-        Ok(compiled) => {
-            assert_eq!(compiled.files.len(), sources.len(), "every own file is compiled");
-            DescriptorPool::decode(compiled.descriptor_set.clone())
-                .expect("a compiled schema links into a pool");
-        }
-        Err(RegistryError::CompileFailed { errors, .. }) => {
-            assert!(!errors.is_empty(), "compile_failed carries its errors");
-        }
-        Err(RegistryError::InvalidArgument(_)) => {}
-        Err(other) => panic!("compiling gave a non-input error: {other:?}"),
-    }
+    shared::compile_and_check(sources, scope());
 });
