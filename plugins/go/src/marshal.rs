@@ -285,7 +285,8 @@ fn known_fields(schema: Schema) -> &'static [KnownField] {
 #[derive(Clone)]
 enum Value {
     Varint(u64),
-    Fixed64(u64),
+    /// The 8 bytes of a double, as read.
+    Fixed64([u8; 8]),
     Bytes(Vec<u8>),
 }
 
@@ -299,9 +300,7 @@ struct Decoded {
 /// Re-encodes `raw` (a FileDescriptorProto) as Go's
 /// `proto.MarshalOptions{Deterministic: true}` would after clearing
 /// `source_code_info`.
-pub(crate) fn go_marshal_file_without_source_info(
-    raw: &[u8],
-) -> Result<Vec<u8>, wire::DecodeError> {
+pub(crate) fn go_marshal_file_without_source_info(raw: &[u8]) -> wire::Result<Vec<u8>> {
     let mut decoded = decode(raw, Schema::File)?;
     let source_info = known_fields(Schema::File)
         .iter()
@@ -313,7 +312,7 @@ pub(crate) fn go_marshal_file_without_source_info(
     Ok(out)
 }
 
-fn decode(mut buf: &[u8], schema: Schema) -> Result<Decoded, wire::DecodeError> {
+fn decode(mut buf: &[u8], schema: Schema) -> wire::Result<Decoded> {
     let fields = known_fields(schema);
     let mut decoded = Decoded {
         known: vec![Vec::new(); fields.len()],
@@ -347,13 +346,13 @@ fn read_known(
     field: &KnownField,
     wire_type: WireType,
     buf: &mut &[u8],
-) -> Result<Option<Vec<Value>>, wire::DecodeError> {
+) -> wire::Result<Option<Vec<Value>>> {
     let values = match (field.kind, wire_type) {
         (Kind::Int32 | Kind::Int64 | Kind::Uint64 | Kind::Bool, WireType::Varint) => {
             vec![Value::Varint(wire::read_varint(buf)?)]
         }
         (Kind::Double, WireType::SixtyFourBit) => {
-            vec![Value::Fixed64(u64::from_le_bytes(wire::read_fixed64(buf)?))]
+            vec![Value::Fixed64(wire::read_fixed64(buf)?)]
         }
         (Kind::Bytes | Kind::Message(_), WireType::LengthDelimited) => {
             vec![Value::Bytes(wire::read_len(buf)?.to_vec())]
@@ -390,7 +389,7 @@ fn store(slot: &mut Vec<Value>, field: &KnownField, values: Vec<Value>) {
     }
 }
 
-fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> Result<(), wire::DecodeError> {
+fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> wire::Result<()> {
     for (field, values) in known_fields(schema).iter().zip(&decoded.known) {
         if values.is_empty() {
             continue;
@@ -402,9 +401,7 @@ fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> Result<(), wi
                     wire::write_varint(&mut payload, canonical_varint(field.kind, *v));
                 }
             }
-            wire::write_key(out, field.number, WireType::LengthDelimited);
-            wire::write_varint(out, payload.len() as u64);
-            out.extend_from_slice(&payload);
+            wire::write_len_delimited(out, field.number, &payload);
             continue;
         }
         for value in values {
@@ -415,11 +412,7 @@ fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> Result<(), wi
     Ok(())
 }
 
-fn encode_value(
-    field: &KnownField,
-    value: &Value,
-    out: &mut Vec<u8>,
-) -> Result<(), wire::DecodeError> {
+fn encode_value(field: &KnownField, value: &Value, out: &mut Vec<u8>) -> wire::Result<()> {
     match value {
         Value::Varint(v) => {
             wire::write_key(out, field.number, WireType::Varint);
@@ -427,18 +420,15 @@ fn encode_value(
         }
         Value::Fixed64(v) => {
             wire::write_key(out, field.number, WireType::SixtyFourBit);
-            out.extend_from_slice(&v.to_le_bytes());
+            out.extend_from_slice(v);
         }
         Value::Bytes(payload) => {
-            wire::write_key(out, field.number, WireType::LengthDelimited);
             if let Kind::Message(schema) = field.kind {
                 let mut nested = Vec::with_capacity(payload.len());
                 encode(&decode(payload, schema)?, schema, &mut nested)?;
-                wire::write_varint(out, nested.len() as u64);
-                out.extend_from_slice(&nested);
+                wire::write_len_delimited(out, field.number, &nested);
             } else {
-                wire::write_varint(out, payload.len() as u64);
-                out.extend_from_slice(payload);
+                wire::write_len_delimited(out, field.number, payload);
             }
         }
     }
