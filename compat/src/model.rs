@@ -874,6 +874,10 @@ fn exclusive_ranges(ranges: &[pb::Range]) -> Vec<(i32, i32)> {
 }
 
 /// protoc's default JSON name: drop underscores, upper-case the letter after each.
+///
+/// The plugins have the same rule as `protoreg_plugin_sdk::wire::json_name`;
+/// compat keeps its own because it must not depend on the plugin SDK, and
+/// prost-reflect computes the name only inside a `DescriptorPool`.
 pub fn json_camel_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper_next = false;

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use protoreg_compat::model::json_camel_case;
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -800,7 +801,7 @@ fn mutate_message(g: &mut Gen, schema: &mut Schema, p: &MsgPath, kind: usize) ->
             f.json_name = match g.below(3) {
                 0 => None,
                 1 => Some(g.fresh("jn")),
-                _ => Some(default_json_name(&f.name)),
+                _ => Some(json_camel_case(&f.name)),
             };
             Some(format!("json_name of {name}.{}", f.name))
         }
@@ -1132,22 +1133,6 @@ fn move_type(g: &mut Gen, schema: &mut Schema) -> Option<String> {
         &full_name(&new_pkg, &[&name]),
     );
     Some(format!("move {name} from file {from} to file {to}"))
-}
-
-fn default_json_name(name: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 // ----------------------------------------------------------------- repair

@@ -11,7 +11,6 @@ mod model;
 mod names;
 mod plugin;
 mod request;
-mod wire;
 
 use prost_types::compiler::CodeGeneratorResponse;
 use prost_types::compiler::code_generator_response::{Feature, File as GeneratedFile};

@@ -9,7 +9,7 @@
 //! read. This module reproduces that from the raw request bytes, because
 //! prost-types drops the unknown fields.
 
-use crate::wire::{self, WireType};
+use protoreg_plugin_sdk::wire::{self, WireType};
 
 /// How Go's descriptorpb decodes and re-encodes one known field.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -285,7 +285,8 @@ fn known_fields(schema: Schema) -> &'static [KnownField] {
 #[derive(Clone)]
 enum Value {
     Varint(u64),
-    Fixed64(u64),
+    /// The 8 bytes of a double, as read.
+    Fixed64([u8; 8]),
     Bytes(Vec<u8>),
 }
 
@@ -299,7 +300,7 @@ struct Decoded {
 /// Re-encodes `raw` (a FileDescriptorProto) as Go's
 /// `proto.MarshalOptions{Deterministic: true}` would after clearing
 /// `source_code_info`.
-pub(crate) fn go_marshal_file_without_source_info(raw: &[u8]) -> Result<Vec<u8>, wire::Error> {
+pub(crate) fn go_marshal_file_without_source_info(raw: &[u8]) -> wire::Result<Vec<u8>> {
     let mut decoded = decode(raw, Schema::File)?;
     let source_info = known_fields(Schema::File)
         .iter()
@@ -311,7 +312,7 @@ pub(crate) fn go_marshal_file_without_source_info(raw: &[u8]) -> Result<Vec<u8>,
     Ok(out)
 }
 
-fn decode(mut buf: &[u8], schema: Schema) -> Result<Decoded, wire::Error> {
+fn decode(mut buf: &[u8], schema: Schema) -> wire::Result<Decoded> {
     let fields = known_fields(schema);
     let mut decoded = Decoded {
         known: vec![Vec::new(); fields.len()],
@@ -345,16 +346,18 @@ fn read_known(
     field: &KnownField,
     wire_type: WireType,
     buf: &mut &[u8],
-) -> Result<Option<Vec<Value>>, wire::Error> {
+) -> wire::Result<Option<Vec<Value>>> {
     let values = match (field.kind, wire_type) {
         (Kind::Int32 | Kind::Int64 | Kind::Uint64 | Kind::Bool, WireType::Varint) => {
             vec![Value::Varint(wire::read_varint(buf)?)]
         }
-        (Kind::Double, WireType::Fixed64) => vec![Value::Fixed64(wire::read_fixed64(buf)?)],
-        (Kind::Bytes | Kind::Message(_), WireType::Len) => {
+        (Kind::Double, WireType::SixtyFourBit) => {
+            vec![Value::Fixed64(wire::read_fixed64(buf)?)]
+        }
+        (Kind::Bytes | Kind::Message(_), WireType::LengthDelimited) => {
             vec![Value::Bytes(wire::read_len(buf)?.to_vec())]
         }
-        (Kind::Int32 | Kind::Int64 | Kind::Uint64 | Kind::Bool, WireType::Len)
+        (Kind::Int32 | Kind::Int64 | Kind::Uint64 | Kind::Bool, WireType::LengthDelimited)
             if field.repeated =>
         {
             let mut payload = wire::read_len(buf)?;
@@ -386,7 +389,7 @@ fn store(slot: &mut Vec<Value>, field: &KnownField, values: Vec<Value>) {
     }
 }
 
-fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> Result<(), wire::Error> {
+fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> wire::Result<()> {
     for (field, values) in known_fields(schema).iter().zip(&decoded.known) {
         if values.is_empty() {
             continue;
@@ -398,9 +401,7 @@ fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> Result<(), wi
                     wire::write_varint(&mut payload, canonical_varint(field.kind, *v));
                 }
             }
-            wire::write_key(out, field.number, WireType::Len);
-            wire::write_varint(out, payload.len() as u64);
-            out.extend_from_slice(&payload);
+            wire::write_len_delimited(out, field.number, &payload);
             continue;
         }
         for value in values {
@@ -411,26 +412,23 @@ fn encode(decoded: &Decoded, schema: Schema, out: &mut Vec<u8>) -> Result<(), wi
     Ok(())
 }
 
-fn encode_value(field: &KnownField, value: &Value, out: &mut Vec<u8>) -> Result<(), wire::Error> {
+fn encode_value(field: &KnownField, value: &Value, out: &mut Vec<u8>) -> wire::Result<()> {
     match value {
         Value::Varint(v) => {
             wire::write_key(out, field.number, WireType::Varint);
             wire::write_varint(out, canonical_varint(field.kind, *v));
         }
         Value::Fixed64(v) => {
-            wire::write_key(out, field.number, WireType::Fixed64);
-            out.extend_from_slice(&v.to_le_bytes());
+            wire::write_key(out, field.number, WireType::SixtyFourBit);
+            out.extend_from_slice(v);
         }
         Value::Bytes(payload) => {
-            wire::write_key(out, field.number, WireType::Len);
             if let Kind::Message(schema) = field.kind {
                 let mut nested = Vec::with_capacity(payload.len());
                 encode(&decode(payload, schema)?, schema, &mut nested)?;
-                wire::write_varint(out, nested.len() as u64);
-                out.extend_from_slice(&nested);
+                wire::write_len_delimited(out, field.number, &nested);
             } else {
-                wire::write_varint(out, payload.len() as u64);
-                out.extend_from_slice(payload);
+                wire::write_len_delimited(out, field.number, payload);
             }
         }
     }
@@ -473,15 +471,15 @@ mod tests {
     fn unknown_fields_move_after_known_ones() {
         // FileOptions: unknown 50020 "x" first, then go_package (11) "p".
         let mut options = Vec::new();
-        wire::write_key(&mut options, 50020, WireType::Len);
+        wire::write_key(&mut options, 50020, WireType::LengthDelimited);
         options.extend_from_slice(&[1, b'x']);
-        wire::write_key(&mut options, 11, WireType::Len);
+        wire::write_key(&mut options, 11, WireType::LengthDelimited);
         options.extend_from_slice(&[1, b'p']);
         let mut file = Vec::new();
-        wire::write_key(&mut file, 8, WireType::Len);
+        wire::write_key(&mut file, 8, WireType::LengthDelimited);
         file.push(options.len() as u8);
         file.extend_from_slice(&options);
-        wire::write_key(&mut file, 1, WireType::Len);
+        wire::write_key(&mut file, 1, WireType::LengthDelimited);
         file.extend_from_slice(&[1, b'a']);
 
         let out = go_marshal_file_without_source_info(&file).unwrap();

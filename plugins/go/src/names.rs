@@ -124,23 +124,6 @@ pub(crate) fn go_sanitized(s: &str) -> String {
     }
 }
 
-/// `strs.JSONCamelCase`: the default JSON name of a field.
-pub(crate) fn json_camel_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut was_underscore = false;
-    for c in s.chars() {
-        if c != '_' {
-            if was_underscore && c.is_ascii_lowercase() {
-                out.push(c.to_ascii_uppercase());
-            } else {
-                out.push(c);
-            }
-        }
-        was_underscore = c == '_';
-    }
-    out
-}
-
 /// `path.Base` of a slash-separated path.
 pub(crate) fn path_base(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
@@ -174,11 +157,5 @@ mod tests {
         assert_eq!(go_sanitized("type"), "_type");
         assert_eq!(go_sanitized("1abc"), "_1abc");
         assert_eq!(go_sanitized("acme/shop.proto"), "acme_shop_proto");
-    }
-
-    #[test]
-    fn json_names() {
-        assert_eq!(json_camel_case("neg_inf"), "negInf");
-        assert_eq!(json_camel_case("a__b"), "aB");
     }
 }

@@ -6,7 +6,7 @@ use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use prost_types::compiler::{CodeGeneratorRequest, Version};
 
-use crate::wire;
+use protoreg_plugin_sdk::wire::{self, WireType};
 
 /// `CodeGeneratorRequest.proto_file`.
 const PROTO_FILE_FIELD: u32 = 15;
@@ -22,11 +22,13 @@ pub(crate) struct Request {
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Request, String> {
     let request = CodeGeneratorRequest::decode(bytes).map_err(|err| err.to_string())?;
-    let raw_files: Vec<Vec<u8>> = wire::raw_fields(bytes, PROTO_FILE_FIELD)
-        .map_err(|err| err.to_string())?
-        .into_iter()
-        .map(<[u8]>::to_vec)
-        .collect();
+    let mut raw_files = Vec::new();
+    for record in wire::records(bytes) {
+        let record = record.map_err(|err| err.to_string())?;
+        if record.number == PROTO_FILE_FIELD && record.wire_type == WireType::LengthDelimited {
+            raw_files.push(record.payload.to_vec());
+        }
+    }
     if raw_files.len() != request.proto_file.len() {
         return Err("proto_file entries could not be read back from the request".into());
     }

@@ -8,8 +8,9 @@
 //! fields (in arrival order) at the end. [`Node`] keeps a message in that
 //! shape; [`Node::encode`] writes it.
 
-use crate::schema::{FieldSchema, Schema, field_type};
-use crate::wire::{self, DecodeError, Record, Result};
+use protoreg_plugin_sdk::wire::{self, DecodeError, Record, Result, WireType, field_type};
+
+use crate::schema::{FieldSchema, Schema};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -49,7 +50,7 @@ pub fn parse(schema: &Schema, type_name: &str, bytes: &[u8]) -> Result<Node> {
 
 fn parse_nested(schema: &Schema, type_name: &str, bytes: &[u8], depth: usize) -> Result<Node> {
     if depth > MAX_DEPTH {
-        return Err(DecodeError("messages nested too deeply".to_owned()));
+        return Err(DecodeError::new("messages nested too deeply"));
     }
     let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut unknown = Vec::new();
@@ -127,7 +128,7 @@ fn accept<'a>(
 ) -> Result<bool> {
     let is_message = matches!(field.ty, field_type::MESSAGE | field_type::GROUP);
     let expected = expected_wire_type(field.ty);
-    let packed_input = record.wire_type == wire::LEN
+    let packed_input = record.wire_type == WireType::LengthDelimited
         && field.repeated
         && !is_message
         && crate::schema::is_packable(field.ty);
@@ -142,10 +143,9 @@ fn accept<'a>(
             last.extend_from_slice(record.payload);
         }
     } else if packed_input {
-        let mut pos = 0;
-        while pos < record.payload.len() {
-            slot.scalars
-                .push(read_packed(field.ty, record.payload, &mut pos)?);
+        let mut payload = record.payload;
+        while !payload.is_empty() {
+            slot.scalars.push(read_packed(field.ty, &mut payload)?);
         }
     } else {
         slot.scalars.push(scalar(field.ty, record));
@@ -173,14 +173,14 @@ fn slot<'p, 'a>(
     &mut pending[index]
 }
 
-fn expected_wire_type(ty: i32) -> u8 {
+fn expected_wire_type(ty: i32) -> WireType {
     use field_type::*;
     match ty {
-        DOUBLE | FIXED64 | SFIXED64 => wire::FIXED64,
-        FLOAT | FIXED32 | SFIXED32 => wire::FIXED32,
-        STRING | BYTES | MESSAGE => wire::LEN,
-        GROUP => wire::START_GROUP,
-        _ => wire::VARINT,
+        DOUBLE | FIXED64 | SFIXED64 => WireType::SixtyFourBit,
+        FLOAT | FIXED32 | SFIXED32 => WireType::ThirtyTwoBit,
+        STRING | BYTES | MESSAGE => WireType::LengthDelimited,
+        GROUP => WireType::StartGroup,
+        _ => WireType::Varint,
     }
 }
 
@@ -198,25 +198,18 @@ fn normalize_varint(ty: i32, value: u64) -> u64 {
 
 fn scalar(ty: i32, record: &Record<'_>) -> Value {
     match record.wire_type {
-        wire::VARINT => Value::Varint(normalize_varint(ty, record.varint)),
-        wire::FIXED32 => Value::Fixed32(record.payload.try_into().unwrap_or_default()),
-        wire::FIXED64 => Value::Fixed64(record.payload.try_into().unwrap_or_default()),
+        WireType::Varint => Value::Varint(normalize_varint(ty, record.varint)),
+        WireType::ThirtyTwoBit => Value::Fixed32(record.payload.try_into().unwrap_or_default()),
+        WireType::SixtyFourBit => Value::Fixed64(record.payload.try_into().unwrap_or_default()),
         _ => Value::Bytes(record.payload.to_vec()),
     }
 }
 
-fn read_packed(ty: i32, buf: &[u8], pos: &mut usize) -> Result<Value> {
-    let fixed = |pos: &mut usize, len: usize| -> Result<&[u8]> {
-        let bytes = buf
-            .get(*pos..*pos + len)
-            .ok_or_else(|| DecodeError("truncated packed field".to_owned()))?;
-        *pos += len;
-        Ok(bytes)
-    };
+fn read_packed(ty: i32, buf: &mut &[u8]) -> Result<Value> {
     Ok(match expected_wire_type(ty) {
-        wire::FIXED32 => Value::Fixed32(fixed(pos, 4)?.try_into().unwrap_or_default()),
-        wire::FIXED64 => Value::Fixed64(fixed(pos, 8)?.try_into().unwrap_or_default()),
-        _ => Value::Varint(normalize_varint(ty, wire::read_varint(buf, pos)?)),
+        WireType::ThirtyTwoBit => Value::Fixed32(wire::read_fixed32(buf)?),
+        WireType::SixtyFourBit => Value::Fixed64(wire::read_fixed64(buf)?),
+        _ => Value::Varint(normalize_varint(ty, wire::read_varint(buf)?)),
     })
 }
 
@@ -340,9 +333,9 @@ impl Entry {
         }
         for value in &self.values {
             match value {
-                Value::Varint(_) => wire::write_tag(out, self.number, wire::VARINT),
-                Value::Fixed32(_) => wire::write_tag(out, self.number, wire::FIXED32),
-                Value::Fixed64(_) => wire::write_tag(out, self.number, wire::FIXED64),
+                Value::Varint(_) => wire::write_key(out, self.number, WireType::Varint),
+                Value::Fixed32(_) => wire::write_key(out, self.number, WireType::ThirtyTwoBit),
+                Value::Fixed64(_) => wire::write_key(out, self.number, WireType::SixtyFourBit),
                 Value::Bytes(bytes) => {
                     wire::write_len_delimited(out, self.number, bytes);
                     continue;
@@ -352,9 +345,9 @@ impl Entry {
                     continue;
                 }
                 Value::Group(node) => {
-                    wire::write_tag(out, self.number, wire::START_GROUP);
+                    wire::write_key(out, self.number, WireType::StartGroup);
                     node.encode_to(out);
-                    wire::write_tag(out, self.number, wire::END_GROUP);
+                    wire::write_key(out, self.number, WireType::EndGroup);
                     continue;
                 }
             }

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use crate::canonical::{self, Node};
-use crate::schema::{Schema, field_type, qualify};
+use crate::schema::{Schema, qualify};
 use crate::text;
-use crate::wire::Result;
+use protoreg_plugin_sdk::wire::{Result, field_type, json_name};
 
 /// Field numbers of descriptor.proto used by the generators.
 pub mod number {
@@ -178,7 +178,7 @@ fn remove_if_false(node: &mut Node, number: u32) {
 
 fn normalize_field(field: &mut Node) {
     let name = field.str_or_empty(FIELD_NAME).to_owned();
-    if field.string(FIELD_JSON_NAME) == Some(text::default_json_name(&name).as_str()) {
+    if field.string(FIELD_JSON_NAME) == Some(json_name(&name).as_str()) {
         // A computed json_name: protoc only keeps one written in the source.
         field.remove(FIELD_JSON_NAME);
     }

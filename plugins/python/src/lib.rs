@@ -9,10 +9,10 @@ mod printer;
 mod pyi;
 mod schema;
 mod text;
-mod wire;
 
 use prost_types::compiler::CodeGeneratorResponse;
 use prost_types::compiler::code_generator_response::{Feature, File as OutputFile};
+use protoreg_plugin_sdk::wire::{self, WireType};
 
 use descriptor::{File, Pool};
 
@@ -84,7 +84,7 @@ fn parse_request(bytes: &[u8]) -> wire::Result<Request<'_>> {
     };
     for record in wire::records(bytes) {
         let record = record?;
-        if record.wire_type != wire::LEN {
+        if record.wire_type != WireType::LengthDelimited {
             continue;
         }
         let text = || String::from_utf8_lossy(record.payload).into_owned();

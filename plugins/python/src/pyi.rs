@@ -4,11 +4,12 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use protoreg_plugin_sdk::wire::field_type;
+
 use crate::canonical::Node;
 use crate::descriptor::{File, LABEL_REPEATED, Pool, number::*};
 use crate::names;
 use crate::printer::Printer;
-use crate::schema::field_type;
 
 const WELL_KNOWN_TYPES: &[&str] = &[
     "google.protobuf.Any",

@@ -4,29 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::wire::{self, Record, Result};
-
-/// `FieldDescriptorProto.Type` values that matter on the wire.
-pub mod field_type {
-    pub const DOUBLE: i32 = 1;
-    pub const FLOAT: i32 = 2;
-    pub const INT64: i32 = 3;
-    pub const UINT64: i32 = 4;
-    pub const INT32: i32 = 5;
-    pub const FIXED64: i32 = 6;
-    pub const FIXED32: i32 = 7;
-    pub const BOOL: i32 = 8;
-    pub const STRING: i32 = 9;
-    pub const GROUP: i32 = 10;
-    pub const MESSAGE: i32 = 11;
-    pub const BYTES: i32 = 12;
-    pub const UINT32: i32 = 13;
-    pub const ENUM: i32 = 14;
-    pub const SFIXED32: i32 = 15;
-    pub const SFIXED64: i32 = 16;
-    pub const SINT32: i32 = 17;
-    pub const SINT64: i32 = 18;
-}
+use protoreg_plugin_sdk::wire::{self, DecodeError, Record, Result, WireType, field_type};
 
 const LABEL_REPEATED: u64 = 3;
 /// Nested message declarations deeper than this are refused (protobuf's
@@ -151,7 +129,7 @@ impl Schema {
         depth: usize,
     ) -> Result<()> {
         if depth > MAX_NESTING {
-            return Err(wire::DecodeError("messages nested too deeply".to_owned()));
+            return Err(DecodeError::new("messages nested too deeply"));
         }
         let records = collect(message)?;
         let name = string(&records, 1).unwrap_or_default();
@@ -284,19 +262,19 @@ fn last<'r, 'a>(records: &'r [Record<'a>], number: u32) -> Option<&'r Record<'a>
 
 fn string<'a>(records: &[Record<'a>], number: u32) -> Option<&'a str> {
     last(records, number)
-        .filter(|r| r.wire_type == wire::LEN)
+        .filter(|r| r.wire_type == WireType::LengthDelimited)
         .and_then(|r| std::str::from_utf8(r.payload).ok())
 }
 
 fn varint(records: &[Record<'_>], number: u32) -> Option<u64> {
     last(records, number)
-        .filter(|r| r.wire_type == wire::VARINT)
+        .filter(|r| r.wire_type == WireType::Varint)
         .map(|r| r.varint)
 }
 
 fn message<'a>(records: &[Record<'a>], number: u32) -> Option<&'a [u8]> {
     last(records, number)
-        .filter(|r| r.wire_type == wire::LEN)
+        .filter(|r| r.wire_type == WireType::LengthDelimited)
         .map(|r| r.payload)
 }
 

@@ -158,23 +158,6 @@ pub fn simple_ftoa(value: f32) -> String {
     }
 }
 
-/// protoc's default JSON name: drop `_`, upper-case the letter after it.
-pub fn default_json_name(field_name: &str) -> String {
-    let mut out = String::with_capacity(field_name.len());
-    let mut capitalize_next = false;
-    for c in field_name.chars() {
-        if c == '_' {
-            capitalize_next = true;
-        } else if capitalize_next {
-            out.push(c.to_ascii_uppercase());
-            capitalize_next = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,12 +190,5 @@ mod tests {
         let raw = b"\x01\xffabc\\\"'\n";
         assert_eq!(c_unescape(&c_escape(raw)), raw);
         assert_eq!(c_unescape("\\x41\\101"), b"AA");
-    }
-
-    #[test]
-    fn json_names() {
-        assert_eq!(default_json_name("user_id"), "userId");
-        assert_eq!(default_json_name("field_with__double"), "fieldWithDouble");
-        assert_eq!(default_json_name("HTTPHeader"), "HTTPHeader");
     }
 }

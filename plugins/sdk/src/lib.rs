@@ -3,6 +3,7 @@
 pub mod abi;
 pub mod messages;
 mod plugin;
+pub mod wire;
 
 pub use messages::*;
 pub use plugin::{

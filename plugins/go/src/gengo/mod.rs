@@ -14,12 +14,12 @@ mod values;
 use std::collections::HashMap;
 
 use prost_types::field_descriptor_proto::{Label, Type};
+use protoreg_plugin_sdk::wire::json_name;
 
 use crate::Generate;
 use crate::gofile::GoFile;
 use crate::gofmt::{Cell, Row, go_quote, go_quote_bytes};
 use crate::model::{EnumId, Field, File, Message, MessageId, Plugin};
-use crate::names::json_camel_case;
 use values::{Default, escape_c_bytes, format_float_g, parse_float, unescape_c_bytes};
 
 // The submodules are parts of one generator: they reach these imports and

@@ -41,7 +41,7 @@ pub(crate) fn field_protobuf_tag_value(plugin: &Plugin, field: &Field) -> String
         .proto
         .json_name
         .clone()
-        .unwrap_or_else(|| json_camel_case(field.proto.name()));
+        .unwrap_or_else(|| json_name(field.proto.name()));
     if !json_name.is_empty() && json_name != name && !field.is_extension {
         tag.push(format!("json={json_name}"));
     }

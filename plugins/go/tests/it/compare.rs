@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 
 use prost::Message as _;
 use prost_types::compiler::CodeGeneratorResponse;
+use protoreg_plugin_sdk::wire;
 
 use crate::corpus;
 use crate::tools::{self, PROTOC_GEN_GO, PROTOC_GEN_GO_GRPC};
@@ -232,17 +233,8 @@ fn embedded_raw_descriptor(go_source: &str) -> Vec<u8> {
 }
 
 /// The top-level fields of an encoded message, in input order.
-fn fields(mut raw: &[u8]) -> Vec<(u64, Vec<u8>)> {
-    let mut out = Vec::new();
-    while !raw.is_empty() {
-        let start = raw;
-        let key = prost::encoding::decode_varint(&mut raw).unwrap();
-        let wire_type = prost::encoding::WireType::try_from(key & 7).unwrap();
-        prost::encoding::skip_field(wire_type, (key >> 3) as u32, &mut raw, Default::default())
-            .unwrap();
-        out.push((key >> 3, start[..start.len() - raw.len()].to_vec()));
-    }
-    out
+fn fields(raw: &[u8]) -> Vec<wire::Record<'_>> {
+    wire::records(raw).map(Result::unwrap).collect()
 }
 
 /// Re-encodes `raw` with its fields stably sorted by descending number
@@ -251,22 +243,17 @@ fn fields(mut raw: &[u8]) -> Vec<(u64, Vec<u8>)> {
 /// custom options after the known ones.
 fn scramble_file(raw: &[u8]) -> Vec<u8> {
     let mut top = fields(raw);
-    top.sort_by_key(|(number, _)| std::cmp::Reverse(*number));
+    top.sort_by_key(|record| std::cmp::Reverse(record.number));
     let mut out = Vec::new();
-    for (number, bytes) in top {
-        if number != 8 {
-            out.extend_from_slice(&bytes);
+    for record in top {
+        if record.number != 8 {
+            out.extend_from_slice(record.raw);
             continue;
         }
-        let mut payload = bytes.as_slice();
-        prost::encoding::decode_varint(&mut payload).unwrap();
-        prost::encoding::decode_varint(&mut payload).unwrap();
-        let mut options = fields(payload);
-        options.sort_by_key(|(number, _)| std::cmp::Reverse(*number));
-        let options: Vec<u8> = options.into_iter().flat_map(|(_, b)| b).collect();
-        prost::encoding::encode_key(8, prost::encoding::WireType::LengthDelimited, &mut out);
-        prost::encoding::encode_varint(options.len() as u64, &mut out);
-        out.extend_from_slice(&options);
+        let mut options = fields(record.payload);
+        options.sort_by_key(|option| std::cmp::Reverse(option.number));
+        let options: Vec<u8> = options.iter().flat_map(|o| o.raw).copied().collect();
+        wire::write_len_delimited(&mut out, 8, &options);
     }
     out
 }
@@ -290,9 +277,10 @@ fn descriptor_fields_out_of_order_are_marshalled_like_go() {
     let ours = protoreg_plugin_go::generate_go(&request);
     let embedded = embedded_raw_descriptor(ours.file[0].content());
     let without_source_info: Vec<u8> = fields(&scrambled)
-        .into_iter()
-        .filter(|(number, _)| *number != 9)
-        .flat_map(|(_, bytes)| bytes)
+        .iter()
+        .filter(|record| record.number != 9)
+        .flat_map(|record| record.raw)
+        .copied()
         .collect();
     // The comparison above only means something if the order changed.
     assert_eq!(embedded.len(), without_source_info.len());

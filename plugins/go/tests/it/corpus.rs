@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use prost::Message as _;
 use prost_types::compiler::Version;
+use protoreg_plugin_sdk::wire::{self, WireType};
 
 /// Every corpus file; all have `option go_package`.
 pub const FILES: &[&str] = &[
@@ -38,21 +39,22 @@ pub fn compile(roots: &[&str]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Splits an encoded FileDescriptorSet into (name, raw bytes) per file.
-pub fn split_set(mut set: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    while !set.is_empty() {
-        let key = prost::encoding::decode_varint(&mut set).unwrap();
-        assert_eq!(key, (1 << 3) | 2, "FileDescriptorSet.file");
-        let len = prost::encoding::decode_varint(&mut set).unwrap() as usize;
-        let (raw, rest) = set.split_at(len);
-        let name = prost_types::FileDescriptorProto::decode(raw)
-            .unwrap()
-            .name()
-            .to_string();
-        files.push((name, raw.to_vec()));
-        set = rest;
-    }
-    files
+pub fn split_set(set: &[u8]) -> Vec<(String, Vec<u8>)> {
+    wire::records(set)
+        .map(|record| {
+            let record = record.unwrap();
+            assert_eq!(
+                (record.number, record.wire_type),
+                (1, WireType::LengthDelimited),
+                "FileDescriptorSet.file"
+            );
+            let name = prost_types::FileDescriptorProto::decode(record.payload)
+                .unwrap()
+                .name()
+                .to_string();
+            (name, record.payload.to_vec())
+        })
+        .collect()
 }
 
 /// Encodes a CodeGeneratorRequest around raw file bytes.
@@ -72,9 +74,7 @@ pub fn request(files: &[(String, Vec<u8>)], to_generate: &[&str], parameter: &st
     };
     prost::encoding::message::encode(3, &version, &mut out);
     for (_, raw) in files {
-        prost::encoding::encode_key(15, prost::encoding::WireType::LengthDelimited, &mut out);
-        prost::encoding::encode_varint(raw.len() as u64, &mut out);
-        out.extend_from_slice(raw);
+        wire::write_len_delimited(&mut out, 15, raw);
     }
     out
 }

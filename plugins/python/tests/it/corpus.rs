@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use protoreg_plugin_sdk::wire;
+
 use crate::python::Tools;
 use crate::raw;
 
@@ -37,7 +39,6 @@ impl Corpus {
 
     fn from_descriptor_set(set: &[u8], files_to_generate: Vec<String>) -> Corpus {
         let proto_files = raw::records(set)
-            .into_iter()
             .filter(|r| r.number == 1)
             .map(|r| r.payload.to_vec())
             .collect();
@@ -67,11 +68,11 @@ impl Corpus {
     pub fn request(&self, parameter: &str) -> Vec<u8> {
         let mut request = Vec::new();
         for name in &self.files_to_generate {
-            raw::write_string(&mut request, 1, name);
+            wire::write_len_delimited(&mut request, 1, name.as_bytes());
         }
-        raw::write_string(&mut request, 2, parameter);
+        wire::write_len_delimited(&mut request, 2, parameter.as_bytes());
         for file in &self.proto_files {
-            raw::write_bytes(&mut request, 15, file);
+            wire::write_len_delimited(&mut request, 15, file);
         }
         request
     }
@@ -81,7 +82,7 @@ impl Corpus {
     fn reference_descriptor_set(&self) -> Vec<u8> {
         let mut set = Vec::new();
         for file in &self.proto_files {
-            raw::write_bytes(&mut set, 1, &raw::clear_computed_json_names(file));
+            wire::write_len_delimited(&mut set, 1, &raw::clear_computed_json_names(file));
         }
         set
     }

@@ -80,7 +80,7 @@ fn parameters_select_a_subset_of_outputs() {
 fn a_file_missing_from_proto_file_is_an_error() {
     let corpus = Corpus::compile_test_protos();
     let mut request = corpus.request("");
-    raw::write_string(&mut request, 1, "nowhere.proto");
+    protoreg_plugin_sdk::wire::write_len_delimited(&mut request, 1, b"nowhere.proto");
     let response = protoreg_plugin_python::generate(&request);
     assert_eq!(
         response.error.as_deref(),

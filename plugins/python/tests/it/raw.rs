@@ -1,82 +1,12 @@
-//! Raw protobuf helpers for the tests: enough to splice fields out of
-//! descriptors without decoding them (decoding would drop custom options).
+//! Descriptor surgery for the tests, on the SDK's wire reader: enough to
+//! splice fields out of descriptors without decoding them (decoding would
+//! drop custom options).
 
-pub fn read_varint(buf: &[u8], pos: &mut usize) -> u64 {
-    let mut value = 0u64;
-    let mut shift = 0;
-    loop {
-        let byte = buf[*pos];
-        *pos += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return value;
-        }
-        shift += 7;
-    }
-}
+use protoreg_plugin_sdk::wire::{self, Record, WireType};
 
-pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-pub fn write_bytes(out: &mut Vec<u8>, number: u32, payload: &[u8]) {
-    write_varint(out, (u64::from(number) << 3) | 2);
-    write_varint(out, payload.len() as u64);
-    out.extend_from_slice(payload);
-}
-
-pub fn write_string(out: &mut Vec<u8>, number: u32, text: &str) {
-    write_bytes(out, number, text.as_bytes());
-}
-
-/// One record: (field number, wire type, payload, whole record).
-pub struct Record<'a> {
-    pub number: u32,
-    pub wire_type: u8,
-    pub payload: &'a [u8],
-    pub raw: &'a [u8],
-}
-
-pub fn records(buf: &[u8]) -> Vec<Record<'_>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let start = pos;
-        let tag = read_varint(buf, &mut pos);
-        let wire_type = (tag & 7) as u8;
-        let payload_start;
-        match wire_type {
-            0 => {
-                payload_start = pos;
-                read_varint(buf, &mut pos);
-            }
-            1 => {
-                payload_start = pos;
-                pos += 8;
-            }
-            5 => {
-                payload_start = pos;
-                pos += 4;
-            }
-            2 => {
-                let len = read_varint(buf, &mut pos) as usize;
-                payload_start = pos;
-                pos += len;
-            }
-            other => panic!("unexpected wire type {other} in a descriptor"),
-        }
-        out.push(Record {
-            number: (tag >> 3) as u32,
-            wire_type,
-            payload: &buf[payload_start..pos],
-            raw: &buf[start..pos],
-        });
-    }
-    out
+/// The records of a message body; panics on a malformed one.
+pub fn records(buf: &[u8]) -> impl Iterator<Item = Record<'_>> {
+    wire::records(buf).map(|record| record.expect("a well-formed descriptor"))
 }
 
 /// Rewrites a message: `edit` gets each length-delimited record and returns
@@ -93,7 +23,9 @@ pub fn rewrite(
             continue;
         }
         match (record.wire_type, edit(&record)) {
-            (2, Some(payload)) => write_bytes(&mut out, record.number, &payload),
+            (WireType::LengthDelimited, Some(payload)) => {
+                wire::write_len_delimited(&mut out, record.number, &payload);
+            }
             _ => out.extend_from_slice(record.raw),
         }
     }
@@ -102,35 +34,22 @@ pub fn rewrite(
 
 pub fn string_field(buf: &[u8], number: u32) -> Option<String> {
     records(buf)
-        .into_iter()
-        .rev()
-        .find(|r| r.number == number && r.wire_type == 2)
+        .filter(|r| r.number == number && r.wire_type == WireType::LengthDelimited)
+        .last()
         .map(|r| String::from_utf8_lossy(r.payload).into_owned())
-}
-
-fn default_json_name(name: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// FieldDescriptorProto without a json_name equal to the computed default.
 fn clear_field(field: &[u8]) -> Vec<u8> {
     let name = string_field(field, 1).unwrap_or_default();
-    let computed = default_json_name(&name);
+    let computed = wire::json_name(&name);
     rewrite(
         field,
-        &|r| r.number == 10 && r.wire_type == 2 && r.payload == computed.as_bytes(),
+        &|r| {
+            r.number == 10
+                && r.wire_type == WireType::LengthDelimited
+                && r.payload == computed.as_bytes()
+        },
         &|_| None,
     )
 }
