@@ -9,6 +9,7 @@ mod compat_cli;
 mod crash;
 mod deep_messages;
 mod dynamic;
+mod hostile_http;
 mod lifecycle;
 mod openapi_fuzz;
 mod operations;
