@@ -346,6 +346,13 @@ mod tests {
                 responses.keys().any(|s| s.starts_with('2')),
                 "{method} {path} documents no success response"
             );
+            if op.get("requestBody").is_some() {
+                assert_eq!(
+                    responses["415"]["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} takes a body but documents no 415"
+                );
+            }
             for (status, response) in responses {
                 if status.as_str() >= "400" && !(*path == "/readyz" && status == "503") {
                     assert!(
