@@ -256,6 +256,16 @@ fn host_name(host: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Whether a `Host` value (or an `http.allowed_hosts` entry) has a port.
+fn has_port(host: &str) -> bool {
+    let host = host.trim();
+    if host.starts_with('[') {
+        host.contains("]:")
+    } else {
+        host.matches(':').count() == 1
+    }
+}
+
 /// Whether `Host` may be served to anonymous callers.
 fn check_host(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::HOST) else {
@@ -267,8 +277,10 @@ fn check_host(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
     let loopback = name == "localhost"
         || name.ends_with(".localhost")
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    // `name` matches it on any port, `name:port` on that port only.
     let listed = allowed.iter().any(|entry| {
-        entry.eq_ignore_ascii_case(host.trim()) || host_name(entry) == name && !entry.contains(':')
+        entry.trim().eq_ignore_ascii_case(host.trim())
+            || !has_port(entry) && host_name(entry) == name
     });
     if loopback || listed {
         Ok(())
@@ -358,6 +370,26 @@ pub fn cors(allowed: Vec<String>) -> actix_cors::Cors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_hosts_match_with_or_without_port() {
+        let allowed = vec![
+            "registry.internal".to_owned(),
+            "[fd00::1]".to_owned(),
+            "10.0.0.5:8080".to_owned(),
+        ];
+        let ok = |host: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, host.parse().unwrap());
+            check_host(&headers, &allowed).is_ok()
+        };
+        assert!(ok("registry.internal:9000"));
+        assert!(ok("[fd00::1]:8080"));
+        assert!(ok("10.0.0.5:8080"));
+        assert!(!ok("10.0.0.5:8081"));
+        assert!(!ok("registry.internal.evil"));
+        assert!(ok("127.0.0.1:1") && ok("[::1]") && ok("localhost"));
+    }
 
     #[test]
     fn host_names() {
