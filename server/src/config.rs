@@ -288,6 +288,23 @@ mod tests {
     }
 
     #[test]
+    fn metrics_public_is_a_bool_or_auto() {
+        let parse =
+            |toml: &str| -> MetricsConfig { Figment::from(Toml::string(toml)).extract().unwrap() };
+        let auto = parse("public = \"auto\"");
+        assert_eq!(auto, MetricsConfig::default());
+        assert!(auto.is_public("127.0.0.1:8080") && auto.is_public("[::1]:1"));
+        assert!(!auto.is_public("0.0.0.0:8080"));
+        assert!(!parse("public = false").is_public("127.0.0.1:8080"));
+        assert!(parse("public = true").is_public("0.0.0.0:8080"));
+        assert!(
+            Figment::from(Toml::string("public = \"sometimes\""))
+                .extract::<MetricsConfig>()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn a_missing_config_file_is_an_error() {
         let err = Config::load(&Overrides {
             config_file: Some("/nonexistent/protoreg.toml".into()),
