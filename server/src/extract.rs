@@ -59,7 +59,7 @@ impl Accept {
 }
 
 /// The content codings a body may have (actix decodes them).
-const CODINGS: &[&str] = &["identity", "gzip", "x-gzip", "deflate"];
+const CODINGS: &[&str] = &["identity", "gzip", "deflate"];
 
 /// Refuses, before the body is read, a body the route cannot take: an
 /// unknown `Content-Encoding`, or a `Content-Type` that is not one of
