@@ -152,6 +152,7 @@ fn bodies_must_declare_a_json_content_type() {
     // A body without any Content-Type.
     let (s, _, b) = send(&server, "POST", publish, &[], Some(forced.clone()));
     assert_problem(s, &b, 415, "unsupported_media_type");
+    assert_alive(&server);
     // Promote and token creation, the other cross-site targets.
     let (s, _, b) = send(
         &server,
@@ -161,6 +162,7 @@ fn bodies_must_declare_a_json_content_type() {
         Some(b"{}".to_vec()),
     );
     assert_problem(s, &b, 415, "unsupported_media_type");
+    assert_alive(&server);
     let (s, _, b) = send(
         &server,
         "POST",
@@ -169,6 +171,7 @@ fn bodies_must_declare_a_json_content_type() {
         None,
     );
     assert_problem(s, &b, 415, "unsupported_media_type");
+    assert_alive(&server);
     let token =
         serde_json::to_vec(&json!({"name": "x", "roles": [{"namespace": "*", "role": "admin"}]}))
             .unwrap();
@@ -180,6 +183,7 @@ fn bodies_must_declare_a_json_content_type() {
         Some(token.clone()),
     );
     assert_problem(s, &b, 415, "unsupported_media_type");
+    assert_alive(&server);
     assert_alive(&server);
     assert_eq!(server.revision("shop"), revision, "nothing changed");
     let (_, listed) = server.get("/v1/namespaces/shop/schemas");
@@ -243,6 +247,7 @@ fn message_routes_take_their_three_types_and_nothing_else() {
             Some(b"units: 3".to_vec()),
         );
         assert_problem(s, &b, 415, "unsupported_media_type");
+        assert_alive(&server);
     }
     assert_alive(&server);
 }
@@ -309,6 +314,7 @@ fn foreign_origins_cannot_change_state_or_read_with_cors() {
     };
     let (s, h, b) = preflight(evil);
     assert_problem(s, &b, 403, "permission_denied");
+    assert_alive(&server);
     assert!(!h.contains_key("access-control-allow-origin"));
     // Reading is not refused, but a foreign page gets no CORS headers.
     let (s, h, _) = send(
@@ -505,6 +511,7 @@ fn stalled_connections_from_one_address_do_not_stop_others() {
         assert_eq!(status_of(&answer), 503, "{answer}");
         assert_problem(503, &body_of(&answer), 503, "unavailable");
         assert!(closed, "{answer}");
+        assert_alive(&server);
     }
     // Other clients are served meanwhile.
     let (s, b) = server.get("/healthz");
@@ -555,6 +562,7 @@ fn head_is_served_like_get_without_a_body() {
             "HEAD {path}"
         );
         assert!(head.bytes().unwrap().is_empty(), "HEAD {path} has a body");
+        assert_alive(&server);
     }
     // HEAD of a route without GET is still 405.
     let head = server
@@ -743,6 +751,7 @@ fn a_permission_error_names_the_namespace_as_asked() {
         None,
     );
     assert_problem(s, &b, 403, "permission_denied");
+    assert_alive(&server);
     assert!(
         b["detail"].as_str().unwrap().contains("namespace SHOP"),
         "{b}"
@@ -766,6 +775,7 @@ fn metrics_and_openapi_are_public_by_a_setting() {
     for path in ["/metrics", "/openapi.json"] {
         let (s, _, b) = send(&closed, "GET", path, &[], None);
         assert_problem(s, &b, 401, "unauthenticated");
+        assert_alive(&closed);
         let (s, _, _) = send(
             &closed,
             "GET",
