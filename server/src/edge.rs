@@ -113,7 +113,13 @@ pub async fn edge(
         let err = ApiError::Registry(protoreg_core::RegistryError::Unavailable(format!(
             "too many open connections from this address (the limit is {limit}); close some and retry"
         )));
-        return Ok(refuse(req, err, has_body));
+        // Closed whatever it was: the connection is the problem.
+        let mut response = refuse(req, err, has_body);
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+        return Ok(response);
     }
     let anonymous = AuthSettings::from_config(&config.auth, &config.listen)
         .map(|settings| settings.anonymous.is_some())

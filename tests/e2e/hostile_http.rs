@@ -513,6 +513,19 @@ fn stalled_connections_from_one_address_do_not_stop_others() {
         assert!(closed, "{answer}");
         assert_alive(&server);
     }
+    // A request without a body is refused too, and its connection closed.
+    let mut stream = connect_from("127.0.0.2", to);
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(30));
+    assert_eq!(status_of(&answer), 503, "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert!(closed, "{answer}");
+    assert_alive(&server);
     // Other clients are served meanwhile.
     let (s, b) = server.get("/healthz");
     assert_eq!(s, 200, "{b}");
