@@ -95,7 +95,7 @@ pub fn namespace_info(row: &NamespaceRow) -> Result<NamespaceInfo> {
 
 /// The view of a namespace that does not exist yet: nothing in it.
 pub fn empty_view(name: NamespaceId) -> NamespaceView {
-    let now = Utc::now();
+    let now = to_utc(crate::store::now());
     NamespaceView {
         info: NamespaceInfo {
             name,
@@ -595,7 +595,7 @@ pub async fn promote(
 
     let mut next = (*view).clone();
     next.info.revision = revision;
-    next.info.updated_at = Utc::now();
+    next.info.updated_at = to_utc(commit.at);
     for (schema, _, to) in &moves {
         if let Some(entry) = next.schemas.get_mut(schema) {
             entry.current = Some(to.clone());
@@ -668,7 +668,7 @@ pub async fn discard(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<V
     if staged.is_empty() {
         return Ok(Vec::new());
     }
-    let revision = shared
+    let (revision, at) = shared
         .store
         .discard(
             view.info.row_id,
@@ -680,10 +680,12 @@ pub async fn discard(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Result<V
         .map_err(|e| revision_conflict(shared, cell, e))?;
     let mut next = (*view).clone();
     next.info.revision = revision;
+    next.info.updated_at = to_utc(at);
     let mut discarded = Vec::new();
     for entry in next.schemas.iter_mut().filter(|(_, e)| e.staged.is_some()) {
         entry.1.staged = None;
         entry.1.staged_forced = false;
+        entry.1.updated_at = to_utc(at);
         discarded.push(entry.0.clone());
     }
     cell.store(Arc::new(next));
@@ -740,7 +742,7 @@ pub async fn rollback(
             });
         }
     }
-    let revision = shared
+    let (revision, at) = shared
         .store
         .stage_existing(
             view.info.row_id,
@@ -755,9 +757,11 @@ pub async fn rollback(
         .map_err(|e| revision_conflict(shared, cell, e))?;
     let mut next = (*view).clone();
     next.info.revision = revision;
+    next.info.updated_at = to_utc(at);
     if let Some(e) = next.schemas.get_mut(&schema) {
         e.staged = Some(snapshot);
         e.staged_forced = force;
+        e.updated_at = to_utc(at);
     }
     cell.store(Arc::new(next));
     Ok(RollbackOutcome { version, revision })

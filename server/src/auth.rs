@@ -39,7 +39,14 @@ pub struct AuthSettings {
     pub anonymous: Option<Role>,
     /// SHA-256 of the admin token; the token itself is not kept.
     pub admin_token_hash: Option<String>,
+    /// `metrics.public` resolved: whether [`PUBLIC_BY_SETTING`] routes
+    /// answer without a token.
+    pub metrics_public: bool,
 }
+
+/// The public routes that `metrics.public = false` closes to callers
+/// without a token.
+pub const PUBLIC_BY_SETTING: &[&str] = &["/metrics", "/openapi.json"];
 
 impl AuthSettings {
     pub fn from_config(config: &AuthConfig, listen: &str) -> anyhow::Result<Self> {
@@ -57,11 +64,12 @@ impl AuthSettings {
         Ok(Self {
             anonymous,
             admin_token_hash,
+            metrics_public: true,
         })
     }
 }
 
-fn is_loopback(listen: &str) -> bool {
+pub fn is_loopback(listen: &str) -> bool {
     match listen.parse::<SocketAddr>() {
         Ok(addr) => addr.ip().is_loopback(),
         Err(_) => listen.starts_with("localhost:"),
@@ -175,7 +183,15 @@ pub async fn authorize(
                 .collect(),
         });
     }
-    let Some(need) = requirement(req.method(), &template) else {
+    let Some(need) = requirement(req.method(), &template).map(|need| match need {
+        // `metrics.public = false`: any caller with a token.
+        Need::Public
+            if !settings.metrics_public && PUBLIC_BY_SETTING.contains(&template.as_str()) =>
+        {
+            Need::Caller
+        }
+        other => other,
+    }) else {
         tracing::error!(method = %req.method(), %template, "route has no authorization requirement; refusing");
         return Err(ApiError::Registry(RegistryError::PermissionDenied(
             "this route is not open to anyone".into(),
@@ -207,9 +223,7 @@ pub async fn authorize(
     };
     if !allowed {
         let what = match need {
-            Need::Namespace(role) => {
-                format!("{role:?} role in namespace {namespace}").to_lowercase()
-            }
+            Need::Namespace(role) => role_in(role, &namespace),
             Need::GlobalAdmin => "a global admin".into(),
             _ => "a role".into(),
         };
@@ -217,6 +231,13 @@ pub async fn authorize(
     }
     req.extensions_mut().insert(principal);
     Ok(())
+}
+
+/// `read role in namespace SHOP`: the role in lower case, the namespace as
+/// it was asked for.
+fn role_in(role: Role, namespace: &str) -> String {
+    let role = format!("{role:?}").to_lowercase();
+    format!("{role} role in namespace {namespace}")
 }
 
 /// The middleware: authorizes every request with the settings in force.
@@ -240,7 +261,10 @@ pub async fn guard(
     };
     let config = runtime.current();
     let checked = match AuthSettings::from_config(&config.auth, &config.listen) {
-        Ok(settings) => authorize(&req, &registry, &settings).await,
+        Ok(mut settings) => {
+            settings.metrics_public = config.metrics.is_public(&config.listen);
+            authorize(&req, &registry, &settings).await
+        }
         Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!(
             "auth settings: {err:#}"
         )))),
@@ -280,7 +304,7 @@ pub fn require_namespace_role(
     if allowed {
         Ok(())
     } else {
-        let what = format!("{role:?} role in namespace {namespace}").to_lowercase();
+        let what = role_in(role, namespace);
         Err(denied(&principal, format!("this needs {what}")))
     }
 }

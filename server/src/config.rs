@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub auth: crate::auth::AuthConfig,
+    pub metrics: MetricsConfig,
     pub plugins: protoreg_core::plugin::PluginConfig,
 }
 
@@ -36,6 +37,9 @@ pub struct DatabaseConfig {
     /// Milliseconds between rewrites of the restore checkpoints of
     /// namespaces that changed; 0: only at shutdown.
     pub checkpoint_interval_ms: u64,
+    /// SQLite: milliseconds a statement waits for another connection's (or
+    /// process's) lock before the request answers 503 `unavailable`.
+    pub busy_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +58,59 @@ pub struct HttpConfig {
     pub workers: usize,
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Origins (`scheme://host[:port]`) other than the server's own whose
+    /// browsers may change state and read answers (CORS).
+    pub allowed_origins: Vec<String>,
+    /// `Host` values served, besides loopback addresses and `localhost`,
+    /// while anonymous access is in force.
+    pub allowed_hosts: Vec<String>,
+    /// Milliseconds a request body may take to arrive; then 408 and the
+    /// connection is closed.
+    pub body_timeout_ms: u64,
+    /// Open connections one client address may hold; more are answered
+    /// 503 `unavailable` and closed.
+    pub max_connections_per_client: usize,
+}
+
+/// `[metrics]` of the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Whether `/metrics` and `/openapi.json` answer without a token.
+    pub public: Public,
+}
+
+/// `true`, `false`, or `"auto"`: public when listening on a loopback
+/// address, else not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Public {
+    Set(bool),
+    Auto(Auto),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auto {
+    Auto,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            public: Public::Auto(Auto::Auto),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// Whether `/metrics` and `/openapi.json` are public on `listen`.
+    pub fn is_public(&self, listen: &str) -> bool {
+        match self.public {
+            Public::Set(public) => public,
+            Public::Auto(_) => crate::auth::is_loopback(listen),
+        }
+    }
 }
 
 impl Default for Config {
@@ -65,6 +122,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             auth: crate::auth::AuthConfig::default(),
+            metrics: MetricsConfig::default(),
             plugins: protoreg_core::plugin::PluginConfig::default(),
         }
     }
@@ -78,6 +136,7 @@ impl Default for DatabaseConfig {
             connect_timeout_secs: 10,
             run_migrations: true,
             checkpoint_interval_ms: 2000,
+            busy_timeout_ms: 5000,
         }
     }
 }
@@ -96,6 +155,10 @@ impl Default for HttpConfig {
         Self {
             workers: 0,
             shutdown_timeout_secs: 30,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            body_timeout_ms: 30_000,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -222,6 +285,23 @@ mod tests {
             assert_eq!(flagged.database.url, "sqlite://x.db");
             Ok(())
         });
+    }
+
+    #[test]
+    fn metrics_public_is_a_bool_or_auto() {
+        let parse =
+            |toml: &str| -> MetricsConfig { Figment::from(Toml::string(toml)).extract().unwrap() };
+        let auto = parse("public = \"auto\"");
+        assert_eq!(auto, MetricsConfig::default());
+        assert!(auto.is_public("127.0.0.1:8080") && auto.is_public("[::1]:1"));
+        assert!(!auto.is_public("0.0.0.0:8080"));
+        assert!(!parse("public = false").is_public("127.0.0.1:8080"));
+        assert!(parse("public = true").is_public("0.0.0.0:8080"));
+        assert!(
+            Figment::from(Toml::string("public = \"sometimes\""))
+                .extract::<MetricsConfig>()
+                .is_err()
+        );
     }
 
     #[test]

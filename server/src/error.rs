@@ -33,6 +33,14 @@ pub enum ApiError {
         method: String,
         allow: Vec<&'static str>,
     },
+    /// A request body of a media type or content coding the route does not
+    /// take: 415 `unsupported_media_type`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The request body did not arrive within `http.body_timeout_ms`: 408
+    /// `invalid_argument`.
+    #[error("{0}")]
+    BodyTimeout(String),
 }
 
 impl From<protoreg_core::codegen::GenerateError> for ApiError {
@@ -60,6 +68,14 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::Registry(RegistryError::NotFound(message.into()))
+    }
+
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::UnsupportedMediaType(message.into())
+    }
+
+    pub fn permission_denied(message: impl Into<String>) -> Self {
+        Self::Registry(RegistryError::PermissionDenied(message.into()))
     }
 }
 
@@ -104,6 +120,7 @@ fn title_of(code: &str) -> &'static str {
         "unavailable" => "Unavailable",
         "unauthenticated" => "Unauthenticated",
         "permission_denied" => "Permission denied",
+        "unsupported_media_type" => "Unsupported media type",
         _ => "Internal error",
     }
 }
@@ -116,6 +133,8 @@ impl ResponseError for ApiError {
             Self::InvalidMessage(_) => StatusCode::BAD_REQUEST,
             Self::GeneratorRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -162,6 +181,16 @@ impl ResponseError for ApiError {
                         "code": "invalid_argument",
                     }));
             }
+            Self::UnsupportedMediaType(message) => {
+                return simple_problem(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    message,
+                );
+            }
+            Self::BodyTimeout(message) => {
+                return simple_problem(StatusCode::REQUEST_TIMEOUT, "invalid_argument", message);
+            }
         };
         let request_id = REQUEST_ID.try_with(String::clone).ok();
         let code = err.code();
@@ -195,6 +224,18 @@ impl ResponseError for ApiError {
             .content_type("application/problem+json")
             .json(problem)
     }
+}
+
+fn simple_problem(status: StatusCode, code: &'static str, detail: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .json(serde_json::json!({
+            "type": format!("urn:protoreg:problem:{code}"),
+            "title": title_of(code),
+            "status": status.as_u16(),
+            "detail": detail,
+            "code": code,
+        }))
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -4,6 +4,7 @@ mod auth;
 mod cli;
 mod compat_cli;
 mod config;
+mod edge;
 mod error;
 mod extract;
 mod handlers;

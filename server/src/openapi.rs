@@ -103,8 +103,9 @@ impl ToSchema for Binary {}
 pub struct ApiDoc;
 
 /// Adds the bearer scheme; on every operation that is not public, the
-/// security requirement and 401/403; on every operation, a `Problem` body for
-/// each error response that has none, and 503 where the store is used.
+/// security requirement and 401/403; on every operation that takes a body,
+/// 415 and 408; on every operation, a `Problem` body for each error response
+/// that has none, and 503 where the store is used.
 struct FromAuthTable;
 
 const BEARER: &str = "bearer";
@@ -155,6 +156,16 @@ impl Modify for FromAuthTable {
                     add(
                         "503",
                         "The store is unreachable or the registry is restoring",
+                    );
+                }
+                if operation.request_body.is_some() {
+                    add(
+                        "415",
+                        "The body's Content-Type or Content-Encoding is not one this route takes (`unsupported_media_type`)",
+                    );
+                    add(
+                        "408",
+                        "The request body did not arrive within the configured time",
                     );
                 }
                 // A route missing from the table is refused at the edge; the
@@ -335,6 +346,13 @@ mod tests {
                 responses.keys().any(|s| s.starts_with('2')),
                 "{method} {path} documents no success response"
             );
+            if op.get("requestBody").is_some() {
+                assert_eq!(
+                    responses["415"]["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} takes a body but documents no 415"
+                );
+            }
             for (status, response) in responses {
                 if status.as_str() >= "400" && !(*path == "/readyz" && status == "503") {
                     assert!(

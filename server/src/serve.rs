@@ -48,6 +48,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     store_config.max_connections = config.database.max_connections.max(1);
     store_config.connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
     store_config.run_migrations = config.database.run_migrations;
+    store_config.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
     let metrics = Arc::new(Metrics::new().context("registering metrics")?);
     let plugins = Arc::new(PluginHost::load(&config.plugins, metrics.clone()));
     let mut registry_config = RegistryConfig::new(store_config);
@@ -81,6 +82,8 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     let runtime = web::Data::from(runtime);
     // Only for actix's own body extractors: `extract` reads the live limit.
     let request_limit = config.limits.max_request_bytes;
+    let allowed_origins = config.http.allowed_origins.clone();
+    let counts = Arc::new(crate::edge::ConnectionCounts::default());
     let mut server =
         HttpServer::new(move || {
             App::new()
@@ -106,11 +109,17 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
                 })
                 .wrap(actix_web::middleware::from_fn(crate::auth::guard))
                 .wrap_fn(metrics::track)
+                .wrap(crate::edge::cors(allowed_origins.clone()))
+                .wrap(actix_web::middleware::from_fn(crate::edge::edge))
                 .configure(routes::config)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("no such route"))
                 }))
         })
+        .on_connect(crate::edge::on_connect(
+            counts,
+            config.http.max_connections_per_client,
+        ))
         .shutdown_timeout(config.http.shutdown_timeout_secs);
     if config.http.workers > 0 {
         server = server.workers(config.http.workers);

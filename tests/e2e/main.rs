@@ -10,6 +10,7 @@ mod crash;
 mod deep_messages;
 mod dynamic;
 mod hostile;
+mod hostile_http;
 mod lifecycle;
 mod openapi_fuzz;
 mod operations;

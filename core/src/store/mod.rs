@@ -43,6 +43,9 @@ pub struct StoreConfig {
     pub max_connections: usize,
     pub connect_timeout: Duration,
     pub run_migrations: bool,
+    /// SQLite: how long a statement waits for a lock another connection or
+    /// process holds before failing as `unavailable`.
+    pub busy_timeout: Duration,
 }
 
 impl StoreConfig {
@@ -52,6 +55,7 @@ impl StoreConfig {
             max_connections: 8,
             connect_timeout: Duration::from_secs(10),
             run_migrations: true,
+            busy_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -85,6 +89,11 @@ impl From<StoreError> for RegistryError {
             }
             StoreError::Connection(m) => {
                 RegistryError::Unavailable(format!("store unavailable: {m}"))
+            }
+            StoreError::Diesel(D::DatabaseError(_, info)) if is_locked(info.message()) => {
+                RegistryError::Unavailable(
+                    "the database is locked by another connection or process; retry later".into(),
+                )
             }
             other => RegistryError::internal("store", other),
         }
@@ -159,11 +168,21 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// SQLite's answers when a lock could not be had within busy_timeout.
+fn is_locked(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database table is locked")
+}
+
 // busy_timeout first: switching to WAL needs a lock another connection may
 // briefly hold.
 // mmap: blob reads (restore) come straight from the page cache.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;";
+fn sqlite_pragmas(busy_timeout: Duration) -> String {
+    format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
+        busy_timeout.as_millis().clamp(1, i32::MAX as u128)
+    )
+}
 
 impl Store {
     /// Notified after each transaction this process commits (see
@@ -188,10 +207,12 @@ impl Store {
             DatabaseKind::Sqlite { path } => {
                 ensure_parent_dir(&path)?;
                 let mut manager_config = ManagerConfig::<SqliteConn>::default();
-                manager_config.custom_setup = Box::new(|url| {
+                let pragmas = sqlite_pragmas(config.busy_timeout);
+                manager_config.custom_setup = Box::new(move |url| {
+                    let pragmas = pragmas.clone();
                     async move {
                         let mut conn = SqliteConn::establish(url).await?;
-                        conn.batch_execute(SQLITE_PRAGMAS)
+                        conn.batch_execute(&pragmas)
                             .await
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                         Ok(conn)
@@ -244,6 +265,24 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Whether a write could start now: on SQLite, takes the write lock
+    /// (`BEGIN IMMEDIATE`, waiting at most busy_timeout) and releases it;
+    /// on PostgreSQL, where writers do not lock the database, a round trip.
+    pub async fn probe_writable(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                conn.batch_execute("BEGIN IMMEDIATE").await?;
+                conn.batch_execute("ROLLBACK").await?;
+                Ok(())
+            }
+            Backend::Postgres(_) => self.ping().await,
+        }
+    }
 }
 
 fn deadpool_runtime() -> deadpool::Runtime {
@@ -284,7 +323,12 @@ fn run_migrations_blocking(url: &str) -> Result<(), StoreError> {
             ensure_parent_dir(&path)?;
             let mut conn = SqliteConnection::establish(&path)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
-            diesel::connection::SimpleConnection::batch_execute(&mut conn, SQLITE_PRAGMAS)?;
+            // Migrations at start may wait for another process longer than
+            // a request would.
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &sqlite_pragmas(Duration::from_secs(15)),
+            )?;
             conn.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(migration_err)?;
         }

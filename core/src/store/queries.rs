@@ -91,6 +91,9 @@ pub struct JobTarget {
 #[derive(Debug, Clone)]
 pub struct PromoteCommit {
     pub revision: i64,
+    /// When it was committed (stored as the schemas' and the namespace's
+    /// `updated_at`), at the stored precision.
+    pub at: NaiveDateTime,
     /// The jobs it queued, in creation order.
     pub job_ids: Vec<i64>,
 }
@@ -474,7 +477,7 @@ impl Store {
             })).collect();
             insert_event!(conn, Some(namespace_id), namespace, "namespace.promoted",
                 serde_json::json!({"namespace": namespace, "revision": revision, "promoted": promoted, "jobs": job_ids}), at);
-            Ok(PromoteCommit { revision, job_ids })
+            Ok(PromoteCommit { revision, at, job_ids })
         })
     }
 
@@ -485,7 +488,7 @@ impl Store {
         namespace: &str,
         expected_revision: i64,
         schemas_to_clear: &[(i64, String)],
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(i64, NaiveDateTime), StoreError> {
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -501,7 +504,7 @@ impl Store {
             let names: Vec<&str> = schemas_to_clear.iter().map(|(_, n)| n.as_str()).collect();
             insert_event!(conn, Some(namespace_id), namespace, "staging.discarded",
                 serde_json::json!({"namespace": namespace, "revision": revision, "discarded": names}), at);
-            Ok(revision)
+            Ok((revision, at))
         })
     }
 
@@ -516,7 +519,7 @@ impl Store {
         schema: &str,
         version: &VersionRow,
         force: bool,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(i64, NaiveDateTime), StoreError> {
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -530,7 +533,7 @@ impl Store {
                 .await?;
             insert_event!(conn, Some(namespace_id), namespace, "schema.rolled_back",
                 serde_json::json!({"namespace": namespace, "schema": schema, "version": version.version, "force": force, "revision": revision}), at);
-            Ok(revision)
+            Ok((revision, at))
         })
     }
 

@@ -603,7 +603,7 @@ async fn promote_discard_and_stage_existing_move_pointers() {
             (Some(v1.version.id), Some(v2.version.id)),
             "{kind}"
         );
-        let revision = store
+        let (revision, _) = store
             .discard(ns.id, "moves", 4, &[(schema_id, "s".into())])
             .await
             .unwrap();
@@ -614,7 +614,7 @@ async fn promote_discard_and_stage_existing_move_pointers() {
             "{kind}: discard clears staging only"
         );
 
-        let revision = store
+        let (revision, _) = store
             .stage_existing(ns.id, "moves", 5, schema_id, "s", &v2.version, false)
             .await
             .unwrap();

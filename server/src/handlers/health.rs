@@ -27,21 +27,23 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(status("ok"))
 }
 
-/// The store is reachable and the restore has finished.
+/// The store is reachable and writable within its bounds (on SQLite: the
+/// write lock can be had within `database.busy_timeout_ms`), and the restore
+/// has finished.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "`{status: ready}`", body = Status),
-        (status = 503, description = "`{status}`: restoring, or the store is unreachable", body = Status),
+        (status = 503, description = "`{status}`: restoring, or the store is unreachable or locked", body = Status),
     )
 )]
 pub async fn readyz(registry: Reg) -> HttpResponse {
     if !registry.is_ready() {
         return HttpResponse::ServiceUnavailable().json(status("restoring"));
     }
-    match registry.store().ping().await {
+    match registry.store().probe_writable().await {
         Ok(()) => HttpResponse::Ok().json(status("ready")),
         Err(err) => {
             tracing::warn!(%err, "readiness: store unreachable");

@@ -137,8 +137,15 @@ fn body_format(req: &HttpRequest) -> ApiResult<Format> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
+    // `application/*+json` is JSON too (as `extract` admits it).
+    let json_suffix = content_type.split(';').next().is_some_and(|essence| {
+        essence.trim().starts_with("application/") && essence.trim().ends_with("+json")
+    });
+    if json_suffix {
+        return Ok(Format::Json);
+    }
     Format::from_content_type(content_type).ok_or_else(|| {
-        ApiError::invalid(format!(
+        ApiError::unsupported_media_type(format!(
             "unsupported Content-Type {content_type:?}: use application/json, text/plain or application/x-protobuf"
         ))
     })
@@ -167,7 +174,7 @@ async fn message_type(
     request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
     responses(
         (status = 200, description = "Whether the message is valid, and its errors", body = Validation),
-        (status = 400, description = "Invalid argument: an unsupported Content-Type or a malformed query"),
+        (status = 400, description = "Invalid argument: a malformed query"),
         (status = 404, description = "Not found"),
         (status = 413, description = "The request body exceeds the configured limit"),
     )
@@ -199,7 +206,7 @@ pub async fn validate(
     request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
     responses(
         (status = 200, description = "The message in the `?to=` format", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
-        (status = 400, description = "Invalid argument: no or an unknown `?to=`, an unsupported Content-Type, or a message that does not decode (`errors`)"),
+        (status = 400, description = "Invalid argument: no or an unknown `?to=`, or a message that does not decode (`errors`)"),
         (status = 404, description = "Not found"),
         (status = 413, description = "The request body exceeds the configured limit"),
     )
