@@ -2,6 +2,8 @@
 //! as one schema:
 //!
 //! - `publish/compile_schema`: `compile_schema` in process, nothing else;
+//! - `publish/bounds_check`: the `bounds` pass over the same sources, which
+//!   `compile_schema` runs first (its share of a compile);
 //! - `publish/registry_publish_sqlite`: a full `Registry::publish` on SQLite
 //!   (validate, fingerprint, actor round trip, compile, store transaction,
 //!   view swap); each iteration changes the leading comment of one file so
@@ -79,6 +81,14 @@ fn publish_benches(c: &mut Criterion) {
     );
     group.bench_function("compile_schema", |b| {
         b.iter(|| black_box(compile_schema(sources.clone(), scope.clone()).expect("compiles")))
+    });
+
+    group.bench_function("bounds_check", |b| {
+        b.iter(|| {
+            for (path, text) in sources.iter() {
+                protoreg_core::bounds::check_source(path, text).expect("the corpus is in bounds");
+            }
+        })
     });
 
     // (b) and (c): a registry on SQLite in a temporary directory, inside an
