@@ -4,16 +4,30 @@
 //! (checking the revision the caller read, so two writers cannot both win)
 //! and writes its outbox event. Queries are written once with the Diesel DSL
 //! and compiled for both backends by the `with_conn!`/`transaction!` macros.
+//!
+//! The queries live with their aggregate, each module adding its methods to
+//! `Store`: `namespaces`, `versions` (publish, promote, discard, rollback,
+//! and the schema and version reads), `tokens`, `jobs` (code generation jobs
+//! and artifacts), `outbox` (events and sink cursors), `restore` (restore
+//! reads and checkpoints) and `blobs`. Queries only tests use are
+//! `#[cfg(test)]`.
 
 #[macro_use]
 mod macros;
+mod blobs;
+mod jobs;
 pub mod models;
-mod queries;
+mod namespaces;
+mod outbox;
+mod restore;
 pub mod schema;
+mod tokens;
+mod versions;
 
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -24,8 +38,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt;
 
+pub use blobs::*;
+pub use jobs::*;
 pub use models::*;
-pub use queries::*;
+pub use namespaces::*;
+pub use restore::*;
+pub use versions::*;
 
 use crate::error::RegistryError;
 
@@ -33,6 +51,11 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migratio
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Now, in UTC, at the microsecond precision both backends keep.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
 
 /// Settings for opening the store.
 #[derive(Debug, Clone)]
