@@ -60,8 +60,11 @@ pub fn now() -> NaiveDateTime {
 /// Settings for opening the store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// `sqlite://PATH`, `sqlite::memory:`-style paths are not supported;
-    /// `postgres://…` or `postgresql://…` for PostgreSQL.
+    /// `sqlite://PATH` (or `sqlite:PATH`) for SQLite, `postgres://…` or
+    /// `postgresql://…` for PostgreSQL. An in-memory SQLite database
+    /// (`sqlite::memory:`, `sqlite://:memory:`, a `file:` URI with
+    /// `mode=memory`) is refused at open: each pooled connection, and the
+    /// migrations' own, would have a database of its own.
     pub url: String,
     pub max_connections: usize,
     pub connect_timeout: Duration,
@@ -164,6 +167,12 @@ pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
         if path.is_empty() {
             return Err(StoreError::Connection("empty SQLite path".into()));
         }
+        if is_sqlite_memory(path) {
+            return Err(StoreError::Connection(format!(
+                "an in-memory SQLite database ({url:?}) is not supported: every pooled \
+                 connection would open a database of its own; use sqlite://PATH"
+            )));
+        }
         Ok(DatabaseKind::Sqlite {
             path: path.to_owned(),
         })
@@ -173,6 +182,22 @@ pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
             redact(url)
         )))
     }
+}
+
+/// Whether SQLite would open this path as an in-memory database:
+/// `:memory:`, or a `file:` URI naming `:memory:` or with `mode=memory`.
+fn is_sqlite_memory(path: &str) -> bool {
+    if path == ":memory:" {
+        return true;
+    }
+    let Some(uri) = path.strip_prefix("file:") else {
+        return false;
+    };
+    let (name, query) = uri.split_once('?').unwrap_or((uri, ""));
+    name == ":memory:"
+        || query
+            .split('&')
+            .any(|param| param.split('#').next() == Some("mode=memory"))
 }
 
 /// The URL without its password, for logs.

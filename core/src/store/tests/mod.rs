@@ -128,3 +128,43 @@ async fn a_commit_wakes_the_committed_waiters_and_a_failed_transaction_does_not(
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_at_open() {
+    for url in [
+        "sqlite::memory:",
+        "sqlite://:memory:",
+        "sqlite:file::memory:",
+        "sqlite://file::memory:?cache=shared",
+        "sqlite://file:shared.db?cache=shared&mode=memory",
+    ] {
+        let err = Store::open(&StoreConfig::new(url)).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Connection(m) if m.contains("in-memory SQLite database")),
+            "{url}: {err}"
+        );
+        assert!(
+            err.to_string().contains("sqlite://PATH"),
+            "{url}: says what to use instead: {err}"
+        );
+        assert!(
+            run_migrations(url).await.is_err(),
+            "{url}: migrations refuse it too"
+        );
+    }
+    // Files whose names merely look alike are files.
+    for (url, path) in [
+        ("sqlite://data/:memory:", "data/:memory:"),
+        ("sqlite://:memory:.db", ":memory:.db"),
+        ("sqlite://file:data.db", "file:data.db"),
+        ("sqlite://file:data.db?mode=rwc", "file:data.db?mode=rwc"),
+    ] {
+        assert_eq!(
+            database_kind(url).unwrap(),
+            DatabaseKind::Sqlite {
+                path: path.to_owned()
+            },
+            "{url}"
+        );
+    }
+}
