@@ -745,9 +745,11 @@ pub async fn rollback(
     let (revision, at) = shared
         .store
         .stage_existing(
-            view.info.row_id,
-            view.info.name.as_str(),
-            view.info.revision,
+            store::NamespaceAt::new(
+                view.info.row_id,
+                view.info.name.as_str(),
+                view.info.revision,
+            ),
             entry.row_id,
             schema.as_str(),
             &row,

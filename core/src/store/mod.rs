@@ -4,16 +4,30 @@
 //! (checking the revision the caller read, so two writers cannot both win)
 //! and writes its outbox event. Queries are written once with the Diesel DSL
 //! and compiled for both backends by the `with_conn!`/`transaction!` macros.
+//!
+//! The queries live with their aggregate, each module adding its methods to
+//! `Store`: `namespaces`, `versions` (publish, promote, discard, rollback,
+//! and the schema and version reads), `tokens`, `jobs` (code generation jobs
+//! and artifacts), `outbox` (events and sink cursors), `restore` (restore
+//! reads and checkpoints) and `blobs`. Queries only tests use are
+//! `#[cfg(test)]`.
 
 #[macro_use]
 mod macros;
+mod blobs;
+mod jobs;
 pub mod models;
-mod queries;
+mod namespaces;
+mod outbox;
+mod restore;
 pub mod schema;
+mod tokens;
+mod versions;
 
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -24,8 +38,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt;
 
+pub use blobs::*;
+pub use jobs::*;
 pub use models::*;
-pub use queries::*;
+pub use namespaces::*;
+pub use restore::*;
+pub use versions::*;
 
 use crate::error::RegistryError;
 
@@ -34,11 +52,19 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrat
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
+/// Now, in UTC, at the microsecond precision both backends keep.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
 /// Settings for opening the store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// `sqlite://PATH`, `sqlite::memory:`-style paths are not supported;
-    /// `postgres://…` or `postgresql://…` for PostgreSQL.
+    /// `sqlite://PATH` (or `sqlite:PATH`) for SQLite, `postgres://…` or
+    /// `postgresql://…` for PostgreSQL. An in-memory SQLite database
+    /// (`sqlite::memory:`, `sqlite://:memory:`, a `file:` URI with
+    /// `mode=memory`) is refused at open: each pooled connection, and the
+    /// migrations' own, would have a database of its own.
     pub url: String,
     pub max_connections: usize,
     pub connect_timeout: Duration,
@@ -141,6 +167,12 @@ pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
         if path.is_empty() {
             return Err(StoreError::Connection("empty SQLite path".into()));
         }
+        if is_sqlite_memory(path) {
+            return Err(StoreError::Connection(format!(
+                "an in-memory SQLite database ({url:?}) is not supported: every pooled \
+                 connection would open a database of its own; use sqlite://PATH"
+            )));
+        }
         Ok(DatabaseKind::Sqlite {
             path: path.to_owned(),
         })
@@ -150,6 +182,22 @@ pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
             redact(url)
         )))
     }
+}
+
+/// Whether SQLite would open this path as an in-memory database:
+/// `:memory:`, or a `file:` URI naming `:memory:` or with `mode=memory`.
+fn is_sqlite_memory(path: &str) -> bool {
+    if path == ":memory:" {
+        return true;
+    }
+    let Some(uri) = path.strip_prefix("file:") else {
+        return false;
+    };
+    let (name, query) = uri.split_once('?').unwrap_or((uri, ""));
+    name == ":memory:"
+        || query
+            .split('&')
+            .any(|param| param.split('#').next() == Some("mode=memory"))
 }
 
 /// The URL without its password, for logs.

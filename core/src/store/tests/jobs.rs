@@ -1,0 +1,184 @@
+//! Code generation jobs and artifacts.
+
+use super::*;
+
+#[tokio::test]
+async fn promote_queues_its_jobs_in_its_own_transaction() {
+    on_each_backend(async |db: &TestDb| {
+        let store = db.store().await;
+        let kind = db.kind;
+        let ns = store.create_namespace("gen", "{}", "{}").await.unwrap();
+        let a = publish_files(&store, &ns, 1, "a", &[("a.proto", "a")], &[])
+            .await
+            .unwrap();
+        let b = publish_files(&store, &ns, 2, "b", &[("b.proto", "b")], &[])
+            .await
+            .unwrap();
+        let moves = [
+            PromoteMove {
+                schema_row_id: a.schema_row_id,
+                schema: "a".into(),
+                from_version_id: None,
+                to_version_id: a.version.id,
+            },
+            PromoteMove {
+                schema_row_id: b.schema_row_id,
+                schema: "b".into(),
+                from_version_id: None,
+                to_version_id: b.version.id,
+            },
+        ];
+        let targets = [
+            JobTarget {
+                plugin: "go".into(),
+                parameter: String::new(),
+            },
+            JobTarget {
+                plugin: "python".into(),
+                parameter: "pyi".into(),
+            },
+        ];
+        // A stale revision: nothing promoted, no job queued.
+        let stale = store
+            .promote_enqueuing(ns.id, "gen", 1, &moves, &targets)
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict(_))),
+            "{kind}: {stale:?}"
+        );
+        assert!(
+            store.queued_job_ids(100).await.unwrap().is_empty(),
+            "{kind}: a failed promote queues nothing"
+        );
+
+        let commit = store
+            .promote_enqueuing(ns.id, "gen", 3, &moves, &targets)
+            .await
+            .unwrap();
+        assert_eq!(commit.revision, 4);
+        assert_eq!(commit.job_ids.len(), 4, "{kind}: 2 versions x 2 targets");
+        assert_eq!(store.queued_job_ids(100).await.unwrap(), commit.job_ids);
+        assert_eq!(store.queued_job_ids(1).await.unwrap(), commit.job_ids[..1]);
+        let first = store.job(commit.job_ids[0]).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                first.job.schema.as_str(),
+                first.version,
+                first.job.plugin.as_str()
+            ),
+            ("a", 1, "go")
+        );
+        assert_eq!(
+            (first.job.kind.as_str(), first.job.namespace.as_str()),
+            ("codegen", "gen")
+        );
+        let last = store.job(commit.job_ids[3]).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                last.job.schema.as_str(),
+                last.job.plugin.as_str(),
+                last.job.parameter.as_str()
+            ),
+            ("b", "python", "pyi")
+        );
+
+        // Claimed once; a restart queues running jobs again.
+        let claimed = store
+            .claim_job(first.job.id)
+            .await
+            .unwrap()
+            .expect("queued → running");
+        assert_eq!(claimed.job.status, "running");
+        assert!(claimed.job.started_at.is_some());
+        assert!(
+            store.claim_job(first.job.id).await.unwrap().is_none(),
+            "{kind}: claimed twice"
+        );
+        assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
+        assert_eq!(
+            store.job(first.job.id).await.unwrap().unwrap().job.status,
+            "queued"
+        );
+
+        // A failure: log and times, no artifact; one event.
+        let claimed = store.claim_job(first.job.id).await.unwrap().unwrap();
+        let events_before = store.event_count_for_tests().await.unwrap();
+        let failed = store
+            .finish_job(
+                &claimed.job,
+                1,
+                JobResult::Failed {
+                    log: "exited with 1",
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (failed.status.as_str(), failed.log.as_str()),
+            ("failed", "exited with 1")
+        );
+        assert!(
+            failed.finished_at.is_some() && failed.artifact_sha256.is_none(),
+            "{kind}"
+        );
+        assert!(
+            store
+                .artifact(a.version.id, "go", "")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            store.event_count_for_tests().await.unwrap(),
+            events_before + 1
+        );
+
+        // Successes store the archive once; the first artifact stays.
+        let archive = b"gzip tar".to_vec();
+        let sha = sha256_hex(&archive);
+        for id in &commit.job_ids[1..3] {
+            let claimed = store.claim_job(*id).await.unwrap().unwrap();
+            store
+                .finish_job(
+                    &claimed.job,
+                    claimed.version,
+                    JobResult::Succeeded {
+                        archive: BlobRef {
+                            sha256: &sha,
+                            data: &archive,
+                        },
+                        log: "ok",
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let artifact = store
+            .artifact(a.version.id, "python", "pyi")
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(artifact.blob_sha256, sha, "{kind}");
+        assert!(
+            store
+                .artifact(a.version.id, "python", "")
+                .await
+                .unwrap()
+                .is_none(),
+            "{kind}: keyed by parameter"
+        );
+        assert_eq!(store.blobs(&[sha.as_str()]).await.unwrap()[&sha], archive);
+        let kinds = event_kinds(&store, ns.id).await;
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "codegen.finished").count(),
+            3,
+            "{kind}: {kinds:?}"
+        );
+        assert_eq!(
+            revision_of(&store, "gen").await,
+            4,
+            "{kind}: finishing a job is not a namespace change"
+        );
+    })
+    .await;
+}
