@@ -1,16 +1,18 @@
-//! Authentication and authorization at the edge: every route has one entry
-//! in [`requirement`]; a matched route without one is refused.
+//! Authentication and authorization at the edge: every route of
+//! [`crate::routes::ROUTES`] names its [`Need`], and [`guard`], which wraps
+//! each route's resource, enforces it before the handler runs.
 
 use std::net::SocketAddr;
 
 use actix_web::HttpMessage;
 use actix_web::dev::ServiceRequest;
-use actix_web::http::{Method, header};
+use actix_web::http::header;
 use protoreg_core::auth::{self, Principal, Role};
 use protoreg_core::{BUILTINS, Registry, RegistryError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::routes::Route;
 
 /// `[auth]` of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,14 +41,10 @@ pub struct AuthSettings {
     pub anonymous: Option<Role>,
     /// SHA-256 of the admin token; the token itself is not kept.
     pub admin_token_hash: Option<String>,
-    /// `metrics.public` resolved: whether [`PUBLIC_BY_SETTING`] routes
+    /// `metrics.public` resolved: whether [`Need::PublicBySetting`] routes
     /// answer without a token.
     pub metrics_public: bool,
 }
-
-/// The public routes that `metrics.public = false` closes to callers
-/// without a token.
-pub const PUBLIC_BY_SETTING: &[&str] = &["/metrics", "/openapi.json"];
 
 impl AuthSettings {
     pub fn from_config(config: &AuthConfig, listen: &str) -> anyhow::Result<Self> {
@@ -76,10 +74,12 @@ pub fn is_loopback(listen: &str) -> bool {
     }
 }
 
-/// What a route needs.
+/// What a route needs (each route's in [`crate::routes::ROUTES`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Public,
+    /// Public unless `metrics.public` resolves to false; then [`Need::Caller`].
+    PublicBySetting,
     /// Any caller with some role (a token, or anonymous access).
     Caller,
     /// A role in the route's `{ns}`.
@@ -87,34 +87,11 @@ pub enum Need {
     GlobalAdmin,
 }
 
-/// The requirement of each route, by method and route template.
-pub fn requirement(method: &Method, template: &str) -> Option<Need> {
-    use Need::*;
-    use Role::*;
-    let need = match (method.as_str(), template) {
-        ("GET", "/healthz" | "/readyz" | "/metrics" | "/openapi.json") => Public,
-        ("GET", "/v1/namespaces") => Caller,
-        ("PUT" | "DELETE", "/v1/namespaces/{ns}") => Namespace(Admin),
-        ("PUT", "/v1/namespaces/{ns}/settings") => Namespace(Admin),
-        ("POST", "/v1/namespaces/{ns}/promote") => Namespace(Admin),
-        ("DELETE", "/v1/namespaces/{ns}/staging") => Namespace(Admin),
-        ("POST", "/v1/namespaces/{ns}/schemas/{schema}/rollback") => Namespace(Admin),
-        ("POST", "/v1/namespaces/{ns}/schemas/{schema}/versions") => Namespace(Write),
-        ("POST", "/v1/namespaces/{ns}/schemas/{schema}/check") => Namespace(Write),
-        // Validating and converting a message reads the namespace.
-        ("POST", "/v1/namespaces/{ns}/types/{full_name}/validate") => Namespace(Read),
-        ("POST", "/v1/namespaces/{ns}/types/{full_name}/transcode") => Namespace(Read),
-        ("GET", t) if t.starts_with("/v1/namespaces/{ns}") => Namespace(Read),
-        ("POST", "/v1/tokens") => Caller,
-        ("GET", "/v1/tokens" | "/v1/tokens/{id}") => GlobalAdmin,
-        ("DELETE", "/v1/tokens/{id}") => GlobalAdmin,
-        ("GET", "/v1/plugins") => Caller,
-        // Any caller here; the handler then needs read in the job's
-        // namespace (`require_namespace_role`), which the route cannot name.
-        ("GET", "/v1/jobs/{id}") => Caller,
-        _ => return None,
-    };
-    Some(need)
+impl Need {
+    /// Whether the OpenAPI document shows the route without security.
+    pub fn is_public(self) -> bool {
+        matches!(self, Need::Public | Need::PublicBySetting)
+    }
 }
 
 /// Who is calling: the admin token, a stored token, or anonymous.
@@ -156,54 +133,29 @@ fn denied(principal: &Principal, message: String) -> ApiError {
     }
 }
 
-/// Checks the request against its route's requirement and leaves the
-/// caller in the request's extensions for handlers that need finer checks.
+/// Checks the request against the requirement of `route`, the route actix
+/// matched, and leaves the caller in the request's extensions for handlers
+/// that need finer checks.
 pub async fn authorize(
     req: &ServiceRequest,
+    route: &Route,
     registry: &Registry,
     settings: &AuthSettings,
 ) -> Result<(), ApiError> {
-    // Unmatched paths fall through to the 404 handler.
-    let Some(template) = req.match_pattern() else {
-        return Ok(());
-    };
-    // A route with other methods: 405 with the ones it has (the list is
-    // built only then; every request pays one scan of the route table).
-    let method = req.method().as_str();
-    if !crate::routes::ROUTES
-        .iter()
-        .any(|(m, path)| *m == method && *path == template)
-    {
-        return Err(ApiError::MethodNotAllowed {
-            method: method.to_owned(),
-            allow: crate::routes::ROUTES
-                .iter()
-                .filter(|(_, path)| *path == template)
-                .map(|(m, _)| *m)
-                .collect(),
-        });
-    }
-    let Some(need) = requirement(req.method(), &template).map(|need| match need {
+    let need = match route.need {
+        Need::PublicBySetting if settings.metrics_public => Need::Public,
         // `metrics.public = false`: any caller with a token.
-        Need::Public
-            if !settings.metrics_public && PUBLIC_BY_SETTING.contains(&template.as_str()) =>
-        {
-            Need::Caller
-        }
+        Need::PublicBySetting => Need::Caller,
         other => other,
-    }) else {
-        tracing::error!(method = %req.method(), %template, "route has no authorization requirement; refusing");
-        return Err(ApiError::Registry(RegistryError::PermissionDenied(
-            "this route is not open to anyone".into(),
-        )));
     };
     if need == Need::Public {
         return Ok(());
     }
     let principal = principal(req, registry, settings).await?;
-    // App-level middleware runs before routing fills `match_info`; every
-    // `{ns}` route starts `/v1/namespaces/{ns}`, and IDs hold no `/`.
-    let namespace = if template.starts_with("/v1/namespaces/{ns}") {
+    // Every `{ns}` route starts `/v1/namespaces/{ns}` (a test of the route
+    // table checks it), and IDs hold no `/`: the namespace as the request
+    // spelled it.
+    let namespace = if route.path.starts_with("/v1/namespaces/{ns}") {
         req.path().split('/').nth(3).unwrap_or_default().to_owned()
     } else {
         String::new()
@@ -216,7 +168,7 @@ pub async fn authorize(
         other => other,
     };
     let allowed = match need {
-        Need::Public => true,
+        Need::Public | Need::PublicBySetting => true,
         Need::Caller => !principal.grants.is_empty(),
         Need::Namespace(role) => principal.can(&namespace, role),
         Need::GlobalAdmin => principal.is_global_admin(),
@@ -240,34 +192,24 @@ fn role_in(role: Role, namespace: &str) -> String {
     format!("{role} role in namespace {namespace}")
 }
 
-/// The middleware: authorizes every request with the settings in force.
+/// The middleware around each route's resource ([`crate::routes::config`]):
+/// `routes` are the routes of the path actix matched. A method none of them
+/// has is 405 with theirs in `Allow`; otherwise the request is authorized
+/// with the settings in force.
 pub async fn guard(
+    routes: &'static [&'static Route],
     req: ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
     actix_web::Error,
 > {
-    let registry = req.app_data::<actix_web::web::Data<Registry>>().cloned();
-    let runtime = req
-        .app_data::<actix_web::web::Data<crate::reload::RuntimeConfig>>()
-        .cloned();
-    let (Some(registry), Some(runtime)) = (registry, runtime) else {
-        return Ok(req
-            .error_response(ApiError::Registry(RegistryError::Internal(
-                "auth is not configured".into(),
-            )))
-            .map_into_right_body());
-    };
-    let config = runtime.current();
-    let checked = match AuthSettings::from_config(&config.auth, &config.listen) {
-        Ok(mut settings) => {
-            settings.metrics_public = config.metrics.is_public(&config.listen);
-            authorize(&req, &registry, &settings).await
-        }
-        Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!(
-            "auth settings: {err:#}"
-        )))),
+    let checked = match routes.iter().find(|route| route.method == *req.method()) {
+        Some(route) => check(route, &req).await,
+        None => Err(ApiError::MethodNotAllowed {
+            method: req.method().as_str().to_owned(),
+            allow: routes.iter().map(|route| route.method.as_str()).collect(),
+        }),
     };
     match checked {
         Ok(()) => next
@@ -275,6 +217,27 @@ pub async fn guard(
             .await
             .map(|response| response.map_into_left_body()),
         Err(err) => Ok(req.error_response(err).map_into_right_body()),
+    }
+}
+
+/// [`authorize`] with the app's registry and the configuration in force.
+async fn check(route: &Route, req: &ServiceRequest) -> Result<(), ApiError> {
+    let registry = req.app_data::<actix_web::web::Data<Registry>>();
+    let runtime = req.app_data::<actix_web::web::Data<crate::reload::RuntimeConfig>>();
+    let (Some(registry), Some(runtime)) = (registry, runtime) else {
+        return Err(ApiError::Registry(RegistryError::Internal(
+            "auth is not configured".into(),
+        )));
+    };
+    let config = runtime.current();
+    match AuthSettings::from_config(&config.auth, &config.listen) {
+        Ok(mut settings) => {
+            settings.metrics_public = config.metrics.is_public(&config.listen);
+            authorize(req, route, registry, &settings).await
+        }
+        Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!(
+            "auth settings: {err:#}"
+        )))),
     }
 }
 

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use protoreg_core::dynamic::FieldError;
 use protoreg_core::{CompileError, RegistryError, Violation};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 tokio::task_local! {
     /// The id of the request being served (set by the request-id middleware).
@@ -79,20 +80,56 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+// The body of every error response, and (through `ToSchema`) the schema of
+// every error response in the OpenAPI document.
+/// An error, as `application/problem+json` (RFC 9457).
+#[derive(Serialize, ToSchema)]
+pub struct Problem<'a> {
+    /// `urn:protoreg:problem:<code>`.
     #[serde(rename = "type")]
     kind: String,
+    #[schema(value_type = String)]
     title: &'static str,
     status: u16,
     detail: String,
+    /// Stable machine-readable code, e.g. `not_found`, `incompatible`.
+    #[schema(value_type = String)]
     code: &'static str,
+    /// Compile errors (`compile_failed`) or field errors of a message that
+    /// does not decode (`invalid_argument`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [CompileError]>,
+    #[schema(value_type = Option<Vec<serde_json::Value>>)]
+    errors: Option<ProblemErrors<'a>>,
+    /// Compatibility violations (`incompatible`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Violation>>)]
     violations: Option<&'a [Violation]>,
+    /// Set on internal errors, to quote when reporting them.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+}
+
+/// The `errors` of a [`Problem`].
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ProblemErrors<'a> {
+    Compile(&'a [CompileError]),
+    Fields(&'a [FieldError]),
+}
+
+impl Problem<'_> {
+    fn new(status: StatusCode, code: &'static str, detail: String) -> Self {
+        Self {
+            kind: format!("urn:protoreg:problem:{code}"),
+            title: title_of(code),
+            status: status.as_u16(),
+            detail,
+            code,
+            errors: None,
+            violations: None,
+            request_id: None,
+        }
+    }
 }
 
 fn status_of(err: &RegistryError) -> StatusCode {
@@ -139,103 +176,67 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let err = match self {
-            Self::Registry(err) => err,
+        let status = self.status_code();
+        let problem = match self {
+            Self::Registry(err) => registry_problem(err),
             Self::NotModified(etag) => {
                 return HttpResponse::NotModified()
                     .insert_header(("ETag", etag.as_str()))
                     .finish();
             }
-            Self::InvalidMessage(errors) => {
-                return HttpResponse::BadRequest()
-                    .content_type("application/problem+json")
-                    .json(serde_json::json!({
-                        "type": "urn:protoreg:problem:invalid_argument",
-                        "title": title_of("invalid_argument"),
-                        "status": 400,
-                        "detail": self.to_string(),
-                        "code": "invalid_argument",
-                        "errors": errors,
-                    }));
-            }
-            Self::GeneratorRejected(message) => {
-                return HttpResponse::UnprocessableEntity()
-                    .content_type("application/problem+json")
-                    .json(serde_json::json!({
-                        "type": "urn:protoreg:problem:invalid_argument",
-                        "title": title_of("invalid_argument"),
-                        "status": 422,
-                        "detail": format!("the code generator refused this schema: {message}"),
-                        "code": "invalid_argument",
-                    }));
-            }
-            Self::MethodNotAllowed { allow, .. } => {
-                return HttpResponse::MethodNotAllowed()
-                    .insert_header((actix_web::http::header::ALLOW, allow.join(", ")))
-                    .content_type("application/problem+json")
-                    .json(serde_json::json!({
-                        "type": "urn:protoreg:problem:invalid_argument",
-                        "title": title_of("invalid_argument"),
-                        "status": 405,
-                        "detail": self.to_string(),
-                        "code": "invalid_argument",
-                    }));
+            Self::InvalidMessage(errors) => Problem {
+                errors: Some(ProblemErrors::Fields(errors)),
+                ..Problem::new(status, "invalid_argument", self.to_string())
+            },
+            Self::GeneratorRejected(message) => Problem::new(
+                status,
+                "invalid_argument",
+                format!("the code generator refused this schema: {message}"),
+            ),
+            Self::MethodNotAllowed { .. } => {
+                Problem::new(status, "invalid_argument", self.to_string())
             }
             Self::UnsupportedMediaType(message) => {
-                return simple_problem(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    message,
-                );
+                Problem::new(status, "unsupported_media_type", message.clone())
             }
-            Self::BodyTimeout(message) => {
-                return simple_problem(StatusCode::REQUEST_TIMEOUT, "invalid_argument", message);
-            }
+            Self::BodyTimeout(message) => Problem::new(status, "invalid_argument", message.clone()),
         };
-        let request_id = REQUEST_ID.try_with(String::clone).ok();
-        let code = err.code();
-        let detail = match err {
-            RegistryError::Internal(message) => {
-                // The details stay in the log, keyed by the request id.
-                tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %message, "internal error");
-                "internal error; quote the request id when reporting it".to_owned()
-            }
-            other => other.to_string(),
-        };
-        let problem = Problem {
-            kind: format!("urn:protoreg:problem:{code}"),
-            title: title_of(code),
-            status: status_of(err).as_u16(),
-            detail,
-            code,
-            errors: match err {
-                RegistryError::CompileFailed { errors, .. } => Some(errors),
-                _ => None,
-            },
-            violations: match err {
-                RegistryError::Incompatible { violations, .. } => Some(violations),
-                _ => None,
-            },
-            request_id: matches!(err, RegistryError::Internal(_))
-                .then_some(request_id)
-                .flatten(),
-        };
-        HttpResponse::build(status_of(err))
+        let mut response = HttpResponse::build(status);
+        if let Self::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+        }
+        response
             .content_type("application/problem+json")
             .json(problem)
     }
 }
 
-fn simple_problem(status: StatusCode, code: &'static str, detail: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/problem+json")
-        .json(serde_json::json!({
-            "type": format!("urn:protoreg:problem:{code}"),
-            "title": title_of(code),
-            "status": status.as_u16(),
-            "detail": detail,
-            "code": code,
-        }))
+/// The problem of a registry error; an internal one shows only the request
+/// id (its details go to the log).
+fn registry_problem(err: &RegistryError) -> Problem<'_> {
+    let request_id = REQUEST_ID.try_with(String::clone).ok();
+    let detail = match err {
+        RegistryError::Internal(message) => {
+            // The details stay in the log, keyed by the request id.
+            tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %message, "internal error");
+            "internal error; quote the request id when reporting it".to_owned()
+        }
+        other => other.to_string(),
+    };
+    Problem {
+        errors: match err {
+            RegistryError::CompileFailed { errors, .. } => Some(ProblemErrors::Compile(errors)),
+            _ => None,
+        },
+        violations: match err {
+            RegistryError::Incompatible { violations, .. } => Some(violations),
+            _ => None,
+        },
+        request_id: matches!(err, RegistryError::Internal(_))
+            .then_some(request_id)
+            .flatten(),
+        ..Problem::new(status_of(err), err.code(), detail)
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

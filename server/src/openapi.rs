@@ -1,46 +1,20 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the HTTP API, generated
-//! from the `#[utoipa::path]` annotations of the handlers. Security and the
-//! 401/403/503 problem responses are filled in from [`auth::requirement`], so
-//! they follow the one table that enforces them; a test checks that the
-//! document and [`crate::routes::ROUTES`] list the same operations.
+//! from the `#[utoipa::path]` annotations of the handlers that the route
+//! table lists ([`routes::Operations`]). Security and the 401/403/503 problem
+//! responses are filled in from each route's [`crate::auth::Need`] in
+//! [`routes::ROUTES`], the table the auth guard enforces; a test checks that
+//! the document and the table list the same operations.
 
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::Method;
-use serde::Serialize;
-use serde_json::Value;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::auth::{self, Need};
-use crate::handlers::{codegen, health, namespaces, plugins, schemas, staging, tokens, types};
-
-/// An error, as `application/problem+json` (RFC 9457).
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // Documentation only: errors are rendered by `crate::error`.
-pub struct Problem {
-    /// `urn:protoreg:problem:<code>`.
-    #[serde(rename = "type")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    /// Stable machine-readable code, e.g. `not_found`, `incompatible`.
-    code: String,
-    /// Compile errors (`compile_failed`) or field errors of a message that
-    /// does not decode (`invalid_argument`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<Value>>,
-    /// Compatibility violations (`incompatible`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    violations: Option<Vec<protoreg_core::Violation>>,
-    /// Set on internal errors, to quote when reporting them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
-}
+use crate::routes;
 
 /// Raw bytes of a body (an encoded protobuf message or descriptor set).
 pub struct Binary;
@@ -62,50 +36,24 @@ impl ToSchema for Binary {}
         title = "protoreg",
         description = "A Protocol Buffers schema registry. See API.md for the full contract."
     ),
-    paths(
-        tokens::create,
-        tokens::list,
-        tokens::get,
-        tokens::revoke,
-        plugins::list,
-        health::healthz,
-        health::readyz,
-        crate::metrics::scrape,
-        serve,
-        namespaces::list,
-        namespaces::put,
-        namespaces::get,
-        namespaces::delete,
-        namespaces::descriptor,
-        namespaces::put_settings,
-        staging::list,
-        staging::discard,
-        staging::promote,
-        schemas::list,
-        schemas::get,
-        schemas::versions,
-        schemas::publish,
-        schemas::version,
-        schemas::sources,
-        schemas::descriptor,
-        schemas::check,
-        schemas::diff,
-        schemas::rollback,
-        types::get,
-        types::validate,
-        types::transcode,
-        codegen::generated,
-        codegen::job,
-    ),
-    components(schemas(Problem)),
-    modifiers(&FromAuthTable)
+    components(schemas(crate::error::Problem))
 )]
 pub struct ApiDoc;
+
+/// The whole document: [`ApiDoc`] with the operations of the route table,
+/// completed by [`FromAuthTable`].
+pub fn openapi() -> Document {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(routes::Operations::openapi());
+    FromAuthTable.modify(&mut doc);
+    doc
+}
 
 /// Adds the bearer scheme; on every operation that is not public, the
 /// security requirement and 401/403; on every operation that takes a body,
 /// 415 and 408; on every operation, a `Problem` body for each error response
-/// that has none, and 503 where the store is used.
+/// that has none, and 503 where the store is used. Needs come from
+/// [`routes::ROUTES`].
 struct FromAuthTable;
 
 const BEARER: &str = "bearer";
@@ -168,9 +116,9 @@ impl Modify for FromAuthTable {
                         "The request body did not arrive within the configured time",
                     );
                 }
-                // A route missing from the table is refused at the edge; the
-                // drift test catches it, so document it as protected here.
-                if auth::requirement(&method, path) != Some(Need::Public) {
+                // An operation missing from the table (the drift test catches
+                // it) is documented as protected.
+                if !routes::route(&method, path).is_some_and(|route| route.need.is_public()) {
                     operation.security = Some(vec![SecurityRequirement::new::<
                         &str,
                         [&str; 0],
@@ -198,7 +146,7 @@ impl Modify for FromAuthTable {
 fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
+        openapi()
             .to_json()
             .unwrap_or_else(|e| format!("{{\"error\": \"encoding the OpenAPI document: {e}\"}}"))
     })
@@ -226,7 +174,7 @@ mod tests {
 
     /// Every (method, path) of the generated document.
     fn documented() -> BTreeSet<(String, String)> {
-        let doc = ApiDoc::openapi();
+        let doc = openapi();
         let mut out = BTreeSet::new();
         for (path, item) in &doc.paths.paths {
             for (method, op) in [
@@ -247,69 +195,21 @@ mod tests {
         out
     }
 
-    /// The (method, path) pairs registered in routes.rs, read from its text:
-    /// each `.route("..", web::<method>()...)`, prefixed by the
-    /// `web::scope("..")` it follows.
-    fn registered_in_source() -> BTreeSet<(String, String)> {
-        let source = include_str!("routes.rs");
-        let body = &source[source.find("pub fn config").expect("config in routes.rs")..];
-        let mut out = BTreeSet::new();
-        let mut prefix = String::new();
-        let mut rest = body;
-        loop {
-            let scope = rest.find("web::scope(\"");
-            let route = rest.find(".route(");
-            let at = match (scope, route) {
-                (Some(s), Some(r)) => s.min(r),
-                (Some(s), None) => s,
-                (None, Some(r)) => r,
-                (None, None) => break,
-            };
-            let tail = &rest[at..];
-            let open = tail.find('"').unwrap() + 1;
-            let close = open + tail[open..].find('"').unwrap();
-            let literal = &tail[open..close];
-            if Some(at) == scope {
-                prefix = literal.to_owned();
-            } else {
-                let after = &tail[close..];
-                let method = after[after.find("web::").unwrap() + 5..]
-                    .split("()")
-                    .next()
-                    .unwrap()
-                    .to_uppercase();
-                out.insert((method, format!("{prefix}{literal}")));
-            }
-            rest = &tail[close..];
-        }
-        out
-    }
-
     fn routes() -> BTreeSet<(String, String)> {
         ROUTES
             .iter()
-            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .map(|route| (route.method.as_str().to_owned(), route.path.to_owned()))
             .collect()
     }
 
-    #[test]
-    fn routes_list_matches_registration() {
-        let registered = registered_in_source();
-        assert!(
-            registered.len() > 20,
-            "parsed too few routes: {registered:?}"
-        );
-        assert_eq!(
-            routes(),
-            registered,
-            "routes::ROUTES and routes::config differ"
-        );
-    }
-
+    /// Each route's handler documents the route's own method and path (the
+    /// `#[utoipa::path]` annotation repeats them), and the document has no
+    /// other operation.
     #[test]
     fn document_covers_every_route_and_nothing_else() {
         let documented = documented();
         let routes = routes();
+        assert_eq!(routes.len(), ROUTES.len(), "a route is listed twice");
         let undocumented: Vec<_> = routes.difference(&documented).collect();
         assert!(
             undocumented.is_empty(),
@@ -323,41 +223,43 @@ mod tests {
     }
 
     #[test]
-    fn security_follows_the_auth_table() {
+    fn security_follows_the_route_table() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         let mut operation_ids = BTreeSet::new();
-        for (method, path) in ROUTES {
-            let id = doc["paths"][path][method.to_lowercase()]["operationId"].as_str();
+        for route in ROUTES {
+            let (method, path) = (route.method.as_str().to_lowercase(), route.path);
+            let op = &doc["paths"][path][&method];
+            let id = op["operationId"].as_str();
             assert!(
                 operation_ids.insert(id.unwrap_or_default().to_owned()),
-                "{method} {path}: operationId {id:?} missing or not unique"
+                "{route:?}: operationId {id:?} missing or not unique"
             );
-            let need = auth::requirement(&Method::from_bytes(method.as_bytes()).unwrap(), path);
-            assert!(
-                need.is_some(),
-                "{method} {path} has no entry in auth::requirement"
-            );
-            let op = &doc["paths"][path][method.to_lowercase()];
             let secured = op.get("security").is_some();
-            assert_eq!(secured, need != Some(Need::Public), "{method} {path}");
+            assert_eq!(secured, !route.need.is_public(), "{route:?}");
             let responses = op["responses"].as_object().unwrap();
             assert!(
                 responses.keys().any(|s| s.starts_with('2')),
-                "{method} {path} documents no success response"
+                "{route:?} documents no success response"
             );
+            if secured {
+                assert!(
+                    responses.contains_key("401") && responses.contains_key("403"),
+                    "{route:?} is secured but documents no 401/403"
+                );
+            }
             if op.get("requestBody").is_some() {
                 assert_eq!(
                     responses["415"]["content"]["application/problem+json"]["schema"]["$ref"],
                     "#/components/schemas/Problem",
-                    "{method} {path} takes a body but documents no 415"
+                    "{route:?} takes a body but documents no 415"
                 );
             }
             for (status, response) in responses {
-                if status.as_str() >= "400" && !(*path == "/readyz" && status == "503") {
+                if status.as_str() >= "400" && !(path == "/readyz" && status == "503") {
                     assert!(
                         response["content"]["application/problem+json"].is_object(),
-                        "{method} {path} {status} is not a problem"
+                        "{route:?} {status} is not a problem"
                     );
                 }
             }

@@ -1,126 +1,256 @@
-//! Every route of the HTTP API, registered in one place.
+//! The route table: every route of the HTTP API, listed once in [`ROUTES`]
+//! with its method, path template, handler and authorization need. Derived
+//! from it:
+//!
+//! - the actix configuration ([`config`]): one resource per path, each
+//!   wrapped in the auth guard with the routes of that path, so the guard
+//!   knows the route actix matched without matching anything itself;
+//! - the guard's requirement and the 405 `Allow` list ([`crate::auth`]);
+//! - the OpenAPI paths ([`Operations`], merged into the document by
+//!   [`crate::openapi`]), whose security and 401/403 responses follow each
+//!   route's need.
 
+use std::sync::LazyLock;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceRequest;
+use actix_web::http::Method;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::web;
+use protoreg_core::auth::Role::{Admin, Read, Write};
 
+use crate::auth::Need::{self, Caller, GlobalAdmin, Namespace, Public, PublicBySetting};
 use crate::handlers::{codegen, health, namespaces, plugins, schemas, staging, tokens, types};
+use crate::{metrics, openapi};
 
-/// Every (method, path template) registered by [`config`]. Tests check it
-/// against the text of [`config`] and against the OpenAPI document
-/// (`crate::openapi`), so neither can drift from the routes; the auth guard
-/// answers 405 from it.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/v1/tokens"),
-    ("GET", "/v1/tokens"),
-    ("GET", "/v1/tokens/{id}"),
-    ("DELETE", "/v1/tokens/{id}"),
-    ("GET", "/v1/plugins"),
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-    ("GET", "/v1/namespaces"),
-    ("PUT", "/v1/namespaces/{ns}"),
-    ("GET", "/v1/namespaces/{ns}"),
-    ("DELETE", "/v1/namespaces/{ns}"),
-    ("GET", "/v1/namespaces/{ns}/descriptor"),
-    ("GET", "/v1/namespaces/{ns}/staging"),
-    ("DELETE", "/v1/namespaces/{ns}/staging"),
-    ("POST", "/v1/namespaces/{ns}/promote"),
-    ("GET", "/v1/namespaces/{ns}/schemas"),
-    ("GET", "/v1/namespaces/{ns}/schemas/{schema}"),
-    ("GET", "/v1/namespaces/{ns}/schemas/{schema}/versions"),
-    ("POST", "/v1/namespaces/{ns}/schemas/{schema}/versions"),
-    (
-        "GET",
-        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}",
-    ),
-    (
-        "GET",
-        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/sources",
-    ),
-    (
-        "GET",
-        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor",
-    ),
-    ("POST", "/v1/namespaces/{ns}/schemas/{schema}/check"),
-    ("GET", "/v1/namespaces/{ns}/schemas/{schema}/diff"),
-    ("PUT", "/v1/namespaces/{ns}/settings"),
-    ("GET", "/v1/namespaces/{ns}/types/{full_name}"),
-    ("POST", "/v1/namespaces/{ns}/types/{full_name}/validate"),
-    ("POST", "/v1/namespaces/{ns}/types/{full_name}/transcode"),
-    ("POST", "/v1/namespaces/{ns}/schemas/{schema}/rollback"),
-    (
-        "GET",
-        "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/generated/{plugin}",
-    ),
-    ("GET", "/v1/jobs/{id}"),
-];
+/// One route: `method` on the path template `path` (actix syntax, as the
+/// OpenAPI document spells it too) runs `handler` for callers that meet
+/// `need`.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub need: Need,
+    /// The handler as an actix route (without its method guard).
+    handler: fn() -> actix_web::Route,
+}
 
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({:?})", self.method, self.path, self.need)
+    }
+}
+
+/// `METHOD "path" => module::handler, need;` for each route: [`ROUTES`] and
+/// [`Operations`] (the handlers' `#[utoipa::path]` operations).
+macro_rules! routes {
+    ($($method:ident $path:literal => $module:ident :: $handler:ident, $need:expr;)*) => {
+        /// Every route of the HTTP API.
+        pub static ROUTES: &[Route] = &[$(
+            Route {
+                method: Method::$method,
+                path: $path,
+                need: $need,
+                handler: || web::route().to($module::$handler),
+            },
+        )*];
+
+        /// The OpenAPI operations of [`ROUTES`], from each handler's
+        /// `#[utoipa::path]` (tests check that they name the same method and
+        /// path as the table).
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($module::$handler),*))]
+        pub struct Operations;
+    };
+}
+
+routes! {
+    POST "/v1/tokens" => tokens::create, Caller;
+    GET "/v1/tokens" => tokens::list, GlobalAdmin;
+    GET "/v1/tokens/{id}" => tokens::get, GlobalAdmin;
+    DELETE "/v1/tokens/{id}" => tokens::revoke, GlobalAdmin;
+    GET "/v1/plugins" => plugins::list, Caller;
+    GET "/healthz" => health::healthz, Public;
+    GET "/readyz" => health::readyz, Public;
+    GET "/metrics" => metrics::scrape, PublicBySetting;
+    GET "/openapi.json" => openapi::serve, PublicBySetting;
+    // Any caller here; the handler then needs read in the job's namespace
+    // (`auth::require_namespace_role`), which the route cannot name.
+    GET "/v1/jobs/{id}" => codegen::job, Caller;
+    GET "/v1/namespaces" => namespaces::list, Caller;
+    PUT "/v1/namespaces/{ns}" => namespaces::put, Namespace(Admin);
+    GET "/v1/namespaces/{ns}" => namespaces::get, Namespace(Read);
+    DELETE "/v1/namespaces/{ns}" => namespaces::delete, Namespace(Admin);
+    GET "/v1/namespaces/{ns}/descriptor" => namespaces::descriptor, Namespace(Read);
+    PUT "/v1/namespaces/{ns}/settings" => namespaces::put_settings, Namespace(Admin);
+    GET "/v1/namespaces/{ns}/staging" => staging::list, Namespace(Read);
+    DELETE "/v1/namespaces/{ns}/staging" => staging::discard, Namespace(Admin);
+    POST "/v1/namespaces/{ns}/promote" => staging::promote, Namespace(Admin);
+    GET "/v1/namespaces/{ns}/schemas" => schemas::list, Namespace(Read);
+    GET "/v1/namespaces/{ns}/schemas/{schema}" => schemas::get, Namespace(Read);
+    GET "/v1/namespaces/{ns}/schemas/{schema}/versions" => schemas::versions, Namespace(Read);
+    POST "/v1/namespaces/{ns}/schemas/{schema}/versions" => schemas::publish, Namespace(Write);
+    GET "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}" => schemas::version, Namespace(Read);
+    GET "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/sources" => schemas::sources, Namespace(Read);
+    GET "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor" => schemas::descriptor, Namespace(Read);
+    GET "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/generated/{plugin}" => codegen::generated, Namespace(Read);
+    POST "/v1/namespaces/{ns}/schemas/{schema}/check" => schemas::check, Namespace(Write);
+    GET "/v1/namespaces/{ns}/schemas/{schema}/diff" => schemas::diff, Namespace(Read);
+    POST "/v1/namespaces/{ns}/schemas/{schema}/rollback" => schemas::rollback, Namespace(Admin);
+    GET "/v1/namespaces/{ns}/types/{full_name}" => types::get, Namespace(Read);
+    // Validating and converting a message reads the namespace.
+    POST "/v1/namespaces/{ns}/types/{full_name}/validate" => types::validate, Namespace(Read);
+    POST "/v1/namespaces/{ns}/types/{full_name}/transcode" => types::transcode, Namespace(Read);
+}
+
+/// The route of `method` on `path`, if the table has one.
+pub fn route(method: &Method, path: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .find(|route| route.method == *method && route.path == path)
+}
+
+/// [`ROUTES`] grouped by path, in the table's order: one actix resource
+/// each. Built once.
+pub fn by_path() -> &'static [(&'static str, Vec<&'static Route>)] {
+    static BY_PATH: LazyLock<Vec<(&'static str, Vec<&'static Route>)>> = LazyLock::new(|| {
+        let mut out: Vec<(&'static str, Vec<&'static Route>)> = Vec::new();
+        for route in ROUTES {
+            match out.iter_mut().find(|(path, _)| *path == route.path) {
+                Some((_, routes)) => routes.push(route),
+                None => out.push((route.path, vec![route])),
+            }
+        }
+        out
+    });
+    &BY_PATH
+}
+
+/// Paths under this prefix are registered in one actix scope, so that the
+/// router tries them only for paths under it.
+const NAMESPACES: &str = "/v1/namespaces";
+
+/// Registers every route of [`ROUTES`]: one resource per path, guarded by
+/// [`crate::auth::guard`] with that path's routes (405 for other methods).
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/tokens", web::post().to(tokens::create))
-        .route("/v1/tokens", web::get().to(tokens::list))
-        .route("/v1/tokens/{id}", web::get().to(tokens::get))
-        .route("/v1/tokens/{id}", web::delete().to(tokens::revoke))
-        .route("/v1/plugins", web::get().to(plugins::list))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(crate::metrics::scrape))
-        .route("/openapi.json", web::get().to(crate::openapi::serve))
-        .route("/v1/jobs/{id}", web::get().to(codegen::job))
-        .service(
-            web::scope("/v1/namespaces")
-                .route("", web::get().to(namespaces::list))
-                .route("/{ns}", web::put().to(namespaces::put))
-                .route("/{ns}", web::get().to(namespaces::get))
-                .route("/{ns}", web::delete().to(namespaces::delete))
-                .route("/{ns}/descriptor", web::get().to(namespaces::descriptor))
-                .route("/{ns}/staging", web::get().to(staging::list))
-                .route("/{ns}/staging", web::delete().to(staging::discard))
-                .route("/{ns}/promote", web::post().to(staging::promote))
-                .route("/{ns}/schemas", web::get().to(schemas::list))
-                .route("/{ns}/schemas/{schema}", web::get().to(schemas::get))
-                .route(
-                    "/{ns}/schemas/{schema}/versions",
-                    web::get().to(schemas::versions),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/versions",
-                    web::post().to(schemas::publish),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/versions/{version}",
-                    web::get().to(schemas::version),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/versions/{version}/sources",
-                    web::get().to(schemas::sources),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/versions/{version}/descriptor",
-                    web::get().to(schemas::descriptor),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/check",
-                    web::post().to(schemas::check),
-                )
-                .route("/{ns}/schemas/{schema}/diff", web::get().to(schemas::diff))
-                .route("/{ns}/settings", web::put().to(namespaces::put_settings))
-                .route("/{ns}/types/{full_name}", web::get().to(types::get))
-                .route(
-                    "/{ns}/types/{full_name}/validate",
-                    web::post().to(types::validate),
-                )
-                .route(
-                    "/{ns}/types/{full_name}/transcode",
-                    web::post().to(types::transcode),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/rollback",
-                    web::post().to(schemas::rollback),
-                )
-                .route(
-                    "/{ns}/schemas/{schema}/versions/{version}/generated/{plugin}",
-                    web::get().to(codegen::generated),
-                ),
+    let mut scope = web::scope(NAMESPACES);
+    for (path, routes) in by_path() {
+        let routes: &'static [&'static Route] = routes;
+        let scoped = path
+            .strip_prefix(NAMESPACES)
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+        let mut resource = web::resource(scoped.unwrap_or(path));
+        for route in routes {
+            resource = resource.route((route.handler)().method(route.method.clone()));
+        }
+        let resource = resource.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+            crate::auth::guard(routes, req, next)
+        }));
+        if scoped.is_some() {
+            scope = scope.service(resource);
+        } else {
+            cfg.service(resource);
+        }
+    }
+    cfg.service(scope);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use actix_web::http::StatusCode;
+    use actix_web::test as actix_test;
+    use actix_web::{App, HttpResponse};
+
+    use super::*;
+
+    #[test]
+    fn each_method_and_path_is_one_route() {
+        let mut seen = BTreeSet::new();
+        for route in ROUTES {
+            assert!(
+                seen.insert((route.method.as_str(), route.path)),
+                "{route:?} is listed twice"
+            );
+            assert!(
+                !route.path.contains("{ns}") || route.path.starts_with("/v1/namespaces/{ns}"),
+                "{route:?}: the guard reads `{{ns}}` as the fourth path segment"
+            );
+            assert_eq!(
+                matches!(route.need, Need::Namespace(_)),
+                route.path.starts_with("/v1/namespaces/{ns}"),
+                "{route:?}: a namespace role needs a `{{ns}}` route, and `{{ns}}` routes need one"
+            );
+        }
+        assert_eq!(
+            by_path().iter().map(|(_, r)| r.len()).sum::<usize>(),
+            ROUTES.len()
         );
+    }
+
+    /// A concrete path of a template: each `{param}` becomes `x`.
+    fn concrete(template: &str) -> String {
+        template
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "x"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// What [`config`] registers is the table: each route reaches the guard
+    /// (which, without the app's data, refuses with 500), and every other
+    /// method on its path is 405 with the table's methods in `Allow`.
+    #[actix_web::test]
+    async fn config_registers_the_table() {
+        let app = actix_test::init_service(App::new().configure(config).default_service(web::to(
+            || async { HttpResponse::NotFound().body("no such route") },
+        )))
+        .await;
+        for route in ROUTES {
+            let req = actix_test::TestRequest::default()
+                .method(route.method.clone())
+                .uri(&concrete(route.path))
+                .to_request();
+            let response = actix_test::call_service(&app, req).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{route:?} did not reach its guard"
+            );
+        }
+        for (path, routes) in by_path() {
+            let req = actix_test::TestRequest::default()
+                .method(Method::PATCH)
+                .uri(&concrete(path))
+                .to_request();
+            let response = actix_test::call_service(&app, req).await;
+            assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            let allow: Vec<&str> = routes.iter().map(|r| r.method.as_str()).collect();
+            assert_eq!(
+                response.headers().get("allow").unwrap().to_str().unwrap(),
+                allow.join(", "),
+                "{path}"
+            );
+        }
+        let req = actix_test::TestRequest::get()
+            .uri("/v1/nothing")
+            .to_request();
+        assert_eq!(
+            actix_test::call_service(&app, req).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let req = actix_test::TestRequest::get()
+            .uri("/v1/namespaces/")
+            .to_request();
+        assert_eq!(
+            actix_test::call_service(&app, req).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
 }

@@ -107,7 +107,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
                         Ok(response)
                     })
                 })
-                .wrap(actix_web::middleware::from_fn(crate::auth::guard))
+                // The auth guard wraps each route's resource (`routes::config`).
                 .wrap_fn(metrics::track)
                 .wrap(crate::edge::cors(allowed_origins.clone()))
                 .wrap(actix_web::middleware::from_fn(crate::edge::edge))

@@ -26,10 +26,10 @@ pub struct GeneratedQuery {
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/generated/{plugin}",
     tag = "codegen",
     params(
-        ("ns" = String, Path, description = "Namespace id"),
-        ("schema" = String, Path, description = "Schema id"),
-        ("version" = String, Path, description = "A version number, `current` or `staged`"),
-        ("plugin" = String, Path, description = "A code generator: a plugin's generator or a configured `protoc-gen-*`"),
+        super::params::Ns,
+        super::params::Schema,
+        super::params::Version,
+        super::params::Plugin,
         GeneratedQuery,
     ),
     responses(
@@ -64,7 +64,7 @@ pub async fn generated(
     get,
     path = "/v1/jobs/{id}",
     tag = "codegen",
-    params(("id" = i64, Path, description = "Job id (from a promote's `jobs`)")),
+    params(super::params::JobId),
     responses(
         (status = 200, description = "`{id, kind, status, namespace, schema, version, plugin, parameter, log, created_at, started_at, finished_at}`; status ∈ queued, running, succeeded, failed", body = Object),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),

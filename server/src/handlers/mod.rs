@@ -4,6 +4,7 @@
 pub mod codegen;
 pub mod health;
 pub mod namespaces;
+pub mod params;
 pub mod plugins;
 pub mod schemas;
 pub mod staging;

@@ -92,7 +92,7 @@ pub struct PutNamespace {
     put,
     path = "/v1/namespaces/{ns}",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
+    params(super::params::Ns),
     request_body = Option<PutNamespace>,
     responses(
         (status = 200, description = "Updated", body = NamespaceBody),
@@ -133,7 +133,7 @@ pub async fn put(
     get,
     path = "/v1/namespaces/{ns}",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
+    params(super::params::Ns),
     responses(
         (status = 200, description = "The namespace with its settings", body = NamespaceBody),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -149,7 +149,7 @@ pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespon
     delete,
     path = "/v1/namespaces/{ns}",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "scratch")),
+    params(super::params::NsToDelete),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -167,7 +167,7 @@ pub async fn delete(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRes
     get,
     path = "/v1/namespaces/{ns}/descriptor",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), DescriptorQuery),
+    params(super::params::Ns, DescriptorQuery),
     responses(
         (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
         (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
@@ -218,7 +218,7 @@ pub struct CodegenTarget {
     put,
     path = "/v1/namespaces/{ns}/settings",
     tag = "namespaces",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
+    params(super::params::Ns),
     request_body = Settings,
     responses(
         (status = 200, description = "The namespace with its new settings", body = NamespaceBody),

@@ -92,7 +92,7 @@ pub struct DiffBody {
     get,
     path = "/v1/namespaces/{ns}/schemas",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), super::PageQuery),
+    params(super::params::Ns, super::PageQuery),
     responses(
         (status = 200, description = "One page of the namespace's schemas", body = SchemaPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -126,7 +126,7 @@ pub async fn list(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
+    params(super::params::Ns, super::params::Schema),
     responses(
         (status = 200, description = "The schema with every version", body = SchemaDetail),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -150,7 +150,7 @@ pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), super::PageQuery),
+    params(super::params::Ns, super::params::Schema, super::PageQuery),
     responses(
         (status = 200, description = "One page of the schema's versions", body = VersionPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -200,7 +200,7 @@ pub struct PublishBody {
     post,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
+    params(super::params::Ns, super::params::Schema),
     request_body = PublishBody,
     responses(
         (status = 200, description = "No change: the sources match the staged (else current) version", body = Published),
@@ -271,7 +271,7 @@ fn version_ref(raw: &str) -> ApiResult<VersionRef> {
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), ("version" = String, Path, description = "A version number, `current` or `staged`", example = "1")),
+    params(super::params::Ns, super::params::Schema, super::params::Version),
     responses(
         (status = 200, description = "The version", body = VersionInfo),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -293,7 +293,7 @@ pub async fn version(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/sources",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), ("version" = String, Path, description = "A version number, `current` or `staged`", example = "1")),
+    params(super::params::Ns, super::params::Schema, super::params::Version),
     responses(
         (status = 200, description = "The version's sources by path", body = Sources),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -315,7 +315,7 @@ pub async fn sources(
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), ("version" = String, Path, description = "A version number, `current` or `staged`", example = "1"), DescriptorQuery),
+    params(super::params::Ns, super::params::Schema, super::params::Version, DescriptorQuery),
     responses(
         (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
         (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
@@ -354,7 +354,7 @@ pub struct RollbackBody {
     post,
     path = "/v1/namespaces/{ns}/schemas/{schema}/rollback",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
+    params(super::params::Ns, super::params::Schema),
     request_body = RollbackBody,
     responses(
         (status = 200, description = "The version, now staged", body = RolledBack),
@@ -401,7 +401,7 @@ pub struct CheckBody {
     post,
     path = "/v1/namespaces/{ns}/schemas/{schema}/check",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing")),
+    params(super::params::Ns, super::params::Schema),
     request_body = CheckBody,
     responses(
         (status = 200, description = "The outcome: compile errors and compatibility violations", body = CheckOutcome),
@@ -446,7 +446,7 @@ pub struct DiffQuery {
     get,
     path = "/v1/namespaces/{ns}/schemas/{schema}/diff",
     tag = "schemas",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("schema" = String, Path, description = "Schema id", pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", example = "billing"), DiffQuery),
+    params(super::params::Ns, super::params::Schema, DiffQuery),
     responses(
         (status = 200, description = "The changes and violations", body = DiffBody),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),

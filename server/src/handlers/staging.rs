@@ -47,7 +47,7 @@ pub struct Promoted {
     get,
     path = "/v1/namespaces/{ns}/staging",
     tag = "staging",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), super::PageQuery),
+    params(super::params::Ns, super::PageQuery),
     responses(
         (status = 200, description = "One page of the staged versions", body = StagedPage),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -80,7 +80,7 @@ pub async fn list(
     delete,
     path = "/v1/namespaces/{ns}/staging",
     tag = "staging",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
+    params(super::params::Ns),
     responses(
         (status = 200, description = "The schemas whose staged version was discarded", body = Discarded),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -105,7 +105,7 @@ pub struct PromoteRequest {
     post,
     path = "/v1/namespaces/{ns}/promote",
     tag = "staging",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop")),
+    params(super::params::Ns),
     request_body = Option<PromoteRequest>,
     responses(
         (status = 200, description = "What was (or, with `dry_run`, would be) promoted; `jobs`: the code generation jobs queued, one per promoted version and `settings.codegen` target (see `GET /v1/jobs/{id}`)", body = Promoted),

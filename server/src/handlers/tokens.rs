@@ -117,7 +117,7 @@ fn token_id(raw: &str) -> ApiResult<i64> {
     get,
     path = "/v1/tokens/{id}",
     tag = "tokens",
-    params(("id" = i64, Path, description = "Token id", minimum = 1, example = 1)),
+    params(super::params::TokenId),
     responses(
         (status = 200, description = "The token, without its secret", body = TokenInfo),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -136,7 +136,7 @@ pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespon
     delete,
     path = "/v1/tokens/{id}",
     tag = "tokens",
-    params(("id" = i64, Path, description = "Token id", minimum = 1, example = 1)),
+    params(super::params::TokenId),
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),

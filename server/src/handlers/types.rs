@@ -82,7 +82,7 @@ fn find_message(scope: &TypeScope, full_name: &str) -> ApiResult<MessageDescript
     get,
     path = "/v1/namespaces/{ns}/types/{full_name}",
     tag = "types",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service", example = "billing.Invoice"), TypeQuery),
+    params(super::params::Ns, super::params::FullName, TypeQuery),
     responses(
         (status = 200, description = "The type's descriptor, owning schema and file", body = TypeBody),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
@@ -170,7 +170,7 @@ async fn message_type(
     post,
     path = "/v1/namespaces/{ns}/types/{full_name}/validate",
     tag = "types",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service", example = "billing.Invoice"), TypeQuery),
+    params(super::params::Ns, super::params::FullName, TypeQuery),
     request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
     responses(
         (status = 200, description = "Whether the message is valid, and its errors", body = Validation),
@@ -202,7 +202,7 @@ pub async fn validate(
     post,
     path = "/v1/namespaces/{ns}/types/{full_name}/transcode",
     tag = "types",
-    params(("ns" = String, Path, description = "Namespace id", pattern = "^(__builtins__|[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$", example = "shop"), ("full_name" = String, Path, description = "Fully qualified name of a message, enum or service", example = "billing.Invoice"), TypeQuery),
+    params(super::params::Ns, super::params::FullName, TypeQuery),
     request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
     responses(
         (status = 200, description = "The message in the `?to=` format", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
