@@ -204,6 +204,12 @@ pub async fn guard(
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
     actix_web::Error,
 > {
+    if let (Some(route), Some(matched)) = (
+        routes.first(),
+        req.extensions().get::<crate::routes::MatchedPath>(),
+    ) {
+        matched.0.set(Some(route.path));
+    }
     let checked = match routes.iter().find(|route| route.method == *req.method()) {
         Some(route) => check(route, &req).await,
         None => Err(ApiError::MethodNotAllowed {

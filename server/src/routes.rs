@@ -34,6 +34,14 @@ pub struct Route {
     handler: fn() -> actix_web::Route,
 }
 
+/// Where the guard of the route a request matched writes that route's path
+/// template: the metrics put one in the request's extensions and read it
+/// after the call, so nothing matches the path a second time. (A clone of
+/// the request itself cannot be kept across routing: actix needs to own it
+/// alone to record the match.)
+#[derive(Debug, Clone, Default)]
+pub struct MatchedPath(pub std::rc::Rc<std::cell::Cell<Option<&'static str>>>);
+
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} ({:?})", self.method, self.path, self.need)
