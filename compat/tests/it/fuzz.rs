@@ -9,7 +9,7 @@
 //! `PROTOREG_FUZZ_PAIRS` (default 200) pairs from `PROTOREG_FUZZ_SEED`
 //! (default fixed, so CI is reproducible); pair `i` uses seed `SEED + i`.
 //! A failing pair's directory is kept and printed. Needs buf (see
-//! `oracle.rs`); without it the test fails under `CI=true` and prints
+//! `oracle.rs`); without it the test fails under CI (`CI=1` too) and prints
 //! "skipped: buf not found" otherwise. `compat/tests/fuzz.sh` runs thousands.
 
 use std::collections::BTreeMap;

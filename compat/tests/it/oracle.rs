@@ -1,6 +1,7 @@
 //! Re-runs buf on every case and checks expected.json is still what buf says.
 //! Needs buf: `PROTOREG_BUF`, else `scripts/ensure-buf`. Without buf the test
-//! fails under `CI=true` and prints "skipped: buf not found" otherwise.
+//! fails under CI (`CI=true` or `CI=1`) and prints "skipped: buf not found"
+//! otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
