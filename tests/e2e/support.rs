@@ -259,14 +259,22 @@ impl Server {
     }
 
     pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let r = self
-            .http
+        status_json(self.post_typed(path, "application/json", body))
+    }
+
+    /// POSTs `body` as it is, declared as `content_type`.
+    pub fn post_typed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> reqwest::blocking::Response {
+        self.http
             .post(self.url(path))
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body)
             .send()
-            .expect("POST");
-        status_json(r)
+            .expect("POST")
     }
 
     pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
