@@ -8,33 +8,9 @@ use crate::support::*;
 
 const ADMIN: &str = "admin-secret-for-tests";
 
-fn call(
-    server: &Server,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = server.http.request(method, server.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().expect("request");
-    let status = response.status().as_u16();
-    let text = response.text().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 fn create_token(server: &Server, namespace: &str, role: &str) -> (i64, String) {
     let body = json!({"name": format!("{role}@{namespace}"), "roles": [{"namespace": namespace, "role": role}]});
-    let (status, created) = call(server, "POST", "/v1/tokens", Some(ADMIN), Some(&body));
+    let (status, created) = server.call("POST", "/v1/tokens", Some(ADMIN), Some(&body));
     assert_eq!(status, 201, "{created}");
     (
         created["id"].as_i64().unwrap(),
@@ -97,8 +73,7 @@ fn case(method: &'static str, path: &str, body: Option<Value>, need: Need, succe
 
 fn publish_as_admin(server: &Server, ns: &str, schema: &str, path: &str, text: &str) {
     let body = json!({"sources": {path: text}});
-    let (status, out) = call(
-        server,
+    let (status, out) = server.call(
         "POST",
         &format!("/v1/namespaces/{ns}/schemas/{schema}/versions"),
         Some(ADMIN),
@@ -111,44 +86,26 @@ fn publish_as_admin(server: &Server, ns: &str, schema: &str, path: &str, text: &
 fn every_route_checks_its_role() {
     let server = Server::start_with_env(&Db::sqlite(), &[("PROTOREG_AUTH__ADMIN_TOKEN", ADMIN)]);
     assert_eq!(
-        call(
-            &server,
-            "PUT",
-            "/v1/namespaces/team",
-            Some(ADMIN),
-            Some(&json!({}))
-        )
-        .0,
+        server
+            .call("PUT", "/v1/namespaces/team", Some(ADMIN), Some(&json!({})))
+            .0,
         201
     );
     assert_eq!(
-        call(
-            &server,
-            "PUT",
-            "/v1/namespaces/other",
-            Some(ADMIN),
-            Some(&json!({}))
-        )
-        .0,
+        server
+            .call("PUT", "/v1/namespaces/other", Some(ADMIN), Some(&json!({})))
+            .0,
         201
     );
     publish_as_admin(&server, "team", "common", "common/money.proto", MONEY_V1);
     assert_eq!(
-        call(
-            &server,
-            "POST",
-            "/v1/namespaces/team/promote",
-            Some(ADMIN),
-            None
-        )
-        .0,
+        server
+            .call("POST", "/v1/namespaces/team/promote", Some(ADMIN), None)
+            .0,
         200
     );
-    let v2 = MONEY_V1.replace(
-        "string currency = 2;",
-        "string currency = 2;\n  int32 nanos = 3;",
-    );
-    publish_as_admin(&server, "team", "common", "common/money.proto", &v2);
+    let v2 = MONEY_WITH_NANOS;
+    publish_as_admin(&server, "team", "common", "common/money.proto", v2);
 
     let tokens = [
         (Who::Nobody, None),
@@ -348,13 +305,7 @@ fn every_route_checks_its_role() {
         need: Admin,
         success: 204,
         setup: Some(|server| {
-            call(
-                server,
-                "PUT",
-                "/v1/namespaces/team",
-                Some(ADMIN),
-                Some(&json!({})),
-            );
+            server.call("PUT", "/v1/namespaces/team", Some(ADMIN), Some(&json!({})));
             None
         }),
     });
@@ -366,13 +317,8 @@ fn every_route_checks_its_role() {
                 Some(id) => case.path.replace("{id}", &id),
                 None => case.path.clone(),
             };
-            let (status, body) = call(
-                &server,
-                case.method,
-                &path,
-                token.as_deref(),
-                case.body.as_ref(),
-            );
+            let (status, body) =
+                server.call(case.method, &path, token.as_deref(), case.body.as_ref());
             let expected = if allowed(*who, case.need) {
                 case.success
             } else if matches!(who, Who::Nobody) {
@@ -408,20 +354,16 @@ fn every_route_checks_its_role() {
 #[test]
 fn tokens_are_shown_once_revoked_at_once_and_expire() {
     let server = Server::start_with_env(&Db::sqlite(), &[("PROTOREG_AUTH__ADMIN_TOKEN", ADMIN)]);
-    call(
-        &server,
-        "PUT",
-        "/v1/namespaces/team",
-        Some(ADMIN),
-        Some(&json!({})),
-    );
+    server.call("PUT", "/v1/namespaces/team", Some(ADMIN), Some(&json!({})));
     let (id, secret) = create_token(&server, "team", "read");
     assert!(secret.starts_with("prt_") && secret.len() > 40);
     assert_eq!(
-        call(&server, "GET", "/v1/namespaces/team", Some(&secret), None).0,
+        server
+            .call("GET", "/v1/namespaces/team", Some(&secret), None)
+            .0,
         200
     );
-    let (_, listed) = call(&server, "GET", "/v1/tokens", Some(ADMIN), None);
+    let (_, listed) = server.call("GET", "/v1/tokens", Some(ADMIN), None);
     assert!(
         !listed.to_string().contains(&secret),
         "the secret is never listed"
@@ -434,60 +376,48 @@ fn tokens_are_shown_once_revoked_at_once_and_expire() {
         .collect();
     assert!(listed_ids.contains(&id));
     assert_eq!(
-        call(
-            &server,
-            "DELETE",
-            &format!("/v1/tokens/{id}"),
-            Some(ADMIN),
-            None
-        )
-        .0,
+        server
+            .call("DELETE", &format!("/v1/tokens/{id}"), Some(ADMIN), None)
+            .0,
         204
     );
-    let (status, body) = call(&server, "GET", "/v1/namespaces/team", Some(&secret), None);
+    let (status, body) = server.call("GET", "/v1/namespaces/team", Some(&secret), None);
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("unauthenticated")),
         "revocation is immediate"
     );
     assert_eq!(
-        call(
-            &server,
-            "DELETE",
-            &format!("/v1/tokens/{id}"),
-            Some(ADMIN),
-            None
-        )
-        .0,
+        server
+            .call("DELETE", &format!("/v1/tokens/{id}"), Some(ADMIN), None)
+            .0,
         404
     );
     assert_eq!(
-        call(
-            &server,
-            "GET",
-            "/v1/namespaces/team",
-            Some("prt_forged"),
-            None
-        )
-        .0,
+        server
+            .call("GET", "/v1/namespaces/team", Some("prt_forged"), None)
+            .0,
         401
     );
-    assert_eq!(
-        call(&server, "GET", "/v1/namespaces/team", None, None).0,
-        401
-    );
+    assert_eq!(server.call("GET", "/v1/namespaces/team", None, None).0, 401);
 
     let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
     let body = json!({"name": "short", "roles": [{"namespace": "team", "role": "read"}], "expires_at": soon});
-    let (status, created) = call(&server, "POST", "/v1/tokens", Some(ADMIN), Some(&body));
+    let (status, created) = server.call("POST", "/v1/tokens", Some(ADMIN), Some(&body));
     assert_eq!(status, 201, "{created}");
     let short = created["token"].as_str().unwrap().to_owned();
     assert_eq!(
-        call(&server, "GET", "/v1/namespaces/team", Some(&short), None).0,
+        server
+            .call("GET", "/v1/namespaces/team", Some(&short), None)
+            .0,
         200
     );
     let deadline = Instant::now() + Duration::from_secs(20);
-    while call(&server, "GET", "/v1/namespaces/team", Some(&short), None).0 != 401 {
+    while server
+        .call("GET", "/v1/namespaces/team", Some(&short), None)
+        .0
+        != 401
+    {
         assert!(Instant::now() < deadline, "the token never expired");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -498,7 +428,7 @@ fn tokens_are_shown_once_revoked_at_once_and_expire() {
         json!({"name": "", "roles": [{"namespace": "team", "role": "read"}]}),
         json!({"name": "x", "roles": [{"namespace": "team", "role": "read"}], "expires_at": "2001-01-01T00:00:00Z"}),
     ] {
-        let (status, out) = call(&server, "POST", "/v1/tokens", Some(ADMIN), Some(&bad));
+        let (status, out) = server.call("POST", "/v1/tokens", Some(ADMIN), Some(&bad));
         assert_eq!(
             (status, out["code"].as_str()),
             (400, Some("invalid_argument")),
@@ -511,8 +441,7 @@ fn tokens_are_shown_once_revoked_at_once_and_expire() {
 fn namespace_list_shows_what_the_caller_may_read() {
     let server = Server::start_with_env(&Db::sqlite(), &[("PROTOREG_AUTH__ADMIN_TOKEN", ADMIN)]);
     for ns in ["team", "other"] {
-        call(
-            &server,
+        server.call(
             "PUT",
             &format!("/v1/namespaces/{ns}"),
             Some(ADMIN),
@@ -520,7 +449,7 @@ fn namespace_list_shows_what_the_caller_may_read() {
         );
     }
     let (_, reader) = create_token(&server, "team", "read");
-    let (_, listed) = call(&server, "GET", "/v1/namespaces", Some(&reader), None);
+    let (_, listed) = server.call("GET", "/v1/namespaces", Some(&reader), None);
     let ids: Vec<&str> = listed["namespaces"]
         .as_array()
         .unwrap()

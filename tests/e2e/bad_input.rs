@@ -4,16 +4,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn assert_problem(status: u16, body: &Value, want_status: u16, want_code: &str) {
-    assert_eq!(status, want_status, "{body}");
-    assert_eq!(body["code"], want_code, "{body}");
-    assert_eq!(body["status"], want_status, "{body}");
-    assert!(
-        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
-}
-
 #[test]
 fn bad_publishes_are_refused_and_change_nothing() {
     let server = Server::start_with_env(
@@ -24,7 +14,7 @@ fn bad_publishes_are_refused_and_change_nothing() {
             ("PROTOREG_LIMITS__MAX_REQUEST_BYTES", "100000"),
         ],
     );
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.money_staged("ns");
     let revision = server.revision("ns");
     let publish = |ns: &str, schema: &str, body: Value| {
         server.post(
@@ -114,7 +104,7 @@ fn bad_publishes_are_refused_and_change_nothing() {
 #[test]
 fn unknown_things_are_not_found() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.money_staged("ns");
     for path in [
         "/v1/namespaces/nope",
         "/v1/namespaces/nope/schemas",
@@ -151,12 +141,7 @@ fn unknown_things_are_not_found() {
 #[test]
 fn a_method_a_route_does_not_have_is_405_with_allow() {
     let server = Server::start(&Db::sqlite());
-    assert_eq!(
-        server
-            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-            .0,
-        201
-    );
+    server.money_staged("shop");
     let revision = server.revision("shop");
     for (method, path, allow) in [
         ("PATCH", "/v1/namespaces/shop", "PUT, GET, DELETE"),

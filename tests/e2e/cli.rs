@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use prost::Message;
 use serde_json::Value;
 
-use crate::support::{BIN, Db, INVOICE_V1, MONEY_V1, Server};
+use crate::support::{BIN, Db, INVOICE_V1, MONEY_V1, Server, write_tree};
 
 const MONEY_V2: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n  string note = 3;\n}\n";
 /// Field 2 deleted: breaks FIELD_NO_DELETE.
@@ -79,14 +79,6 @@ fn run_env(base: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]
 
 fn run(server: &Server, args: &[&str]) -> Run {
     run_with(&server.base, args, None)
-}
-
-fn write_tree(dir: &Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
-        std::fs::write(path, text).expect("write file");
-    }
 }
 
 fn s(path: &Path) -> &str {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::BIN;
+use crate::support::{BIN, copy_dir, skip_unless_ci, write_tree};
 
 const PROTO3_INT32: &str =
     "syntax = \"proto3\";\n\npackage foo.v1;\n\nmessage M {\n  int32 a = 1;\n}\n";
@@ -31,14 +31,6 @@ fn protoreg(args: &[&str]) -> Output {
     }
 }
 
-fn write_tree(dir: &Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
-        std::fs::write(path, text).expect("write file");
-    }
-}
-
 fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
@@ -58,7 +50,7 @@ fn corpus_case(name: &str) -> PathBuf {
 }
 
 /// buf from `PROTOREG_BUF` or `scripts/ensure-buf`; `None` (after a notice)
-/// when missing outside CI, a panic under `CI=true`.
+/// when missing outside CI, a panic under CI.
 fn find_buf() -> Option<PathBuf> {
     let found = std::env::var_os("PROTOREG_BUF")
         .map(PathBuf::from)
@@ -70,25 +62,9 @@ fn find_buf() -> Option<PathBuf> {
         })
         .filter(|path| path.is_file());
     if found.is_none() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("buf not found under CI=true: set PROTOREG_BUF or make scripts/ensure-buf work");
-        }
-        println!("skipped: buf not found");
+        skip_unless_ci("buf not found: set PROTOREG_BUF or make scripts/ensure-buf work");
     }
     found
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy file");
-        }
-    }
 }
 
 /// `buf breaking` on `current` against `previous` with `buf_yaml` as the

@@ -9,13 +9,7 @@ use crate::support::*;
 const NODE: &str = "syntax = \"proto3\";\npackage deep;\nmessage Node {\n  Node child = 1;\n  string name = 2;\n}\n";
 
 fn post(server: &Server, path: &str, content_type: &str, body: String) -> (u16, Value) {
-    let response = server
-        .http
-        .post(server.url(path))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .expect("the server answers");
+    let response = server.post_typed(path, content_type, body);
     let status = response.status().as_u16();
     (status, response.json().unwrap_or(Value::Null))
 }

@@ -100,13 +100,7 @@ fn start() -> Server {
 }
 
 fn post(server: &Server, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String, Vec<u8>) {
-    let r = server
-        .http
-        .post(server.url(path))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .unwrap();
+    let r = server.post_typed(path, content_type, body);
     let status = r.status().as_u16();
     let ct = r
         .headers()

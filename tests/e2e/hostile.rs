@@ -123,14 +123,6 @@ fn sources(path: &str, text: &str) -> Value {
     json!({ "sources": { path: text } })
 }
 
-fn assert_alive(server: &Server) {
-    let (status, body) = server.get("/readyz");
-    assert_eq!(
-        status, 200,
-        "the server is not ready after a hostile request: {body}"
-    );
-}
-
 fn peak_rss_bytes(server: &Server) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))
         .expect("the server's /proc status");

@@ -13,22 +13,6 @@ use crate::support::*;
 
 const ADMIN: &str = "admin-secret-for-hostile-tests";
 
-fn assert_problem(status: u16, body: &Value, want_status: u16, want_code: &str) {
-    assert_eq!(status, want_status, "{body}");
-    assert_eq!(body["code"], want_code, "{body}");
-    assert_eq!(body["status"], want_status, "{body}");
-    assert!(body["detail"].is_string(), "{body}");
-}
-
-fn assert_alive(server: &Server) {
-    let r = server
-        .http
-        .get(server.url("/readyz"))
-        .send()
-        .expect("readyz");
-    assert_eq!(r.status().as_u16(), 200, "the server is not ready any more");
-}
-
 fn addr(server: &Server) -> SocketAddr {
     server
         .base
@@ -116,12 +100,7 @@ fn send(
 #[test]
 fn bodies_must_declare_a_json_content_type() {
     let server = Server::start(&Db::sqlite());
-    assert_eq!(
-        server
-            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-            .0,
-        201
-    );
+    server.money_staged("shop");
     let revision = server.revision("shop");
     let publish = "/v1/namespaces/shop/schemas/x/versions";
     let forced =
@@ -215,13 +194,7 @@ fn bodies_must_declare_a_json_content_type() {
 #[test]
 fn message_routes_take_their_three_types_and_nothing_else() {
     let server = Server::start(&Db::sqlite());
-    assert_eq!(
-        server
-            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-            .0,
-        201
-    );
-    assert_eq!(server.promote("shop").0, 200);
+    server.money_current("shop");
     let validate = "/v1/namespaces/shop/types/common.Money/validate";
     for (content_type, body) in [
         ("application/json", br#"{"units": "3"}"#.to_vec()),
@@ -261,12 +234,7 @@ fn foreign_origins_cannot_change_state_or_read_with_cors() {
             "[\"https://console.example\"]",
         )],
     );
-    assert_eq!(
-        server
-            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-            .0,
-        201
-    );
+    server.money_staged("shop");
     let revision = server.revision("shop");
     let json = [("content-type", "application/json")];
     let evil = "http://evil.example";
@@ -552,12 +520,7 @@ fn stalled_connections_from_one_address_do_not_stop_others() {
 #[test]
 fn head_is_served_like_get_without_a_body() {
     let server = Server::start(&Db::sqlite());
-    assert_eq!(
-        server
-            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-            .0,
-        201
-    );
+    server.money_staged("shop");
     for path in [
         "/healthz",
         "/readyz",
@@ -671,12 +634,7 @@ fn a_locked_sqlite_database_is_503_unavailable_and_not_ready() {
 
     let db = Db::sqlite();
     let server = Server::start_with_env(&db, &[("PROTOREG_DATABASE__BUSY_TIMEOUT_MS", "200")]);
-    assert_eq!(
-        server
-            .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-            .0,
-        201
-    );
+    server.money_staged("shop");
     let path = db.url().trim_start_matches("sqlite://").to_owned();
     let mut other = diesel::SqliteConnection::establish(&path).expect("open the database");
     other
@@ -686,7 +644,7 @@ fn a_locked_sqlite_database_is_503_unavailable_and_not_ready() {
     let (s, b) = server.post("/v1/namespaces/shop/promote", json!({}));
     assert_problem(s, &b, 503, "unavailable");
     assert!(b["detail"].as_str().unwrap().contains("locked"), "{b}");
-    let (s, b) = server.publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (s, b) = server.publish_invoice("shop");
     assert_problem(s, &b, 503, "unavailable");
     let (s, b) = server.delete("/v1/namespaces/shop/staging");
     assert_problem(s, &b, 503, "unavailable");
@@ -709,19 +667,8 @@ fn a_locked_sqlite_database_is_503_unavailable_and_not_ready() {
 fn updated_at_is_the_same_before_and_after_a_restart() {
     on_each_backend(|db| {
         let mut server = Server::start(db);
-        assert_eq!(
-            server
-                .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-                .0,
-            201
-        );
-        assert_eq!(server.promote("shop").0, 200);
-        assert_eq!(
-            server
-                .publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)])
-                .0,
-            201
-        );
+        server.money_current("shop");
+        server.invoice_staged("shop");
         assert_eq!(server.delete("/v1/namespaces/shop/staging").0, 200);
         let read = |server: &Server| {
             let (_, ns) = server.get("/v1/namespaces/shop");

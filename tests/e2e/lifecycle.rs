@@ -9,21 +9,20 @@ use crate::support::*;
 /// staged v2 are both back.
 fn publish_promote_kill_restore(db: &Db) {
     let mut server = Server::start(db);
-    let (status, first) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
+    let (status, first) = server.publish_money("shop");
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["version"], 1);
     assert_eq!(first["no_change"], false);
     assert_eq!(first["staged"], true);
     assert_eq!(first["messages"], json!(["common.Money"]));
 
-    let (status, again) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
+    let (status, again) = server.publish_money("shop");
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["no_change"], true);
     assert_eq!(again["version"], 1);
     assert_eq!(again["fingerprint"], first["fingerprint"]);
 
-    let (status, invoice) =
-        server.publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (status, invoice) = server.publish_invoice("shop");
     assert_eq!(status, 201, "{invoice}");
 
     let (status, promoted) = server.promote("shop");
@@ -54,11 +53,11 @@ fn publish_promote_kill_restore(db: &Db) {
         ["common/money.proto", "billing/invoice.proto"]
     );
 
-    let money_v2 = MONEY_V1.replace(
-        "string currency = 2;",
-        "string currency = 2;\n  int32 nanos = 3;",
+    let (status, v2) = server.publish(
+        "shop",
+        "common",
+        &[("common/money.proto", MONEY_WITH_NANOS)],
     );
-    let (status, v2) = server.publish("shop", "common", &[("common/money.proto", &money_v2)]);
     assert_eq!(status, 201, "{v2}");
     assert_eq!(v2["version"], 2);
 
@@ -69,7 +68,7 @@ fn publish_promote_kill_restore(db: &Db) {
     assert_eq!(common["current_version"], 1);
     assert_eq!(common["staged_version"], 2);
     let (_, staged) = server.get("/v1/namespaces/shop/schemas/common/versions/staged/sources");
-    assert_eq!(staged["sources"]["common/money.proto"], money_v2.as_str());
+    assert_eq!(staged["sources"]["common/money.proto"], MONEY_WITH_NANOS);
     let (_, current) = server.get("/v1/namespaces/shop/schemas/common/versions/current/sources");
     assert_eq!(current["sources"]["common/money.proto"], MONEY_V1);
     let (_, restored) = server.get_bytes("/v1/namespaces/shop/descriptor");
@@ -100,8 +99,7 @@ fn publish_promote_kill9_restore_postgres() {
 #[test]
 fn descriptor_etag_and_json_form() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
-    server.promote("ns");
+    server.money_current("ns");
     let url = server.url("/v1/namespaces/ns/schemas/common/versions/1/descriptor");
     let first = server.http.get(&url).send().unwrap();
     assert_eq!(first.headers()["content-type"], "application/x-protobuf");
@@ -167,9 +165,8 @@ fn sixteen_concurrent_publishes_get_dense_versions() {
 #[test]
 fn namespaces_are_isolated() {
     let server = Server::start(&Db::sqlite());
-    server.publish("a", "common", &[("common/money.proto", MONEY_V1)]);
-    server.promote("a");
-    let (status, body) = server.publish("b", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    server.money_current("a");
+    let (status, body) = server.publish_invoice("b");
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "compile_failed");
     assert_eq!(body["errors"][0]["file"], "billing/invoice.proto");
@@ -192,12 +189,11 @@ fn builtins_are_importable_and_shadowing_is_refused() {
     let (status, body) =
         server.publish("__builtins__", "money", &[("common/money.proto", MONEY_V1)]);
     assert_eq!(status, 201, "{body}");
-    let (status, _) = server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (status, _) = server.publish_invoice("team");
     assert_eq!(status, 422, "builtins are importable only once current");
     let (status, body) = server.promote("__builtins__");
     assert_eq!(status, 200, "{body}");
-    let (status, body) =
-        server.publish("team", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    let (status, body) = server.publish_invoice("team");
     assert_eq!(status, 201, "{body}");
     let (status, body) = server.publish("team", "evil", &[("common/money.proto", MONEY_V1)]);
     assert_eq!(status, 409, "{body}");
@@ -219,8 +215,8 @@ fn builtins_are_importable_and_shadowing_is_refused() {
 #[test]
 fn discard_rollback_and_multi_schema_promote() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
-    server.publish("ns", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    server.money_staged("ns");
+    server.invoice_staged("ns");
     let (status, staging) = server.get("/v1/namespaces/ns/staging");
     assert_eq!(status, 200);
     assert_eq!(staging["staged"].as_array().unwrap().len(), 2);
@@ -255,11 +251,7 @@ fn discard_rollback_and_multi_schema_promote() {
             .is_empty()
     );
 
-    let v3 = MONEY_V1.replace(
-        "string currency = 2;",
-        "string currency = 2;\n  int32 nanos = 3;",
-    );
-    server.publish("ns", "common", &[("common/money.proto", &v3)]);
+    server.publish("ns", "common", &[("common/money.proto", MONEY_WITH_NANOS)]);
     server.promote("ns");
     assert_eq!(
         server.get("/v1/namespaces/ns/schemas/common").1["current_version"],
@@ -310,9 +302,7 @@ fn discard_rollback_and_multi_schema_promote() {
 #[test]
 fn promote_fails_when_an_import_no_longer_links() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
-    server.publish("ns", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
-    server.promote("ns");
+    server.money_and_invoice_current("ns");
     let renamed = MONEY_V1.replace("message Money", "message Amount");
     let (status, body) = server.publish("ns", "common", &[("common/money.proto", &renamed)]);
     assert_eq!(
@@ -355,7 +345,7 @@ fn namespace_crud_and_soft_delete() {
         .map(|n| n["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, ["__builtins__", "team"]);
-    server.publish("team", "common", &[("common/money.proto", MONEY_V1)]);
+    server.money_staged("team");
     let (status, _) = server.delete("/v1/namespaces/team");
     assert_eq!(status, 204);
     assert_eq!(server.get("/v1/namespaces/team").0, 404);
@@ -383,8 +373,7 @@ fn sigterm_stops_gracefully_with_status_zero() {
 #[test]
 fn promote_refuses_breaking_changes_unless_the_policy_allows_them() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
-    assert_eq!(server.promote("ns").0, 200);
+    server.money_current("ns");
     let retyped = MONEY_V1.replace("int64 units = 1;", "string units = 1;");
     server.publish("ns", "common", &[("common/money.proto", &retyped)]);
     let revision = server.revision("ns");
@@ -450,8 +439,7 @@ fn promote_refuses_breaking_changes_unless_the_policy_allows_them() {
 #[test]
 fn check_is_a_dry_run_publish_with_compatibility() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
-    server.promote("ns");
+    server.money_current("ns");
     let revision = server.revision("ns");
     let check = |text: &str| {
         server.post(
@@ -460,11 +448,7 @@ fn check_is_a_dry_run_publish_with_compatibility() {
         )
     };
 
-    let added = MONEY_V1.replace(
-        "string currency = 2;",
-        "string currency = 2;\n  int32 nanos = 3;",
-    );
-    let (status, body) = check(&added);
+    let (status, body) = check(MONEY_WITH_NANOS);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["compatible"], true, "{body}");
     let (status, body) = check(&MONEY_V1.replace("  string currency = 2;\n", ""));
@@ -496,7 +480,7 @@ fn check_is_a_dry_run_publish_with_compatibility() {
 #[test]
 fn diff_lists_changes_with_lines_and_violations() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
+    server.money_staged("ns");
     let v2 = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  string units = 1;\n  int32 nanos = 3;\n}\nenum Unit {\n  UNIT_UNSPECIFIED = 0;\n}\n";
     server.publish("ns", "common", &[("common/money.proto", v2)]);
     let (status, body) = server.get("/v1/namespaces/ns/schemas/common/diff?from=1&to=2");
@@ -581,14 +565,10 @@ fn promote_rules(server: &Server, ns: &str) -> (u16, Vec<String>) {
 #[test]
 fn forward_and_full_modes_check_the_other_direction() {
     let server = Server::start(&Db::sqlite());
-    let with_nanos = MONEY_V1.replace(
-        "string currency = 2;",
-        "string currency = 2;\n  int32 nanos = 3;",
-    );
+    let with_nanos = MONEY_WITH_NANOS.to_owned();
     let without_currency = MONEY_V1.replace("  string currency = 2;\n", "");
 
-    server.publish("fwd", "common", &[("common/money.proto", MONEY_V1)]);
-    server.promote("fwd");
+    server.money_current("fwd");
     set_mode(&server, "fwd", "FORWARD");
     // The current version must read what the proposed one writes: a field
     // only the proposed version has is one the current version lacks.
@@ -607,8 +587,7 @@ fn forward_and_full_modes_check_the_other_direction() {
         "removing is forward compatible"
     );
 
-    server.publish("full", "common", &[("common/money.proto", MONEY_V1)]);
-    server.promote("full");
+    server.money_current("full");
     set_mode(&server, "full", "FULL");
     for changed in [&with_nanos, &without_currency] {
         server.publish("full", "common", &[("common/money.proto", changed)]);
@@ -625,8 +604,7 @@ fn forward_and_full_modes_check_the_other_direction() {
 #[test]
 fn transitive_modes_check_every_version_that_was_current() {
     let server = Server::start(&Db::sqlite());
-    server.publish("ns", "common", &[("common/money.proto", MONEY_V1)]);
-    server.promote("ns");
+    server.money_current("ns");
     // An incompatible v2 gets in while the policy allows anything.
     set_mode(&server, "ns", "NONE");
     let retyped = MONEY_V1.replace("int64 units = 1;", "string units = 1;");

@@ -54,8 +54,7 @@ fn compiles(text: &str) -> f64 {
 #[test]
 fn metrics_are_prometheus_text_with_every_registry_metric() {
     let server = Server::start(&Db::sqlite());
-    let (status, body) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
-    assert_eq!(status, 201, "{body}");
+    server.money_staged("shop");
     let (status, _) = server.get("/no/such/route");
     assert_eq!(status, 404);
     let text = scrape(&server);
@@ -119,14 +118,13 @@ fn publish_and_promote_counters_follow_outcomes() {
     let before = scrape(&server);
     assert_eq!(compiles(&before), 0.0, "{before}");
 
-    let (status, body) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
-    assert_eq!(status, 201, "{body}");
+    server.money_staged("shop");
     let created = scrape(&server);
     assert_eq!(publishes(&created, "created"), 1.0, "{created}");
     assert_eq!(compiles(&created), 1.0, "{created}");
     assert!(sample(&created, "protoreg_compile_duration_seconds_sum") > 0.0);
 
-    let (status, body) = server.publish("shop", "common", &[("common/money.proto", MONEY_V1)]);
+    let (status, body) = server.publish_money("shop");
     assert_eq!(status, 200, "{body}");
     let unchanged = scrape(&server);
     assert_eq!(publishes(&unchanged, "no_change"), 1.0, "{unchanged}");
@@ -156,11 +154,11 @@ fn publish_and_promote_counters_follow_outcomes() {
         "{promoted}"
     );
 
-    let money_v2 = MONEY_V1.replace(
-        "string currency = 2;",
-        "string currency = 2;\n  int32 nanos = 3;",
+    let (status, body) = server.publish(
+        "shop",
+        "common",
+        &[("common/money.proto", MONEY_WITH_NANOS)],
     );
-    let (status, body) = server.publish("shop", "common", &[("common/money.proto", &money_v2)]);
     assert_eq!(status, 201, "{body}");
     let staged = scrape(&server);
     assert_eq!(sample(&staged, "protoreg_schema_versions"), 2.0, "{staged}");
@@ -377,25 +375,14 @@ fn sigterm_leaves_restore_checkpoints_and_kill_9_restores_from_the_store() {
         let env = [("PROTOREG_DATABASE__CHECKPOINT_INTERVAL_MS", "0")];
         let mut server = Server::start_with_env(db, &env);
         let money_v2 = format!("{MONEY_V1}message Rate {{ double value = 1; }}\n");
-        assert_eq!(
-            server
-                .publish("shop", "common", &[("common/money.proto", MONEY_V1)])
-                .0,
-            201
-        );
-        assert_eq!(server.promote("shop").0, 200);
+        server.money_current("shop");
         assert_eq!(
             server
                 .publish("shop", "common", &[("common/money.proto", &money_v2)])
                 .0,
             201
         );
-        assert_eq!(
-            server
-                .publish("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)])
-                .0,
-            201
-        );
+        server.invoice_staged("shop");
         let before = served_bytes(&server);
 
         server.restart_after_kill9();

@@ -38,6 +38,17 @@ fn plugin_names(server: &Server) -> Vec<String> {
         .collect()
 }
 
+/// The entry of `GET /v1/plugins` (`body`) named `name`.
+#[track_caller]
+fn plugin<'a>(body: &'a Value, name: &str) -> &'a Value {
+    body["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not loaded: {body}"))
+}
+
 const EVENTS_V1: &str = r#"syntax = "proto3";
 package shop.v1;
 message OrderEvent {
@@ -53,12 +64,7 @@ fn shipped_plugins_load_without_configuration() {
     let db = Db::sqlite();
     let server = Server::start(&db);
     let (_, body) = server.get("/v1/plugins");
-    let suffix = body["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "suffix-rules")
-        .unwrap_or_else(|| panic!("suffix-rules not loaded: {body}"));
+    let suffix = plugin(&body, "suffix-rules");
     assert_eq!(suffix["kinds"], json!(["compat_rule"]));
     assert_eq!(
         suffix["rules"],
@@ -71,19 +77,9 @@ fn shipped_plugins_load_without_configuration() {
     assert_eq!(suffix["healthy"], true);
     let names = plugin_names(&server);
     assert!(names.contains(&"jsonl-events".to_string()), "{names:?}");
-    let python = body["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "python")
-        .unwrap_or_else(|| panic!("python not loaded: {body}"));
+    let python = plugin(&body, "python");
     assert_eq!(python["generators"], json!(["python"]));
-    let go = body["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "go")
-        .unwrap_or_else(|| panic!("go not loaded: {body}"));
+    let go = plugin(&body, "go");
     assert_eq!(go["generators"], json!(["go", "go-grpc"]));
     // Test fixtures are never picked up by the default scan.
     assert!(!plugin_names(&server).contains(&"misbehave".to_string()));
@@ -352,12 +348,7 @@ fn a_misbehaving_generator_fails_its_own_request_and_nothing_else() {
     }
     // The hung call left the plugin unhealthy; the listing says so.
     let (_, body) = server.get("/v1/plugins");
-    let misbehave = body["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "misbehave")
-        .expect("misbehave listed");
+    let misbehave = plugin(&body, "misbehave");
     assert_eq!(misbehave["healthy"], false, "{misbehave}");
     let (_, metrics) = server.get_bytes("/metrics");
     let metrics = String::from_utf8(metrics).unwrap();

@@ -36,17 +36,15 @@ impl Db {
     }
 
     /// A fresh PostgreSQL database, or `None` (with a printed notice) when
-    /// PostgreSQL is unreachable outside CI. Under `CI=true` that panics.
+    /// PostgreSQL is unreachable outside CI. Under CI ([`under_ci`]) that
+    /// panics.
     pub fn postgres() -> Option<Self> {
         let admin_url = std::env::var("PROTOREG_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut client = match postgres::Client::connect(&admin_url, postgres::NoTls) {
             Ok(client) => client,
             Err(err) => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("PostgreSQL unreachable at {admin_url} under CI=true: {err}");
-                }
-                eprintln!("skipped: PostgreSQL unreachable at {admin_url}: {err}");
+                skip_unless_ci(&format!("PostgreSQL unreachable at {admin_url}: {err}"));
                 return None;
             }
         };
@@ -261,14 +259,22 @@ impl Server {
     }
 
     pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let r = self
-            .http
+        status_json(self.post_typed(path, "application/json", body))
+    }
+
+    /// POSTs `body` as it is, declared as `content_type`.
+    pub fn post_typed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> reqwest::blocking::Response {
+        self.http
             .post(self.url(path))
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body)
             .send()
-            .expect("POST");
-        status_json(r)
+            .expect("POST")
     }
 
     pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
@@ -286,6 +292,38 @@ impl Server {
         status_json(r)
     }
 
+    /// A `method` request to `path` with an optional bearer token and JSON
+    /// body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::blocking::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().expect("request")
+    }
+
+    /// [`Server::request`]: the status and the body as JSON (a body that is
+    /// not JSON as a string, an empty one as null).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        status_json(self.request(method, path, token, body))
+    }
+
     /// Publishes `files` into `ns/schema`.
     pub fn publish(&self, ns: &str, schema: &str, files: &[(&str, &str)]) -> (u16, Value) {
         let sources: serde_json::Map<String, Value> = files
@@ -300,6 +338,62 @@ impl Server {
 
     pub fn promote(&self, ns: &str) -> (u16, Value) {
         self.post(&format!("/v1/namespaces/{ns}/promote"), json!({}))
+    }
+
+    /// Publishes [`MONEY_V1`] as `common/money.proto` of schema `common`.
+    pub fn publish_money(&self, ns: &str) -> (u16, Value) {
+        self.publish(ns, "common", &[("common/money.proto", MONEY_V1)])
+    }
+
+    /// Publishes [`INVOICE_V1`] as `billing/invoice.proto` of schema
+    /// `billing` (it imports `common/money.proto`).
+    pub fn publish_invoice(&self, ns: &str) -> (u16, Value) {
+        self.publish(ns, "billing", &[("billing/invoice.proto", INVOICE_V1)])
+    }
+
+    /// [`Server::publish_money`], asserting a new version (201).
+    #[track_caller]
+    pub fn money_staged(&self, ns: &str) -> Value {
+        self.publish_created(ns, "common", &[("common/money.proto", MONEY_V1)])
+    }
+
+    /// [`Server::publish_invoice`], asserting a new version (201).
+    #[track_caller]
+    pub fn invoice_staged(&self, ns: &str) -> Value {
+        self.publish_created(ns, "billing", &[("billing/invoice.proto", INVOICE_V1)])
+    }
+
+    /// Publishes `files` into `ns/schema`, asserting a new version (201);
+    /// returns the response body.
+    #[track_caller]
+    pub fn publish_created(&self, ns: &str, schema: &str, files: &[(&str, &str)]) -> Value {
+        let (status, body) = self.publish(ns, schema, files);
+        assert_eq!(status, 201, "publishing {ns}/{schema}: {body}");
+        body
+    }
+
+    /// Promotes `ns`, asserting 200; returns the response body.
+    #[track_caller]
+    pub fn promote_ok(&self, ns: &str) -> Value {
+        let (status, body) = self.promote(ns);
+        assert_eq!(status, 200, "promoting {ns}: {body}");
+        body
+    }
+
+    /// `common` ([`MONEY_V1`]) published (201) and promoted (200) in `ns`.
+    #[track_caller]
+    pub fn money_current(&self, ns: &str) {
+        self.money_staged(ns);
+        self.promote_ok(ns);
+    }
+
+    /// `common` ([`MONEY_V1`]) and `billing` ([`INVOICE_V1`]) published
+    /// (201 each) and promoted together (200) in `ns`.
+    #[track_caller]
+    pub fn money_and_invoice_current(&self, ns: &str) {
+        self.money_staged(ns);
+        self.invoice_staged(ns);
+        self.promote_ok(ns);
     }
 
     pub fn revision(&self, ns: &str) -> i64 {
@@ -374,6 +468,16 @@ fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {
     (status, body)
 }
 
+/// `/readyz` still answers 200 (after a hostile request).
+#[track_caller]
+pub fn assert_alive(server: &Server) {
+    let (status, body) = server.get("/readyz");
+    assert_eq!(
+        status, 200,
+        "the server is not ready after a hostile request: {body}"
+    );
+}
+
 /// Runs `test` on SQLite and, when reachable, on PostgreSQL.
 pub fn on_each_backend(test: impl Fn(&Db)) {
     test(&Db::sqlite());
@@ -394,3 +498,75 @@ pub fn descriptor_file_names(bytes: &[u8]) -> Vec<String> {
 
 pub const MONEY_V1: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n}\n";
 pub const INVOICE_V1: &str = "syntax = \"proto3\";\npackage billing;\nimport \"common/money.proto\";\nmessage Invoice {\n  string id = 1;\n  common.Money total = 2;\n}\n";
+/// [`MONEY_V1`] with a third field, `int32 nanos = 3` (a compatible change).
+pub const MONEY_WITH_NANOS: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n  int32 nanos = 3;\n}\n";
+
+/// Whether the tests run under CI: `CI` is `true` or `1` (every test crate
+/// of the workspace accepts the same values). Under CI a missing tool or
+/// database fails a test instead of skipping it.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A test cannot run because `reason`: under CI ([`under_ci`]) that fails
+/// the test; elsewhere it prints `skipped: {reason}` and the caller returns.
+#[track_caller]
+pub fn skip_unless_ci(reason: &str) {
+    if under_ci() {
+        panic!("{reason}; required under CI");
+    }
+    eprintln!("skipped: {reason}");
+}
+
+/// An `application/problem+json` body with this status and code: the HTTP
+/// status, and `type`, `title`, `status`, `detail` and `code` all present,
+/// with `status` and `code` as wanted.
+#[track_caller]
+pub fn assert_problem(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["code"], want_code, "{body}");
+    assert_eq!(body["status"], want_status, "{body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+}
+
+/// [`assert_problem`], and the `detail` contains `detail`.
+#[track_caller]
+pub fn assert_problem_detail(
+    status: u16,
+    body: &Value,
+    want_status: u16,
+    want_code: &str,
+    detail: &str,
+) {
+    assert_problem(status, body, want_status, want_code);
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains(detail)),
+        "detail should contain {detail:?}: {body}"
+    );
+}
+
+/// Writes `files` (relative path, text) under `dir`, creating folders.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
+        std::fs::write(path, text).expect("write file");
+    }
+}
+
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy file");
+        }
+    }
+}

@@ -75,7 +75,7 @@ impl fmt::Display for CompileError {
     }
 }
 
-/// A compatibility finding (`Violation` of API.md).
+/// A compatibility finding (`Violation` of docs/API.md).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Violation {
     #[serde(default)]
@@ -240,7 +240,7 @@ impl Client {
         self.request(Method::GET, segments, query).json_reply()
     }
 
-    /// Every page of a list (API.md: `?page_token=`, `next_page_token`),
+    /// Every page of a list (docs/API.md: `?page_token=`, `next_page_token`),
     /// as one answer `{field: [every item]}`.
     pub fn get_all<T: DeserializeOwned>(
         &self,

@@ -1,5 +1,5 @@
 //! The command-line client: `protoreg push`, `load`, `promote`, `check`,
-//! ... speak the HTTP API of a running registry (API.md).
+//! ... speak the HTTP API of a running registry (docs/API.md).
 //!
 //! Output: `--output text` prints a short summary, `--output json` the
 //! server's JSON answer as is (pretty). Errors go to stderr: compile errors

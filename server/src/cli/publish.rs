@@ -53,7 +53,7 @@ pub struct CheckArgs {
     dir: PathBuf,
 }
 
-/// The publish answer of API.md.
+/// The publish answer of docs/API.md.
 #[derive(Debug, Deserialize)]
 struct Published {
     version: i64,
@@ -335,7 +335,7 @@ fn import_order(schemas: Vec<SchemaDir>) -> Vec<SchemaDir> {
     ordered
 }
 
-/// The check answer of API.md.
+/// The check answer of docs/API.md.
 #[derive(Debug, Deserialize)]
 struct Checked {
     compatible: bool,

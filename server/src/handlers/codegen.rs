@@ -3,9 +3,9 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use protoreg_core::VersionRef;
 use protoreg_core::auth::Role;
-use serde::Deserialize;
+use protoreg_core::{JobInfo, VersionRef};
+use serde::{Deserialize, Serialize};
 
 use super::Reg;
 use crate::error::{ApiError, ApiResult};
@@ -60,13 +60,54 @@ pub async fn generated(
     Ok(response.body(generated.archive))
 }
 
+/// A code generation job (`GET /v1/jobs/{id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: i64,
+    /// `codegen`.
+    pub kind: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub namespace: String,
+    pub schema: String,
+    pub version: i32,
+    /// The generator (a plugin's generator or a `[[plugins.protoc]]` name).
+    pub plugin: String,
+    /// The generator's parameter; empty when none.
+    pub parameter: String,
+    /// What the generator said; the error of a failed job.
+    pub log: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<JobInfo> for Job {
+    fn from(job: JobInfo) -> Self {
+        Job {
+            id: job.id,
+            kind: job.kind,
+            status: job.status,
+            namespace: job.namespace,
+            schema: job.schema,
+            version: job.version,
+            plugin: job.plugin,
+            parameter: job.parameter,
+            log: job.log,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+        }
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/v1/jobs/{id}",
     tag = "codegen",
     params(super::params::JobId),
     responses(
-        (status = 200, description = "`{id, kind, status, namespace, schema, version, plugin, parameter, log, created_at, started_at, finished_at}`; status ∈ queued, running, succeeded, failed", body = Object),
+        (status = 200, description = "The job; `status` is one of queued, running, succeeded, failed", body = Job),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),
     )
@@ -84,5 +125,5 @@ pub async fn job(
     let job = registry.job(id).await?;
     // The route needs any caller; the job's namespace decides who reads it.
     crate::auth::require_namespace_role(&req, &job.namespace, Role::Read)?;
-    Ok(HttpResponse::Ok().json(job))
+    Ok(HttpResponse::Ok().json(Job::from(job)))
 }

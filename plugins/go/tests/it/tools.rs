@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 pub const PROTOC_GEN_GO: &str = "/usr/bin/protoc-gen-go";
 pub const PROTOC_GEN_GO_GRPC: &str = "/usr/bin/protoc-gen-go-grpc";
 
-/// `Some(path)` when the tool exists. Otherwise fails under `CI=true`, or
-/// prints why the test is skipped and returns `None`.
+/// `Some(path)` when the tool exists. Otherwise fails under CI (`CI=true`
+/// or `CI=1`, as every test crate of the workspace reads it), or prints why
+/// the test is skipped and returns `None`.
 pub fn require(tool: &str, install_hint: &str) -> Option<PathBuf> {
     let found = if tool.contains('/') {
         Path::new(tool).is_file().then(|| PathBuf::from(tool))
@@ -18,8 +19,8 @@ pub fn require(tool: &str, install_hint: &str) -> Option<PathBuf> {
         return found;
     }
     let message = format!("{tool} not found (install {install_hint})");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message}; required under CI=true");
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{message}; required under CI");
     }
     eprintln!("skipped: {message}");
     None
