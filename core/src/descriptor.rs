@@ -2,7 +2,8 @@
 //!
 //! Files are kept as the exact bytes of their `FileDescriptorProto`, so that
 //! extension options (for example `google.api.http`) survive storing and
-//! serving: decoding into `prost_types` would drop them (STACK_NOTES.md).
+//! serving: decoding into `prost_types` would drop them (its option types
+//! keep no unknown fields).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;

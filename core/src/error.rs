@@ -75,7 +75,7 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// The stable machine-readable code of API.md.
+    /// The stable machine-readable code of docs/API.md.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidArgument(_) => "invalid_argument",

@@ -1,6 +1,6 @@
 //! Validated identifiers and file paths. Everything that names a namespace,
 //! a schema or a file is checked here before it reaches the compiler, the
-//! store or a plugin (DESIGN.md invariant 6).
+//! store or a plugin (invariant 6 of docs/ARCHITECTURE.md).
 
 use std::{fmt, sync::LazyLock};
 
@@ -56,7 +56,7 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// A namespace name: the pattern of API.md, or the reserved `__builtins__`.
+    /// A namespace name: the pattern of docs/API.md, or the reserved `__builtins__`.
     NamespaceId,
     "namespace"
 );

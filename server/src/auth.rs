@@ -35,7 +35,9 @@ impl Default for AuthConfig {
     }
 }
 
-/// The part of the configuration the edge checks, swapped whole on reload.
+/// The part of the configuration the edge checks, rebuilt from the
+/// configuration in force (`RuntimeConfig`) for every request, so a reload
+/// applies to the next request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
     pub anonymous: Option<Role>,

@@ -34,7 +34,7 @@ impl ToSchema for Binary {}
 #[openapi(
     info(
         title = "protoreg",
-        description = "A Protocol Buffers schema registry. See API.md for the full contract."
+        description = "A Protocol Buffers schema registry. The full contract is in docs/API.md of the protoreg repository."
     ),
     components(schemas(crate::error::Problem))
 )]
