@@ -70,6 +70,9 @@ pub struct HttpConfig {
     /// Open connections one client address may hold; more are answered
     /// 503 `unavailable` and closed.
     pub max_connections_per_client: usize,
+    /// Largest request head (request line and headers), in bytes; larger
+    /// is answered 431. actix refuses heads over 128 KiB by itself.
+    pub max_header_bytes: usize,
 }
 
 /// `[metrics]` of the configuration.
@@ -159,6 +162,7 @@ impl Default for HttpConfig {
             allowed_hosts: Vec::new(),
             body_timeout_ms: 30_000,
             max_connections_per_client: 256,
+            max_header_bytes: 64 * 1024,
         }
     }
 }

@@ -109,6 +109,19 @@ pub async fn edge(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let has_body = has_body(req.headers());
+    let head = head_bytes(&req);
+    if head > config.http.max_header_bytes {
+        let err = ApiError::HeadersTooLarge(format!(
+            "the request head is {head} bytes; the limit is {}",
+            config.http.max_header_bytes
+        ));
+        let mut response = refuse(req, err, has_body);
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+        return Ok(response);
+    }
     if let Some(limit) = req.conn_data::<ClientSlot>().and_then(|slot| slot.over) {
         let err = ApiError::Registry(protoreg_core::RegistryError::Unavailable(format!(
             "too many open connections from this address (the limit is {limit}); close some and retry"
@@ -151,6 +164,21 @@ pub async fn edge(
     } else {
         Ok(close_holding(response, held))
     }
+}
+
+/// The size of the request head as sent: request line and headers, each
+/// with its separators.
+fn head_bytes(req: &ServiceRequest) -> usize {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(1, |target| target.as_str().len());
+    let line = req.method().as_str().len() + target + " HTTP/1.1\r\n".len() + 1;
+    req.headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum::<usize>()
+        + line
 }
 
 /// Whether the request has a body to read.

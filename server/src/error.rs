@@ -42,6 +42,10 @@ pub enum ApiError {
     /// `invalid_argument`.
     #[error("{0}")]
     BodyTimeout(String),
+    /// The request head is over `http.max_header_bytes`: 431
+    /// `payload_too_large`.
+    #[error("{0}")]
+    HeadersTooLarge(String),
 }
 
 impl From<protoreg_core::codegen::GenerateError> for ApiError {
@@ -172,6 +176,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
@@ -200,6 +205,9 @@ impl ResponseError for ApiError {
                 Problem::new(status, "unsupported_media_type", message.clone())
             }
             Self::BodyTimeout(message) => Problem::new(status, "invalid_argument", message.clone()),
+            Self::HeadersTooLarge(message) => {
+                Problem::new(status, "payload_too_large", message.clone())
+            }
         };
         let mut response = HttpResponse::build(status);
         if let Self::MethodNotAllowed { allow, .. } = self {
