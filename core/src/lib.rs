@@ -20,6 +20,7 @@ pub mod limits;
 pub mod load;
 pub mod ops;
 pub mod plugin;
+pub mod position;
 pub mod registry;
 pub mod restore;
 pub mod snapshot;
