@@ -63,3 +63,20 @@ pub(crate) fn revision_conflict(err: StoreError) -> Failed {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_revision_conflict_asks_for_a_reload() {
+        let failed = revision_conflict(StoreError::Conflict("revision moved".into()));
+        assert!(failed.effects.reload);
+        assert!(matches!(failed.error, RegistryError::Conflict(_)));
+        let failed = revision_conflict(StoreError::Connection("down".into()));
+        assert_eq!(failed.effects, Effects::NONE);
+        assert!(matches!(failed.error, RegistryError::Unavailable(_)));
+        let failed: Failed = RegistryError::InvalidArgument("bad".into()).into();
+        assert_eq!(failed.effects, Effects::default());
+    }
+}
