@@ -159,10 +159,7 @@ pub async fn load_all_views(store: &Store) -> Result<Restored> {
     for row in builtin_rows {
         let schema_rows = schemas_by_namespace.remove(&row.id).unwrap_or_default();
         let view = view_from_rows(&row, &schema_rows, &snapshots, &[])?;
-        builtins = view
-            .current_files()
-            .flat_map(|(_, v)| v.files.iter().cloned())
-            .collect();
+        builtins = view.current_raw_files();
         views.push(view);
     }
     let builtins = Arc::new(builtins);

@@ -176,13 +176,7 @@ impl Shared {
             return Vec::new();
         }
         self.entry(ids::BUILTINS)
-            .map(|e| {
-                e.view
-                    .load()
-                    .current_files()
-                    .flat_map(|(_, v)| v.files.iter().cloned())
-                    .collect()
-            })
+            .map(|e| e.view.load().current_raw_files())
             .unwrap_or_default()
     }
 }
