@@ -249,7 +249,7 @@ impl Registry {
     /// written.
     pub async fn write_checkpoints(&self) -> Result<usize> {
         self.ensure_ready()?;
-        let views = crate::checkpoint::CheckpointSource::views(&*self.shared);
+        let views = self.shared.views();
         self.shared
             .checkpoints
             .write_behind(&self.shared.store, views)
@@ -310,12 +310,7 @@ impl Registry {
     /// Every live namespace, by name.
     pub fn views(&self) -> Result<Vec<Arc<NamespaceView>>> {
         self.ensure_ready()?;
-        let mut views: Vec<_> = self
-            .shared
-            .entries()
-            .into_iter()
-            .map(|(_, e)| e.view.load_full())
-            .collect();
+        let mut views = self.shared.views();
         views.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         Ok(views)
     }

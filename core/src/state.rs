@@ -136,6 +136,14 @@ impl Shared {
             .collect()
     }
 
+    /// Every live namespace's current view, in no particular order.
+    pub fn views(&self) -> Vec<Arc<NamespaceView>> {
+        self.entries()
+            .into_iter()
+            .map(|(_, e)| e.view.load_full())
+            .collect()
+    }
+
     /// Adds (or replaces) a namespace and starts its actor.
     pub(crate) fn insert_entry(&self, view: NamespaceView) -> Arc<NamespaceEntry> {
         let name = view.info.name.clone();
@@ -191,9 +199,6 @@ impl CheckpointSource for Shared {
     }
 
     fn views(&self) -> Vec<Arc<NamespaceView>> {
-        self.entries()
-            .into_iter()
-            .map(|(_, e)| e.view.load_full())
-            .collect()
+        Shared::views(self)
     }
 }
