@@ -1,11 +1,11 @@
-//! Times the phases of a restore (`ops::load_all_views`, the bulk of
+//! Times the phases of a restore (`restore::load_all_views`, the bulk of
 //! `Registry::restore`) on the cached benchmark database, several times in
 //! one process:
 //! `cargo run --profile bench -p protoreg-benches --example restore_phases -- DB [RUNS]`.
 use std::time::Instant;
 
 use protoreg_core::StoreConfig;
-use protoreg_core::ops;
+use protoreg_core::restore;
 use protoreg_core::store::Store;
 
 fn main() {
@@ -27,7 +27,7 @@ fn main() {
         println!("run\ttotal_ms\tread_heads_ms\tdecode_checkpoints_ms\tread_versions_ms\tassemble_ms\tversions\tfrom_checkpoints");
         for run in 1..=runs {
             let t = Instant::now();
-            let restored = ops::load_all_views(&store).await.expect("restore");
+            let restored = restore::load_all_views(&store).await.expect("restore");
             let total = t.elapsed();
             let p = restored.phases;
             println!(

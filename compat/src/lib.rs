@@ -8,13 +8,15 @@ pub mod model;
 pub mod pairs;
 mod policy;
 mod registry;
+mod rule;
 mod rules;
 mod violation;
 
 pub use error::CompatError;
 pub use image::{Image, ImageFile};
 pub use policy::{Policy, ResolvedPolicy, is_unstable_package};
-pub use registry::{CATEGORIES, CheckContext, Rule, RuleInfo, RuleRegistry};
+pub use registry::{CATEGORIES, RuleInfo, RuleRegistry};
+pub use rule::{CheckContext, Rule};
 pub use violation::{Finding, Location, Span, Violation};
 
 /// Checks `current` against `previous` with the built-in rules under

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{EnumId, EnumValueId, FieldId, FileId, MessageId, MethodId, Schema, ServiceId};
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 
 fn pair_maps<K: Ord, V: Copy>(previous: &BTreeMap<K, V>, current: &BTreeMap<K, V>) -> Vec<(V, V)> {
     previous

@@ -1,4 +1,5 @@
-//! The [`Rule`] trait and the registry that runs rules under a [`Policy`].
+//! The registry that runs rules under a [`Policy`]. The rules register
+//! themselves into it (`rules`): it does not know them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -6,61 +7,11 @@ use crate::error::CompatError;
 use crate::image::Image;
 use crate::model::Schema;
 use crate::policy::{Policy, ResolvedPolicy};
+use crate::rule::{CheckContext, Rule};
 use crate::violation::{Finding, Violation};
 
 /// The categories, strictest first.
 pub const CATEGORIES: [&str; 4] = ["FILE", "PACKAGE", "WIRE_JSON", "WIRE"];
-
-/// What a rule sees: both images, indexed.
-#[derive(Debug, Clone, Copy)]
-pub struct CheckContext<'a> {
-    /// The image checked against (the old schema).
-    pub previous: &'a Schema,
-    /// The image being checked (the new schema).
-    pub current: &'a Schema,
-    /// The images the schemas were built from (rules run out of process,
-    /// such as plugins, send them on).
-    pub previous_image: &'a Image,
-    pub current_image: &'a Image,
-    /// Options for rules loaded from plugins (`plugin_options` of the policy).
-    pub options: &'a BTreeMap<String, serde_json::Value>,
-}
-
-/// One breaking-change rule. Object-safe, so rules loaded at run time
-/// (plugins) register beside the built-in ones as `Box<dyn Rule>`.
-pub trait Rule: Send + Sync {
-    /// The rule ID, e.g. `FIELD_SAME_TYPE`.
-    fn id(&self) -> &str;
-    /// One sentence on what the rule checks.
-    fn purpose(&self) -> &str;
-    /// Compares the images and appends what breaks. `Err` only when the
-    /// images cannot be evaluated.
-    fn check(&self, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>)
-    -> Result<(), CompatError>;
-}
-
-/// A built-in rule: an ID, a purpose and one function.
-pub(crate) struct FnRule {
-    pub id: &'static str,
-    pub purpose: &'static str,
-    pub check: fn(&CheckContext<'_>, &mut Vec<Finding>) -> Result<(), CompatError>,
-}
-
-impl Rule for FnRule {
-    fn id(&self) -> &str {
-        self.id
-    }
-    fn purpose(&self) -> &str {
-        self.purpose
-    }
-    fn check(
-        &self,
-        ctx: &CheckContext<'_>,
-        findings: &mut Vec<Finding>,
-    ) -> Result<(), CompatError> {
-        (self.check)(ctx, findings)
-    }
-}
 
 /// What the registry knows of a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,14 +52,6 @@ impl RuleRegistry {
     /// A registry without rules.
     pub fn empty() -> Self {
         RuleRegistry::default()
-    }
-
-    /// A registry with every built-in rule of buf's v2 rule set and its
-    /// deprecated aliases.
-    pub fn builtin() -> Self {
-        let mut registry = RuleRegistry::empty();
-        crate::rules::register_builtin(&mut registry);
-        registry
     }
 
     /// Adds a rule with its categories (any of [`CATEGORIES`], or none) and

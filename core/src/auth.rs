@@ -132,8 +132,8 @@ fn info(row: &TokenRow) -> Result<TokenInfo> {
         name: row.name.clone(),
         roles: serde_json::from_str(&row.roles)
             .map_err(|e| RegistryError::internal("stored token roles", e))?,
-        created_at: crate::ops::to_utc(row.created_at),
-        expires_at: row.expires_at.map(crate::ops::to_utc),
+        created_at: crate::convert::to_utc(row.created_at),
+        expires_at: row.expires_at.map(crate::convert::to_utc),
     })
 }
 

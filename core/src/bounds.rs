@@ -15,8 +15,8 @@
 //! and measures runs of identifiers joined by dots (packages, type
 //! references, option names, extension names in option values).
 
-use crate::compile::line_column;
 use crate::error::{CompileError, RegistryError};
+use crate::position::line_column;
 
 /// Deepest bracket nesting. Message blocks, option values (`{…}`, `<…>`,
 /// lists), groups and field options all count; each level costs the

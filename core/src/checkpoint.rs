@@ -31,7 +31,6 @@ use prost::Message;
 use crate::descriptor::{self, RawFile, TopLevelTypes};
 use crate::error::{RegistryError, Result};
 use crate::ids::SchemaId;
-use crate::registry::{NamespaceEntry, Shared};
 use crate::snapshot::{NamespaceView, VersionSnapshot};
 use crate::store::Store;
 
@@ -223,7 +222,7 @@ fn decode_version(v: CheckpointVersion, schema: SchemaId) -> Result<VersionSnaps
         fingerprint: v.fingerprint,
         created_by: v.created_by,
         created_at,
-        metadata: crate::ops::parse_json_object(&v.metadata),
+        metadata: crate::convert::parse_json_object(&v.metadata),
         descriptor_set: v.descriptor_set,
         descriptor_sha256: v.descriptor_sha256,
         files,
@@ -275,11 +274,10 @@ impl Checkpoints {
     pub(crate) async fn write_behind(
         &self,
         store: &Store,
-        entries: Vec<Arc<NamespaceEntry>>,
+        views: Vec<Arc<NamespaceView>>,
     ) -> Result<usize> {
         let mut written = 0;
-        for entry in entries {
-            let view = entry.view.load_full();
+        for view in views {
             if !self.is_written(&view) && self.write(store, view).await? {
                 written += 1;
             }
@@ -300,16 +298,25 @@ impl Checkpoints {
     }
 }
 
+/// What the background writer reads: the registry's shared state, which
+/// implements this (this module does not know it).
+pub(crate) trait CheckpointSource: Send + Sync + 'static {
+    fn checkpoints(&self) -> &Checkpoints;
+    fn store(&self) -> &Store;
+    /// Every live namespace's view.
+    fn views(&self) -> Vec<Arc<NamespaceView>>;
+}
+
 /// Starts the background writer: every interval it writes the checkpoint
 /// of each namespace whose revision is new and has not moved since the
 /// previous tick, or has kept moving for `MAX_DEFERRALS` ticks. Stops when
 /// the registry is dropped.
-pub(crate) fn start(shared: &Arc<Shared>) {
-    let Some(interval) = shared.checkpoints.interval else {
+pub(crate) fn start<S: CheckpointSource>(shared: &Arc<S>) {
+    let Some(interval) = shared.checkpoints().interval else {
         return;
     };
     const MAX_DEFERRALS: u32 = 15;
-    let weak: Weak<Shared> = Arc::downgrade(shared);
+    let weak: Weak<S> = Arc::downgrade(shared);
     actix::spawn(async move {
         // namespace row id → (revision seen at the previous tick, ticks it
         // has waited for its checkpoint).
@@ -322,9 +329,8 @@ pub(crate) fn start(shared: &Arc<Shared>) {
             let started = Instant::now();
             let mut due = Vec::new();
             let mut still_pending = HashMap::new();
-            for (_, entry) in shared.entries() {
-                let view = entry.view.load_full();
-                if shared.checkpoints.is_written(&view) {
+            for view in shared.views() {
+                if shared.checkpoints().is_written(&view) {
                     continue;
                 }
                 let (seen, waited) = pending.get(&view.info.row_id).copied().unwrap_or((-1, 0));
@@ -338,7 +344,7 @@ pub(crate) fn start(shared: &Arc<Shared>) {
             let count = due.len();
             for view in due {
                 let name = view.info.name.clone();
-                if let Err(err) = shared.checkpoints.write(&shared.store, view).await {
+                if let Err(err) = shared.checkpoints().write(shared.store(), view).await {
                     tracing::warn!(namespace = %name, %err, "writing a restore checkpoint failed; restore reads this namespace's versions from the store until a later one succeeds");
                 }
             }

@@ -25,8 +25,8 @@ use crate::error::{RegistryError, Result};
 use crate::fingerprint::sha256_hex;
 use crate::ids::SchemaId;
 use crate::plugin::{PluginCallError, PluginHost};
-use crate::registry::Shared;
 use crate::snapshot::VersionSnapshot;
+use crate::state::Shared;
 use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget};
 
 /// How often the worker looks for jobs queued by another replica.
@@ -401,7 +401,7 @@ async fn version_of_job(shared: &Shared, job: &JobRow) -> Result<Arc<VersionSnap
         RegistryError::NotFound(format!("version row {} not found", job.version_id))
     })?;
     let names = std::collections::HashMap::from([(row.schema_id, SchemaId::parse(&job.schema)?)]);
-    crate::ops::load_snapshots(&shared.store, &names, vec![row])
+    crate::load::load_snapshots(&shared.store, &names, vec![row])
         .await?
         .remove(&job.version_id)
         .ok_or_else(|| RegistryError::Internal(format!("version {} did not load", job.version_id)))

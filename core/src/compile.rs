@@ -16,6 +16,7 @@ use protox::file::{File, FileResolver};
 use crate::bounds;
 use crate::descriptor::{self, RawFile, TopLevelTypes};
 use crate::error::{CompileError, RegistryError, Result};
+use crate::position::line_column;
 
 /// A file another schema owns, importable by the schema being compiled.
 #[derive(Debug, Clone)]
@@ -220,16 +221,6 @@ fn diagnostic_error(file: &str, text: Option<&str>, diag: &dyn Diagnostic) -> Co
     }
 }
 
-/// 1-based line and character column of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line as u32, column as u32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,11 +331,5 @@ mod tests {
         assert_eq!(errors[0].line, 2);
         assert_eq!(errors[1].line, 3);
         assert!(errors.iter().all(|e| e.file == "bad.proto" && e.column > 0));
-    }
-
-    #[test]
-    fn line_column_counts_characters() {
-        assert_eq!(line_column("ab\ncé d", 7), (2, 4));
-        assert_eq!(line_column("x", 0), (1, 1));
     }
 }

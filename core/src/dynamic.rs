@@ -10,7 +10,7 @@ use prost_reflect::{
 };
 use serde::Serialize;
 
-use crate::compile::line_column;
+use crate::position::line_column;
 
 /// A wire form of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

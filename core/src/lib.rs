@@ -2,11 +2,13 @@
 
 pub mod actor;
 pub mod auth;
+mod blocking;
 pub mod bounds;
 pub mod checkpoint;
 pub mod codegen;
 pub mod compat;
 pub mod compile;
+pub mod convert;
 pub mod descriptor;
 pub mod diff;
 pub mod dynamic;
@@ -15,10 +17,14 @@ pub mod events;
 pub mod fingerprint;
 pub mod ids;
 pub mod limits;
+pub mod load;
 pub mod ops;
 pub mod plugin;
+pub mod position;
 pub mod registry;
+pub mod restore;
 pub mod snapshot;
+pub mod state;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -5,155 +5,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix::prelude::*;
-use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::actor::{self, NamespaceActor};
+use crate::actor;
 use crate::codegen::{GenerateError, Generated};
-use crate::compat::{BufRules, CompatCheck};
-use crate::descriptor::RawFile;
+use crate::convert::to_utc;
 use crate::error::{RegistryError, Result};
 use crate::ids::{self, NamespaceId, SchemaId};
 use crate::limits::Limits;
+use crate::load::{self, load_snapshots, load_view};
 use crate::ops::{self, PromoteOutcome, PublishOutcome, PublishRequest, RollbackOutcome};
 use crate::snapshot::{NamespaceView, VersionSnapshot};
-use crate::store::{JobTarget, Store, StoreConfig};
-
-/// One live namespace: its view and the actor that changes it.
-pub struct NamespaceEntry {
-    pub view: ArcSwap<NamespaceView>,
-    actor: OnceLock<Addr<NamespaceActor>>,
-}
-
-impl std::fmt::Debug for NamespaceEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NamespaceEntry")
-            .field("namespace", &self.view.load().info.name)
-            .finish()
-    }
-}
-
-/// State shared by the registry handle and every actor.
-pub struct Shared {
-    pub store: Store,
-    pub compat: Arc<dyn CompatCheck>,
-    pub plugins: Arc<crate::plugin::PluginHost>,
-    /// Wakes the code generation worker (after a promote queued jobs).
-    pub(crate) codegen_wake: Arc<tokio::sync::Notify>,
-    /// Set once the worker runs (a second `restore` starts no second one).
-    codegen_started: AtomicBool,
-    /// Set once the checkpoint writer runs.
-    checkpoints_started: AtomicBool,
-    /// Which restore checkpoints are stored, and their background writer.
-    pub(crate) checkpoints: crate::checkpoint::Checkpoints,
-    limits: ArcSwap<Limits>,
-    namespaces: ArcSwap<HashMap<NamespaceId, Arc<NamespaceEntry>>>,
-    arbiter: ArbiterHandle,
-    this: Weak<Shared>,
-}
-
-impl Shared {
-    pub fn limits(&self) -> Arc<Limits> {
-        self.limits.load_full()
-    }
-
-    pub fn entry(&self, name: &str) -> Option<Arc<NamespaceEntry>> {
-        self.namespaces.load().get(name).cloned()
-    }
-
-    pub fn entries(&self) -> Vec<(NamespaceId, Arc<NamespaceEntry>)> {
-        self.namespaces
-            .load()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-
-    /// Adds (or replaces) a namespace and starts its actor.
-    fn insert_entry(&self, view: NamespaceView) -> Arc<NamespaceEntry> {
-        let name = view.info.name.clone();
-        let entry = Arc::new(NamespaceEntry {
-            view: ArcSwap::from_pointee(view),
-            actor: OnceLock::new(),
-        });
-        let shared = self
-            .this
-            .upgrade()
-            .expect("shared state outlives its actors");
-        let weak = Arc::downgrade(&entry);
-        let addr = NamespaceActor::start_in_arbiter(&self.arbiter, move |_| NamespaceActor {
-            shared,
-            entry: weak,
-        });
-        let _ = entry.actor.set(addr);
-        self.namespaces.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            map.insert(name.clone(), entry.clone());
-            map
-        });
-        entry
-    }
-
-    pub(crate) fn remove_entry(&self, name: &NamespaceId) {
-        self.namespaces.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            map.remove(name);
-            map
-        });
-    }
-
-    pub(crate) fn refresh_dependents_of_builtins(&self) {
-        for (name, entry) in self.entries() {
-            if !name.is_builtins()
-                && let Some(addr) = entry.actor.get()
-            {
-                addr.do_send(actor::RelinkBuiltins);
-            }
-        }
-    }
-
-    pub(crate) fn request_reload(&self, name: &NamespaceId) {
-        if let Some(addr) = self
-            .entry(name.as_str())
-            .and_then(|e| e.actor.get().cloned())
-        {
-            addr.do_send(actor::Reload);
-        }
-    }
-
-    pub(crate) async fn reload_namespace(&self, entry: &NamespaceEntry) -> Result<()> {
-        let name = entry.view.load().info.name.clone();
-        let Some(row) = self.store.live_namespace(name.as_str()).await? else {
-            self.remove_entry(&name);
-            return Ok(());
-        };
-        let builtins = self.builtin_files(&name);
-        let view = ops::load_view(&self.store, &row, &builtins).await?;
-        entry.view.store(Arc::new(view));
-        Ok(())
-    }
-
-    fn builtin_files(&self, name: &NamespaceId) -> Vec<RawFile> {
-        if name.is_builtins() {
-            return Vec::new();
-        }
-        self.entry(ids::BUILTINS)
-            .map(|e| {
-                e.view
-                    .load()
-                    .current_files()
-                    .flat_map(|(_, v)| v.files.iter().cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
+pub use crate::state::RegistryConfig;
+use crate::state::{NamespaceActor, NamespaceEntry, Shared};
+use crate::store::{JobTarget, Store};
 
 /// A pool to look types up in, with the owner of each namespace file.
 #[derive(Debug, Clone)]
@@ -211,7 +82,7 @@ pub enum VersionState {
     Previous,
 }
 
-/// `VersionInfo` of API.md.
+/// `VersionInfo` of docs/API.md.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
@@ -269,36 +140,9 @@ impl JobInfo {
             plugin: job.plugin,
             parameter: job.parameter,
             log: job.log,
-            created_at: ops::to_utc(job.created_at),
-            started_at: job.started_at.map(ops::to_utc),
-            finished_at: job.finished_at.map(ops::to_utc),
-        }
-    }
-}
-
-/// How to open a registry.
-#[derive(Clone)]
-pub struct RegistryConfig {
-    pub store: StoreConfig,
-    pub limits: Limits,
-    pub compat: Arc<dyn CompatCheck>,
-    /// Loaded plugins (code generators and event sinks are looked up here;
-    /// their rules belong in `compat`, see [`BufRules::with_plugins`]).
-    pub plugins: Arc<crate::plugin::PluginHost>,
-    /// How often namespaces that changed get their restore checkpoint
-    /// rewritten in the background (see `checkpoint`); `None`: only at
-    /// [`Registry::write_checkpoints`].
-    pub checkpoint_interval: Option<Duration>,
-}
-
-impl RegistryConfig {
-    pub fn new(store: StoreConfig) -> Self {
-        Self {
-            store,
-            limits: Limits::default(),
-            compat: Arc::new(BufRules::default()),
-            plugins: Arc::new(crate::plugin::PluginHost::default()),
-            checkpoint_interval: Some(Duration::from_secs(2)),
+            created_at: to_utc(job.created_at),
+            started_at: job.started_at.map(to_utc),
+            finished_at: job.finished_at.map(to_utc),
         }
     }
 }
@@ -337,19 +181,7 @@ impl Registry {
     pub async fn connect(config: RegistryConfig) -> Result<Self> {
         let store = Store::open(&config.store).await?;
         let arbiter = Arbiter::new().handle();
-        let shared = Arc::new_cyclic(|this| Shared {
-            store,
-            compat: config.compat,
-            plugins: config.plugins,
-            codegen_wake: Arc::new(tokio::sync::Notify::new()),
-            codegen_started: AtomicBool::new(false),
-            checkpoints_started: AtomicBool::new(false),
-            checkpoints: crate::checkpoint::Checkpoints::new(config.checkpoint_interval),
-            limits: ArcSwap::from_pointee(config.limits),
-            namespaces: ArcSwap::from_pointee(HashMap::new()),
-            arbiter,
-            this: this.clone(),
-        });
+        let shared = Shared::new(config, store, arbiter);
         Ok(Self {
             shared,
             create_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -381,7 +213,7 @@ impl Registry {
                 Err(other) => return Err(other.into()),
             }
         }
-        let restored = ops::load_all_views(store).await?;
+        let restored = crate::restore::load_all_views(store).await?;
         let count = restored.views.len();
         let (versions, from_checkpoints) = (restored.versions, restored.from_checkpoints);
         for (row_id, revision) in restored.checkpointed {
@@ -417,10 +249,10 @@ impl Registry {
     /// written.
     pub async fn write_checkpoints(&self) -> Result<usize> {
         self.ensure_ready()?;
-        let entries = self.shared.entries().into_iter().map(|(_, e)| e).collect();
+        let views = self.shared.views();
         self.shared
             .checkpoints
-            .write_behind(&self.shared.store, entries)
+            .write_behind(&self.shared.store, views)
             .await
     }
 
@@ -442,7 +274,7 @@ impl Registry {
     }
 
     pub fn set_limits(&self, limits: Limits) {
-        self.shared.limits.store(Arc::new(limits));
+        self.shared.set_limits(limits);
     }
 
     pub fn plugins(&self) -> &Arc<crate::plugin::PluginHost> {
@@ -478,12 +310,7 @@ impl Registry {
     /// Every live namespace, by name.
     pub fn views(&self) -> Result<Vec<Arc<NamespaceView>>> {
         self.ensure_ready()?;
-        let mut views: Vec<_> = self
-            .shared
-            .entries()
-            .into_iter()
-            .map(|(_, e)| e.view.load_full())
-            .collect();
+        let mut views = self.shared.views();
         views.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         Ok(views)
     }
@@ -495,8 +322,7 @@ impl Registry {
         NamespaceActor: Handler<M>,
     {
         let addr = entry
-            .actor
-            .get()
+            .actor()
             .ok_or_else(|| RegistryError::Unavailable("namespace actor not started".into()))?;
         addr.send(message)
             .await
@@ -521,7 +347,7 @@ impl Registry {
             .store
             .create_namespace(namespace.as_str(), "{}", "{}")
             .await?;
-        let view = ops::load_view(&self.shared.store, &row, &[]).await?;
+        let view = load_view(&self.shared.store, &row, &[]).await?;
         Ok((self.shared.insert_entry(view), true))
     }
 
@@ -558,7 +384,7 @@ impl Registry {
             // Compile before creating the namespace, so that a publish that
             // fails leaves no empty namespace behind.
             self.ensure_ready()?;
-            let empty = ops::empty_view(namespace.clone());
+            let empty = load::empty_view(namespace.clone());
             ops::check(
                 &self.shared,
                 &empty,
@@ -732,7 +558,7 @@ impl Registry {
                 let state = state_of(&entry, row.id);
                 VersionInfo {
                     version: row.version,
-                    created_at: ops::to_utc(row.created_at),
+                    created_at: to_utc(row.created_at),
                     metadata: serde_json::from_str(&row.metadata).unwrap_or_default(),
                     files: files.remove(&row.id).unwrap_or_default(),
                     fingerprint: row.fingerprint,
@@ -777,7 +603,7 @@ impl Registry {
                 })?;
                 let names = HashMap::from([(entry.row_id, SchemaId::parse(schema)?)]);
                 let id = row.id;
-                let snapshot = ops::load_snapshots(store, &names, vec![row])
+                let snapshot = load_snapshots(store, &names, vec![row])
                     .await?
                     .remove(&id)
                     .ok_or_else(|| RegistryError::Internal(format!("version {n} did not load")))?;

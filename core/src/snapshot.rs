@@ -136,6 +136,14 @@ impl NamespaceView {
             .iter()
             .filter_map(|(id, e)| e.current.as_ref().map(|v| (id, v)))
     }
+
+    /// The files of every current version: of `__builtins__`, what every
+    /// other namespace may import.
+    pub fn current_raw_files(&self) -> Vec<RawFile> {
+        self.current_files()
+            .flat_map(|(_, v)| v.files.iter().cloned())
+            .collect()
+    }
 }
 
 /// Orders the given versions' files (and the `builtins` and well-known

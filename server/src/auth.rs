@@ -2,79 +2,14 @@
 //! [`crate::routes::ROUTES`] names its [`Need`], and [`guard`], which wraps
 //! each route's resource, enforces it before the handler runs.
 
-use std::net::SocketAddr;
-
 use actix_web::HttpMessage;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
 use protoreg_core::auth::{self, Principal, Role};
 use protoreg_core::{BUILTINS, Registry, RegistryError};
-use serde::{Deserialize, Serialize};
 
+use crate::config::AuthSettings;
 use crate::error::ApiError;
-use crate::routes::Route;
-
-/// `[auth]` of the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AuthConfig {
-    /// What a request without a token may do: `none`, `read`, `write`,
-    /// `admin`, or `auto` (admin when listening on a loopback address with
-    /// no admin token configured, none otherwise).
-    pub anonymous: String,
-    /// A bearer token with admin rights in every namespace; empty for none.
-    pub admin_token: String,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            anonymous: "auto".into(),
-            admin_token: String::new(),
-        }
-    }
-}
-
-/// The part of the configuration the edge checks, rebuilt from the
-/// configuration in force (`RuntimeConfig`) for every request, so a reload
-/// applies to the next request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthSettings {
-    pub anonymous: Option<Role>,
-    /// SHA-256 of the admin token; the token itself is not kept.
-    pub admin_token_hash: Option<String>,
-    /// `metrics.public` resolved: whether [`Need::PublicBySetting`] routes
-    /// answer without a token.
-    pub metrics_public: bool,
-}
-
-impl AuthSettings {
-    pub fn from_config(config: &AuthConfig, listen: &str) -> anyhow::Result<Self> {
-        let admin_token_hash =
-            (!config.admin_token.is_empty()).then(|| auth::secret_hash(&config.admin_token));
-        let anonymous = match config.anonymous.as_str() {
-            "auto" => (is_loopback(listen) && admin_token_hash.is_none()).then_some(Role::Admin),
-            "none" => None,
-            other => Some(Role::parse(other).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "auth.anonymous must be auto, none, read, write or admin, not {other:?}"
-                )
-            })?),
-        };
-        Ok(Self {
-            anonymous,
-            admin_token_hash,
-            metrics_public: true,
-        })
-    }
-}
-
-pub fn is_loopback(listen: &str) -> bool {
-    match listen.parse::<SocketAddr>() {
-        Ok(addr) => addr.ip().is_loopback(),
-        Err(_) => listen.starts_with("localhost:"),
-    }
-}
 
 /// What a route needs (each route's in [`crate::routes::ROUTES`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,11 +75,12 @@ fn denied(principal: &Principal, message: String) -> ApiError {
 /// that need finer checks.
 pub async fn authorize(
     req: &ServiceRequest,
-    route: &Route,
+    need: Need,
+    namespaced: bool,
     registry: &Registry,
     settings: &AuthSettings,
 ) -> Result<(), ApiError> {
-    let need = match route.need {
+    let need = match need {
         Need::PublicBySetting if settings.metrics_public => Need::Public,
         // `metrics.public = false`: any caller with a token.
         Need::PublicBySetting => Need::Caller,
@@ -157,7 +93,7 @@ pub async fn authorize(
     // Every `{ns}` route starts `/v1/namespaces/{ns}` (a test of the route
     // table checks it), and IDs hold no `/`: the namespace as the request
     // spelled it.
-    let namespace = if route.path.starts_with("/v1/namespaces/{ns}") {
+    let namespace = if namespaced {
         req.path().split('/').nth(3).unwrap_or_default().to_owned()
     } else {
         String::new()
@@ -194,42 +130,10 @@ fn role_in(role: Role, namespace: &str) -> String {
     format!("{role} role in namespace {namespace}")
 }
 
-/// The middleware around each route's resource ([`crate::routes::config`]):
-/// `routes` are the routes of the path actix matched. A method none of them
-/// has is 405 with theirs in `Allow`; otherwise the request is authorized
-/// with the settings in force.
-pub async fn guard(
-    routes: &'static [&'static Route],
-    req: ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<
-    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
-    actix_web::Error,
-> {
-    if let (Some(route), Some(matched)) = (
-        routes.first(),
-        req.extensions().get::<crate::routes::MatchedPath>(),
-    ) {
-        matched.0.set(Some(route.path));
-    }
-    let checked = match routes.iter().find(|route| route.method == *req.method()) {
-        Some(route) => check(route, &req).await,
-        None => Err(ApiError::MethodNotAllowed {
-            method: req.method().as_str().to_owned(),
-            allow: routes.iter().map(|route| route.method.as_str()).collect(),
-        }),
-    };
-    match checked {
-        Ok(()) => next
-            .call(req)
-            .await
-            .map(|response| response.map_into_left_body()),
-        Err(err) => Ok(req.error_response(err).map_into_right_body()),
-    }
-}
-
-/// [`authorize`] with the app's registry and the configuration in force.
-async fn check(route: &Route, req: &ServiceRequest) -> Result<(), ApiError> {
+/// [`authorize`] with the app's registry and the configuration in force:
+/// `need` of a route whose path starts `/v1/namespaces/{ns}` when
+/// `namespaced`.
+pub async fn check(need: Need, namespaced: bool, req: &ServiceRequest) -> Result<(), ApiError> {
     let registry = req.app_data::<actix_web::web::Data<Registry>>();
     let runtime = req.app_data::<actix_web::web::Data<crate::reload::RuntimeConfig>>();
     let (Some(registry), Some(runtime)) = (registry, runtime) else {
@@ -241,7 +145,7 @@ async fn check(route: &Route, req: &ServiceRequest) -> Result<(), ApiError> {
     match AuthSettings::from_config(&config.auth, &config.listen) {
         Ok(mut settings) => {
             settings.metrics_public = config.metrics.is_public(&config.listen);
-            authorize(req, route, registry, &settings).await
+            authorize(req, need, namespaced, registry, &settings).await
         }
         Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!(
             "auth settings: {err:#}"
@@ -293,6 +197,7 @@ pub fn require_global_admin(req: &actix_web::HttpRequest, why: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AuthConfig;
 
     #[test]
     fn auto_anonymous_is_admin_only_on_loopback_without_admin_token() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use protoreg_core::Limits;
+use protoreg_core::auth::Role;
 use serde::{Deserialize, Serialize};
 
 /// The file read when no `--config` is given, if it exists.
@@ -21,7 +22,7 @@ pub struct Config {
     pub limits: Limits,
     pub log: LogConfig,
     pub http: HttpConfig,
-    pub auth: crate::auth::AuthConfig,
+    pub auth: AuthConfig,
     pub metrics: MetricsConfig,
     pub plugins: protoreg_core::plugin::PluginConfig,
 }
@@ -111,7 +112,7 @@ impl MetricsConfig {
     pub fn is_public(&self, listen: &str) -> bool {
         match self.public {
             Public::Set(public) => public,
-            Public::Auto(_) => crate::auth::is_loopback(listen),
+            Public::Auto(_) => is_loopback(listen),
         }
     }
 }
@@ -124,7 +125,7 @@ impl Default for Config {
             limits: Limits::default(),
             log: LogConfig::default(),
             http: HttpConfig::default(),
-            auth: crate::auth::AuthConfig::default(),
+            auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),
             plugins: protoreg_core::plugin::PluginConfig::default(),
         }
@@ -201,13 +202,75 @@ impl Config {
             figment = figment.merge(("database.url", url));
         }
         let config: Config = figment.extract()?;
-        crate::auth::AuthSettings::from_config(&config.auth, &config.listen)?;
+        AuthSettings::from_config(&config.auth, &config.listen)?;
         anyhow::ensure!(
             matches!(config.log.format.as_str(), "text" | "json"),
             "log.format must be \"text\" or \"json\", not {:?}",
             config.log.format
         );
         Ok(config)
+    }
+}
+
+/// `[auth]` of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// What a request without a token may do: `none`, `read`, `write`,
+    /// `admin`, or `auto` (admin when listening on a loopback address with
+    /// no admin token configured, none otherwise).
+    pub anonymous: String,
+    /// A bearer token with admin rights in every namespace; empty for none.
+    pub admin_token: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            anonymous: "auto".into(),
+            admin_token: String::new(),
+        }
+    }
+}
+
+/// The part of the configuration the edge checks, rebuilt from the
+/// configuration in force (`RuntimeConfig`) for every request, so a reload
+/// applies to the next request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub anonymous: Option<Role>,
+    /// SHA-256 of the admin token; the token itself is not kept.
+    pub admin_token_hash: Option<String>,
+    /// `metrics.public` resolved: whether [`Need::PublicBySetting`] routes
+    /// answer without a token.
+    pub metrics_public: bool,
+}
+
+impl AuthSettings {
+    pub fn from_config(config: &AuthConfig, listen: &str) -> anyhow::Result<Self> {
+        let admin_token_hash = (!config.admin_token.is_empty())
+            .then(|| protoreg_core::auth::secret_hash(&config.admin_token));
+        let anonymous = match config.anonymous.as_str() {
+            "auto" => (is_loopback(listen) && admin_token_hash.is_none()).then_some(Role::Admin),
+            "none" => None,
+            other => Some(Role::parse(other).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "auth.anonymous must be auto, none, read, write or admin, not {other:?}"
+                )
+            })?),
+        };
+        Ok(Self {
+            anonymous,
+            admin_token_hash,
+            metrics_public: true,
+        })
+    }
+}
+
+pub fn is_loopback(listen: &str) -> bool {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().is_loopback(),
+        Err(_) => listen.starts_with("localhost:"),
     }
 }
 

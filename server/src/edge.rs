@@ -39,7 +39,7 @@ use actix_web::{HttpMessage, ResponseError, web};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use crate::auth::AuthSettings;
+use crate::config::AuthSettings;
 use crate::error::ApiError;
 use crate::reload::RuntimeConfig;
 

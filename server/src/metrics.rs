@@ -299,7 +299,7 @@ where
     let method = method_label(req.method());
     // The guard of the route actix matched names its path; nothing matches
     // the path again here.
-    let matched = crate::routes::MatchedPath::default();
+    let matched = MatchedPath::default();
     req.extensions_mut().insert(matched.clone());
     let started = Instant::now();
     let call = service.call(req);
@@ -325,6 +325,14 @@ where
         result
     }
 }
+
+/// Where the guard of the route a request matched (`routes::guard`) writes
+/// that route's path template: the metrics put one in the request's extensions and read it
+/// after the call, so nothing matches the path a second time. (A clone of
+/// the request itself cannot be kept across routing: actix needs to own it
+/// alone to record the match.)
+#[derive(Debug, Clone, Default)]
+pub struct MatchedPath(pub std::rc::Rc<std::cell::Cell<Option<&'static str>>>);
 
 /// `GET /metrics`.
 #[utoipa::path(

@@ -7,28 +7,12 @@
 
 use std::sync::OnceLock;
 
-use actix_web::HttpResponse;
 use actix_web::http::Method;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use crate::routes;
-
-/// Raw bytes of a body (an encoded protobuf message or descriptor set).
-pub struct Binary;
-
-impl PartialSchema for Binary {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl ToSchema for Binary {}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -143,26 +127,14 @@ impl Modify for FromAuthTable {
     }
 }
 
-fn document() -> &'static str {
+/// The document as served, encoded once.
+pub fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
         openapi()
             .to_json()
             .unwrap_or_else(|e| format!("{{\"error\": \"encoding the OpenAPI document: {e}\"}}"))
     })
-}
-
-/// This document.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
-)]
-pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(document())
 }
 
 #[cfg(test)]

@@ -20,8 +20,11 @@ use actix_web::web;
 use protoreg_core::auth::Role::{Admin, Read, Write};
 
 use crate::auth::Need::{self, Caller, GlobalAdmin, Namespace, Public, PublicBySetting};
+use actix_web::HttpMessage;
+
+use crate::error::ApiError;
 use crate::handlers::{codegen, health, namespaces, plugins, schemas, staging, tokens, types};
-use crate::{metrics, openapi};
+use crate::metrics;
 
 /// One route: `method` on the path template `path` (actix syntax, as the
 /// OpenAPI document spells it too) runs `handler` for callers that meet
@@ -33,14 +36,6 @@ pub struct Route {
     /// The handler as an actix route (without its method guard).
     handler: fn() -> actix_web::Route,
 }
-
-/// Where the guard of the route a request matched writes that route's path
-/// template: the metrics put one in the request's extensions and read it
-/// after the call, so nothing matches the path a second time. (A clone of
-/// the request itself cannot be kept across routing: actix needs to own it
-/// alone to record the match.)
-#[derive(Debug, Clone, Default)]
-pub struct MatchedPath(pub std::rc::Rc<std::cell::Cell<Option<&'static str>>>);
 
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,7 +75,7 @@ routes! {
     GET "/healthz" => health::healthz, Public;
     GET "/readyz" => health::readyz, Public;
     GET "/metrics" => metrics::scrape, PublicBySetting;
-    GET "/openapi.json" => openapi::serve, PublicBySetting;
+    GET "/openapi.json" => health::openapi_json, PublicBySetting;
     // Any caller here; the handler then needs read in the job's namespace
     // (`auth::require_namespace_role`), which the route cannot name.
     GET "/v1/jobs/{id}" => codegen::job, Caller;
@@ -138,7 +133,7 @@ pub fn by_path() -> &'static [(&'static str, Vec<&'static Route>)] {
 const NAMESPACES: &str = "/v1/namespaces";
 
 /// Registers every route of [`ROUTES`]: one resource per path, guarded by
-/// [`crate::auth::guard`] with that path's routes (405 for other methods).
+/// [`guard`] with that path's routes (405 for other methods).
 pub fn config(cfg: &mut web::ServiceConfig) {
     let mut scope = web::scope(NAMESPACES);
     for (path, routes) in by_path() {
@@ -151,7 +146,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             resource = resource.route((route.handler)().method(route.method.clone()));
         }
         let resource = resource.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-            crate::auth::guard(routes, req, next)
+            guard(routes, req, next)
         }));
         if scoped.is_some() {
             scope = scope.service(resource);
@@ -160,6 +155,43 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         }
     }
     cfg.service(scope);
+}
+
+/// The middleware around each route's resource ([`config`]):
+/// `routes` are the routes of the path actix matched. A method none of them
+/// has is 405 with theirs in `Allow`; otherwise the request is authorized
+/// with the settings in force.
+pub async fn guard(
+    routes: &'static [&'static Route],
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    if let (Some(route), Some(matched)) = (
+        routes.first(),
+        req.extensions().get::<crate::metrics::MatchedPath>(),
+    ) {
+        matched.0.set(Some(route.path));
+    }
+    let checked = match routes.iter().find(|route| route.method == *req.method()) {
+        Some(route) => {
+            let namespaced = route.path.starts_with("/v1/namespaces/{ns}");
+            crate::auth::check(route.need, namespaced, &req).await
+        }
+        None => Err(ApiError::MethodNotAllowed {
+            method: req.method().as_str().to_owned(),
+            allow: routes.iter().map(|route| route.method.as_str()).collect(),
+        }),
+    };
+    match checked {
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(|response| response.map_into_left_body()),
+        Err(err) => Ok(req.error_response(err).map_into_right_body()),
+    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,9 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     let data = web::Data::new(registry.clone());
     let metrics = web::Data::from(metrics);
     let runtime = web::Data::from(runtime);
+    let openapi_json = web::Data::new(crate::handlers::health::OpenApiJson(
+        crate::openapi::document(),
+    ));
     // Only for actix's own body extractors: `extract` reads the live limit.
     let request_limit = config.limits.max_request_bytes;
     let allowed_origins = config.http.allowed_origins.clone();
@@ -89,6 +92,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
             App::new()
                 .app_data(data.clone())
                 .app_data(metrics.clone())
+                .app_data(openapi_json.clone())
                 .app_data(runtime.clone())
                 .app_data(web::PayloadConfig::new(request_limit))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

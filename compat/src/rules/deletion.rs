@@ -6,7 +6,7 @@ use super::{against, deleted_element_location, field_description, go_quote, join
 use crate::error::CompatError;
 use crate::model::{EnumId, MessageId, Schema};
 use crate::pairs;
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 use crate::violation::Finding;
 
 type Result = std::result::Result<(), CompatError>;

@@ -6,7 +6,7 @@ use crate::error::CompatError;
 use crate::features::{self, cpp_string_type_name, utf8_validation_name};
 use crate::model::{FieldId, Kind, Schema, Syntax, field_type};
 use crate::pairs;
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 use crate::violation::{Finding, Location};
 
 type Result = std::result::Result<(), CompatError>;

@@ -4,7 +4,7 @@ use super::{field_description, go_quote, with};
 use crate::error::CompatError;
 use crate::model::{FieldId, Kind, Schema};
 use crate::pairs;
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 use crate::violation::Finding;
 
 type Result = std::result::Result<(), CompatError>;

@@ -5,7 +5,7 @@ use crate::descriptor::FileOptions;
 use crate::error::CompatError;
 use crate::model::File;
 use crate::pairs;
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 use crate::violation::Finding;
 
 type Result = std::result::Result<(), CompatError>;

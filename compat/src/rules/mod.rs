@@ -9,7 +9,8 @@ mod package;
 mod types;
 
 use crate::model::{FieldId, FileId, Schema};
-use crate::registry::{FnRule, RuleRegistry};
+use crate::registry::RuleRegistry;
+use crate::rule::FnRule;
 use crate::violation::Location;
 
 const FILE: &str = "FILE";
@@ -18,7 +19,7 @@ const WIRE_JSON: &str = "WIRE_JSON";
 const WIRE: &str = "WIRE";
 
 type CheckFn = fn(
-    &crate::registry::CheckContext<'_>,
+    &crate::rule::CheckContext<'_>,
     &mut Vec<crate::violation::Finding>,
 ) -> Result<(), crate::error::CompatError>;
 
@@ -493,7 +494,17 @@ const DEPRECATED: &[(&str, &[&str])] = &[
     ("MESSAGE_SAME_MESSAGE_SET_WIRE_FORMAT", &[]),
 ];
 
-pub(crate) fn register_builtin(registry: &mut RuleRegistry) {
+impl RuleRegistry {
+    /// A registry with every built-in rule of buf's v2 rule set and its
+    /// deprecated aliases.
+    pub fn builtin() -> Self {
+        let mut registry = RuleRegistry::empty();
+        register_builtin(&mut registry);
+        registry
+    }
+}
+
+fn register_builtin(registry: &mut RuleRegistry) {
     for (id, categories, default, purpose, check) in BUILTIN {
         let rule = FnRule {
             id,

@@ -7,7 +7,7 @@ use super::{deleted_element_location, go_quote};
 use crate::error::CompatError;
 use crate::model::{FileId, Schema, strip_package};
 use crate::pairs;
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 use crate::violation::Finding;
 
 type Result = std::result::Result<(), CompatError>;

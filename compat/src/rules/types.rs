@@ -5,7 +5,7 @@ use crate::error::CompatError;
 use crate::features::{json_format, json_format_name};
 use crate::model::{EnumId, MessageId, MethodId, Schema, label};
 use crate::pairs;
-use crate::registry::CheckContext;
+use crate::rule::CheckContext;
 use crate::violation::{Finding, Location};
 
 type Result = std::result::Result<(), CompatError>;

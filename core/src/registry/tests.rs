@@ -1115,7 +1115,7 @@ async fn restore_from_checkpoints_serves_the_same_bytes_without_reading_descript
         drop(original);
 
         let store = db.store().await;
-        let restored = ops::load_all_views(&store).await.unwrap();
+        let restored = crate::restore::load_all_views(&store).await.unwrap();
         let revisions: BTreeSet<i64> = before.iter().map(|v| v.info.revision).collect();
         assert_eq!(
             restored.checkpointed.len(),
@@ -1206,7 +1206,7 @@ async fn a_stale_checkpoint_is_completed_from_the_version_rows() {
         drop(original);
 
         let store = db.store().await;
-        let restored = ops::load_all_views(&store).await.unwrap();
+        let restored = crate::restore::load_all_views(&store).await.unwrap();
         let shop_row = before[1].info.row_id;
         assert!(
             !restored.checkpointed.iter().any(|(id, _)| *id == shop_row),
@@ -1227,7 +1227,7 @@ async fn a_stale_checkpoint_is_completed_from_the_version_rows() {
             "{kind}: only shop is rewritten"
         );
         drop(again);
-        let restored = ops::load_all_views(&store).await.unwrap();
+        let restored = crate::restore::load_all_views(&store).await.unwrap();
         assert_eq!(restored.checkpointed.len(), 2, "{kind}");
     })
     .await;
@@ -1283,7 +1283,7 @@ async fn unreadable_foreign_and_older_checkpoints_change_nothing() {
                     .unwrap(),
                 "{kind}"
             );
-            let restored = ops::load_all_views(&store).await.unwrap();
+            let restored = crate::restore::load_all_views(&store).await.unwrap();
             assert_eq!(
                 restored.checkpointed.len(),
                 1,

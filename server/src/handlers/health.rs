@@ -51,3 +51,20 @@ pub async fn readyz(registry: Reg) -> HttpResponse {
         }
     }
 }
+
+/// The OpenAPI document, encoded once at start-up (app data).
+#[derive(Debug, Clone)]
+pub struct OpenApiJson(pub &'static str);
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
+)]
+pub async fn openapi_json(document: actix_web::web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0)
+}

@@ -169,7 +169,7 @@ pub async fn delete(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRes
     tag = "namespaces",
     params(super::params::Ns, DescriptorQuery),
     responses(
-        (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(crate::openapi::Binary) = "application/x-protobuf"), (Object = "application/json"))),
+        (status = 200, description = "The `google.protobuf.FileDescriptorSet`: binary, or its JSON mapping with `?format=json`; with a strong ETag", content((inline(super::Binary) = "application/x-protobuf"), (Object = "application/json"))),
         (status = 304, description = "Not modified: `If-None-Match` matches the ETag"),
         (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
         (status = 404, description = "Not found"),

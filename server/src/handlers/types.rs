@@ -171,7 +171,7 @@ async fn message_type(
     path = "/v1/namespaces/{ns}/types/{full_name}/validate",
     tag = "types",
     params(super::params::Ns, super::params::FullName, TypeQuery),
-    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(super::Binary) = "application/x-protobuf"))),
     responses(
         (status = 200, description = "Whether the message is valid, and its errors", body = Validation),
         (status = 400, description = "Invalid argument: a malformed query"),
@@ -203,9 +203,9 @@ pub async fn validate(
     path = "/v1/namespaces/{ns}/types/{full_name}/transcode",
     tag = "types",
     params(super::params::Ns, super::params::FullName, TypeQuery),
-    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+    request_body(description = "A message of the type: JSON, text format or binary, by Content-Type", content((Object = "application/json", example = json!({"id": "inv-1", "total": {"units": "12", "currency": "EUR"}})), (String = "text/plain", example = json!("id: \"inv-1\"")), (inline(super::Binary) = "application/x-protobuf"))),
     responses(
-        (status = 200, description = "The message in the `?to=` format", content((Object = "application/json"), (String = "text/plain"), (inline(crate::openapi::Binary) = "application/x-protobuf"))),
+        (status = 200, description = "The message in the `?to=` format", content((Object = "application/json"), (String = "text/plain"), (inline(super::Binary) = "application/x-protobuf"))),
         (status = 400, description = "Invalid argument: no or an unknown `?to=`, or a message that does not decode (`errors`)"),
         (status = 404, description = "Not found"),
         (status = 413, description = "The request body exceeds the configured limit"),
