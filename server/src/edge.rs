@@ -115,24 +115,14 @@ pub async fn edge(
             "the request head is {head} bytes; the limit is {}",
             config.http.max_header_bytes
         ));
-        let mut response = refuse(req, err, has_body);
-        response
-            .response_mut()
-            .head_mut()
-            .set_connection_type(ConnectionType::Close);
-        return Ok(response);
+        return Ok(refuse_and_close(req, err, has_body));
     }
     if let Some(limit) = req.conn_data::<ClientSlot>().and_then(|slot| slot.over) {
         let err = ApiError::Registry(protoreg_core::RegistryError::Unavailable(format!(
             "too many open connections from this address (the limit is {limit}); close some and retry"
         )));
         // Closed whatever it was: the connection is the problem.
-        let mut response = refuse(req, err, has_body);
-        response
-            .response_mut()
-            .head_mut()
-            .set_connection_type(ConnectionType::Close);
-        return Ok(response);
+        return Ok(refuse_and_close(req, err, has_body));
     }
     let anonymous = AuthSettings::from_config(&config.auth, &config.listen)
         .map(|settings| settings.anonymous.is_some())
@@ -164,6 +154,20 @@ pub async fn edge(
     } else {
         Ok(close_holding(response, held))
     }
+}
+
+/// [`refuse`], and close the connection even when the request has no body.
+fn refuse_and_close(
+    req: ServiceRequest,
+    err: ApiError,
+    has_body: bool,
+) -> ServiceResponse<BoxBody> {
+    let mut response = refuse(req, err, has_body);
+    response
+        .response_mut()
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    response
 }
 
 /// The size of the request head as sent: request line and headers, each

@@ -54,8 +54,9 @@ pub async fn promote(
             to_version: to.version,
         })
         .collect();
-    if moves.is_empty() {
-        return Ok((
+    // Nothing changes: nothing staged, or a dry run that passed.
+    let unchanged = |promoted, compat_checker| {
+        Ok((
             PromoteOutcome {
                 promoted,
                 revision: view.info.revision,
@@ -64,7 +65,10 @@ pub async fn promote(
                 jobs: Vec::new(),
             },
             Effects::NONE,
-        ));
+        ))
+    };
+    if moves.is_empty() {
+        return unchanged(promoted, compat_checker);
     }
 
     let proposed = proposed_versions(&view);
@@ -96,16 +100,7 @@ pub async fn promote(
         .into());
     }
     if dry_run {
-        return Ok((
-            PromoteOutcome {
-                promoted,
-                revision: view.info.revision,
-                dry_run,
-                compat_checker,
-                jobs: Vec::new(),
-            },
-            Effects::NONE,
-        ));
+        return unchanged(promoted, compat_checker);
     }
 
     let store_moves: Vec<PromoteMove> = moves
