@@ -14,7 +14,7 @@ use crate::error::{RegistryError, Result, Violation};
 use crate::ids::SchemaId;
 use crate::snapshot::{self, NamespaceView, SchemaEntry, VersionSnapshot};
 use crate::state::Shared;
-use crate::store::PromoteMove;
+use crate::store::{NamespaceAt, PromoteMove};
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -121,9 +121,11 @@ pub async fn promote(
     let commit = shared
         .store
         .promote_enqueuing(
-            view.info.row_id,
-            view.info.name.as_str(),
-            view.info.revision,
+            NamespaceAt::new(
+                view.info.row_id,
+                view.info.name.as_str(),
+                view.info.revision,
+            ),
             &store_moves,
             &targets,
         )
