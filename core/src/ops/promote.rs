@@ -17,9 +17,7 @@ use crate::state::Shared;
 use crate::store::{NamespaceAt, PromoteMove};
 
 #[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromotedSchema {
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub schema: SchemaId,
     pub from_version: Option<i32>,
     pub to_version: i32,
