@@ -11,7 +11,6 @@ use crate::store::{NewToken, Store, TokenRow, now};
 /// A role in a namespace; each includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// GET.
     Read,
@@ -38,7 +37,6 @@ pub const ALL_NAMESPACES: &str = "*";
 /// A role in one namespace, or in every namespace (`"*"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
     pub namespace: String,
     pub role: Role,
@@ -117,7 +115,6 @@ impl Principal {
 
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub id: i64,
     pub name: String,

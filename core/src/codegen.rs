@@ -25,6 +25,7 @@ use crate::error::{RegistryError, Result};
 use crate::fingerprint::sha256_hex;
 use crate::ids::SchemaId;
 use crate::plugin::{PluginCallError, PluginHost};
+use crate::settings::NamespaceSettings;
 use crate::snapshot::VersionSnapshot;
 use crate::state::Shared;
 use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget};
@@ -112,50 +113,19 @@ pub fn targets_of(settings: &Value) -> Vec<JobTarget> {
 }
 
 /// Checks `settings.codegen`: a list of `{plugin, parameter?, output?}`
-/// whose plugins name generators the host knows.
+/// (read and validated by [`NamespaceSettings`]) whose plugins name
+/// generators the host knows.
 pub fn validate_settings(settings: &Value, host: &PluginHost) -> Result<()> {
-    let invalid = |m: String| Err(RegistryError::InvalidArgument(m));
-    let Some(codegen) = settings.get("codegen") else {
-        return Ok(());
-    };
-    if codegen.is_null() {
-        return Ok(());
-    }
-    let Some(entries) = codegen.as_array() else {
-        return invalid("settings.codegen must be a list of {plugin, parameter, output}".into());
-    };
-    for (i, entry) in entries.iter().enumerate() {
-        let Some(object) = entry.as_object() else {
-            return invalid(format!("settings.codegen[{i}] must be an object"));
-        };
-        if let Some(key) = object
-            .keys()
-            .find(|k| !["plugin", "parameter", "output"].contains(&k.as_str()))
-        {
-            return invalid(format!("settings.codegen[{i}]: unknown field {key:?}"));
-        }
-        let plugin = match object.get("plugin").and_then(Value::as_str) {
-            Some(p) if !p.trim().is_empty() => p,
-            _ => return invalid(format!("settings.codegen[{i}] needs a plugin name")),
-        };
-        for key in ["parameter", "output"] {
-            if object
-                .get(key)
-                .is_some_and(|v| !v.is_string() && !v.is_null())
-            {
-                return invalid(format!("settings.codegen[{i}].{key} must be a string"));
-            }
-        }
-        let parameter = object
-            .get("parameter")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        validate_parameter(parameter)?;
-        if host.generator(plugin).is_none() {
-            return invalid(format!(
-                "settings.codegen[{i}]: no code generator named {plugin:?} is loaded (known: {})",
+    let settings = NamespaceSettings::from_json(settings)?;
+    settings.validate()?;
+    for (i, target) in settings.codegen.iter().flatten().enumerate() {
+        validate_parameter(&target.parameter)?;
+        if host.generator(&target.plugin).is_none() {
+            return Err(RegistryError::InvalidArgument(format!(
+                "settings.codegen[{i}]: no code generator named {:?} is loaded (known: {})",
+                target.plugin,
                 known_generators(host)
-            ));
+            )));
         }
     }
     Ok(())

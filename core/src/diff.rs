@@ -12,10 +12,8 @@ use crate::snapshot::VersionSnapshot;
 
 /// One element of a schema in a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffEntry {
     /// `message`, `field`, `enum`, `enum_value`, `service` or `method`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: &'static str,
     /// Full name (`pkg.Msg`, `pkg.Msg.field`, `pkg.Enum.VALUE`, `pkg.Svc.Method`).
     pub name: String,

@@ -57,7 +57,6 @@ impl Format {
 
 /// One problem with a message, where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Field path such as `items[2].price.units`; empty for the message
     /// itself.

@@ -5,7 +5,6 @@ use serde::Serialize;
 
 /// One compiler diagnostic, with the position a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompileError {
     pub file: String,
     /// 1-based; 0 when the compiler gave no position.
@@ -27,7 +26,6 @@ impl std::fmt::Display for CompileError {
 
 /// A compatibility finding that blocks a promote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Violation {
     pub rule: String,
     pub category: Vec<String>,

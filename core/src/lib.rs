@@ -23,6 +23,7 @@ pub mod plugin;
 pub mod position;
 pub mod registry;
 pub mod restore;
+pub mod settings;
 pub mod snapshot;
 pub mod state;
 pub mod store;
@@ -38,5 +39,6 @@ pub use registry::{
     JobInfo, Registry, RegistryConfig, RestoreStats, TypeScope, VersionInfo, VersionRef,
     VersionState,
 };
+pub use settings::NamespaceSettings;
 pub use snapshot::{NamespaceView, VersionSnapshot};
 pub use store::{Store, StoreConfig};

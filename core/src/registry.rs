@@ -75,7 +75,6 @@ impl VersionRef {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VersionState {
     Current,
     Staged,
@@ -84,13 +83,11 @@ pub enum VersionState {
 
 /// `VersionInfo` of docs/API.md.
 #[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     pub version: i32,
     pub fingerprint: String,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metadata: Map<String, Value>,
     pub files: Vec<String>,
     pub state: VersionState,

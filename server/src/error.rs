@@ -3,10 +3,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use protoreg_core::RegistryError;
 use protoreg_core::dynamic::FieldError;
-use protoreg_core::{CompileError, RegistryError, Violation};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::api_types::{self, Violation};
 
 tokio::task_local! {
     /// The id of the request being served (set by the request-id middleware).
@@ -88,7 +90,7 @@ impl ApiError {
 // every error response in the OpenAPI document.
 /// An error, as `application/problem+json` (RFC 9457).
 #[derive(Serialize, ToSchema)]
-pub struct Problem<'a> {
+pub struct Problem {
     /// `urn:protoreg:problem:<code>`.
     #[serde(rename = "type")]
     kind: String,
@@ -103,11 +105,11 @@ pub struct Problem<'a> {
     /// does not decode (`invalid_argument`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<serde_json::Value>>)]
-    errors: Option<ProblemErrors<'a>>,
+    errors: Option<ProblemErrors>,
     /// Compatibility violations (`incompatible`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Violation>>)]
-    violations: Option<&'a [Violation]>,
+    violations: Option<Vec<Violation>>,
     /// Set on internal errors, to quote when reporting them.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
@@ -116,12 +118,12 @@ pub struct Problem<'a> {
 /// The `errors` of a [`Problem`].
 #[derive(Serialize)]
 #[serde(untagged)]
-enum ProblemErrors<'a> {
-    Compile(&'a [CompileError]),
-    Fields(&'a [FieldError]),
+enum ProblemErrors {
+    Compile(Vec<api_types::CompileError>),
+    Fields(Vec<api_types::FieldError>),
 }
 
-impl Problem<'_> {
+impl Problem {
     fn new(status: StatusCode, code: &'static str, detail: String) -> Self {
         Self {
             kind: format!("urn:protoreg:problem:{code}"),
@@ -190,7 +192,9 @@ impl ResponseError for ApiError {
                     .finish();
             }
             Self::InvalidMessage(errors) => Problem {
-                errors: Some(ProblemErrors::Fields(errors)),
+                errors: Some(ProblemErrors::Fields(api_types::all(
+                    errors.iter().cloned(),
+                ))),
                 ..Problem::new(status, "invalid_argument", self.to_string())
             },
             Self::GeneratorRejected(message) => Problem::new(
@@ -221,7 +225,7 @@ impl ResponseError for ApiError {
 
 /// The problem of a registry error; an internal one shows only the request
 /// id (its details go to the log).
-fn registry_problem(err: &RegistryError) -> Problem<'_> {
+fn registry_problem(err: &RegistryError) -> Problem {
     let request_id = REQUEST_ID.try_with(String::clone).ok();
     let detail = match err {
         RegistryError::Internal(message) => {
@@ -233,11 +237,15 @@ fn registry_problem(err: &RegistryError) -> Problem<'_> {
     };
     Problem {
         errors: match err {
-            RegistryError::CompileFailed { errors, .. } => Some(ProblemErrors::Compile(errors)),
+            RegistryError::CompileFailed { errors, .. } => Some(ProblemErrors::Compile(
+                api_types::all(errors.iter().cloned()),
+            )),
             _ => None,
         },
         violations: match err {
-            RegistryError::Incompatible { violations, .. } => Some(violations),
+            RegistryError::Incompatible { violations, .. } => {
+                Some(api_types::all(violations.iter().cloned()))
+            }
             _ => None,
         },
         request_id: matches!(err, RegistryError::Internal(_))

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod api_types;
 mod auth;
 mod cli;
 mod compat_cli;

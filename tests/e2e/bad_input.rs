@@ -176,3 +176,32 @@ fn a_method_a_route_does_not_have_is_405_with_allow() {
     assert_eq!(server.get("/v1/no/such/route").0, 404);
     assert_eq!(server.revision("shop"), revision);
 }
+
+#[test]
+fn bad_settings_are_refused_and_change_nothing() {
+    let server = Server::start(&Db::sqlite());
+    server.money_staged("ns");
+    let revision = server.revision("ns");
+    for codegen in [
+        json!([{"plugin": ""}]),
+        json!([{"plugin": "  ", "parameter": "x"}]),
+    ] {
+        let (s, b) = server.put("/v1/namespaces/ns/settings", json!({ "codegen": codegen }));
+        assert_problem_detail(s, &b, 400, "invalid_argument", "needs a plugin name");
+    }
+    let (s, b) = server.put(
+        "/v1/namespaces/ns/settings",
+        json!({"codegen": [{"parameter": "x"}]}),
+    );
+    assert_problem(s, &b, 400, "invalid_argument");
+    let (s, b) = server.put(
+        "/v1/namespaces/ns/settings",
+        json!({"codegen": [{"plugin": "nope"}]}),
+    );
+    assert_problem_detail(s, &b, 400, "invalid_argument", "no code generator named");
+    assert_eq!(
+        server.revision("ns"),
+        revision,
+        "no bad settings changed the namespace"
+    );
+}

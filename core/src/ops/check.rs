@@ -20,7 +20,6 @@ use crate::store::VersionRow;
 /// The result of a dry-run publish: compile errors and compatibility
 /// findings are data here.
 #[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckOutcome {
     pub compatible: bool,
     pub violations: Vec<Violation>,

@@ -12,6 +12,7 @@ use crate::ids;
 use crate::load::{load_view, namespace_info};
 use crate::snapshot::NamespaceView;
 use crate::state::Shared;
+use crate::store::NamespaceAt;
 
 pub async fn update_namespace(
     shared: &Shared,
@@ -31,9 +32,11 @@ pub async fn update_namespace(
     let row = shared
         .store
         .update_namespace(
-            view.info.row_id,
-            view.info.name.as_str(),
-            view.info.revision,
+            NamespaceAt::new(
+                view.info.row_id,
+                view.info.name.as_str(),
+                view.info.revision,
+            ),
             metadata_text.as_deref(),
             settings_text.as_deref(),
         )
@@ -55,11 +58,11 @@ pub async fn delete_namespace(shared: &Shared, cell: &ArcSwap<NamespaceView>) ->
     }
     shared
         .store
-        .delete_namespace(
+        .delete_namespace(NamespaceAt::new(
             view.info.row_id,
             view.info.name.as_str(),
             view.info.revision,
-        )
+        ))
         .await
         .map_err(revision_conflict)?;
     shared.remove_entry(&view.info.name);

@@ -14,12 +14,10 @@ use crate::error::{RegistryError, Result, Violation};
 use crate::ids::SchemaId;
 use crate::snapshot::{self, NamespaceView, SchemaEntry, VersionSnapshot};
 use crate::state::Shared;
-use crate::store::PromoteMove;
+use crate::store::{NamespaceAt, PromoteMove};
 
 #[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromotedSchema {
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub schema: SchemaId,
     pub from_version: Option<i32>,
     pub to_version: i32,
@@ -116,9 +114,11 @@ pub async fn promote(
     let commit = shared
         .store
         .promote_enqueuing(
-            view.info.row_id,
-            view.info.name.as_str(),
-            view.info.revision,
+            NamespaceAt::new(
+                view.info.row_id,
+                view.info.name.as_str(),
+                view.info.revision,
+            ),
             &store_moves,
             &targets,
         )

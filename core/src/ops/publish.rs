@@ -16,7 +16,7 @@ use crate::fingerprint::{fingerprint, sha256_hex};
 use crate::ids::{self, SchemaId};
 use crate::snapshot::{NamespaceView, SchemaEntry, VersionSnapshot};
 use crate::state::Shared;
-use crate::store::{BlobRef, PublishRecord};
+use crate::store::{BlobRef, NamespaceAt, PublishRecord};
 
 /// A publish request, validated by [`validate_sources`] inside `publish`.
 #[derive(Debug, Clone)]
@@ -164,9 +164,11 @@ pub async fn publish(
     });
     let metadata = Value::Object(request.metadata.clone()).to_string();
     let record = PublishRecord {
-        namespace_id: view.info.row_id,
-        namespace: view.info.name.as_str(),
-        expected_revision: view.info.revision,
+        namespace: NamespaceAt::new(
+            view.info.row_id,
+            view.info.name.as_str(),
+            view.info.revision,
+        ),
         schema: request.schema.as_str(),
         fingerprint: &fp,
         descriptor_sha256: &descriptor_sha256,

@@ -15,6 +15,7 @@ use crate::ids::SchemaId;
 use crate::load::load_snapshots;
 use crate::snapshot::NamespaceView;
 use crate::state::Shared;
+use crate::store::NamespaceAt;
 
 #[derive(Debug, Clone)]
 pub struct RollbackOutcome {
@@ -34,9 +35,11 @@ pub async fn discard(shared: &Shared, cell: &ArcSwap<NamespaceView>) -> Applied<
     let (revision, at) = shared
         .store
         .discard(
-            view.info.row_id,
-            view.info.name.as_str(),
-            view.info.revision,
+            NamespaceAt::new(
+                view.info.row_id,
+                view.info.name.as_str(),
+                view.info.revision,
+            ),
             &staged,
         )
         .await
@@ -112,7 +115,7 @@ pub async fn rollback(
     let (revision, at) = shared
         .store
         .stage_existing(
-            crate::store::NamespaceAt::new(
+            NamespaceAt::new(
                 view.info.row_id,
                 view.info.name.as_str(),
                 view.info.revision,

@@ -52,12 +52,15 @@ impl Store {
     /// Replaces metadata and/or settings of a live namespace.
     pub async fn update_namespace(
         &self,
-        namespace_id: i64,
-        name: &str,
-        expected_revision: i64,
+        namespace: NamespaceAt<'_>,
         metadata: Option<&str>,
         settings: Option<&str>,
     ) -> Result<NamespaceRow, StoreError> {
+        let NamespaceAt {
+            id: namespace_id,
+            name,
+            expected_revision,
+        } = namespace;
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -81,12 +84,12 @@ impl Store {
     }
 
     /// Soft delete: the rows stay for audit, the name becomes free.
-    pub async fn delete_namespace(
-        &self,
-        namespace_id: i64,
-        name: &str,
-        expected_revision: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn delete_namespace(&self, namespace: NamespaceAt<'_>) -> Result<(), StoreError> {
+        let NamespaceAt {
+            id: namespace_id,
+            name,
+            expected_revision,
+        } = namespace;
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);

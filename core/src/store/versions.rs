@@ -15,9 +15,7 @@ use super::{BlobRef, Store, StoreError, now};
 /// Everything a publish writes.
 #[derive(Debug)]
 pub struct PublishRecord<'a> {
-    pub namespace_id: i64,
-    pub namespace: &'a str,
-    pub expected_revision: i64,
+    pub namespace: NamespaceAt<'a>,
     pub schema: &'a str,
     pub fingerprint: &'a str,
     pub descriptor_sha256: &'a str,
@@ -65,11 +63,11 @@ impl Store {
     pub async fn publish(&self, record: &PublishRecord<'_>) -> Result<Published, StoreError> {
         let at = now();
         transaction!(self, conn => {
-            let revision = bump_revision!(conn, record.namespace_id, record.expected_revision, at);
+            let revision = bump_revision!(conn, record.namespace.id, record.namespace.expected_revision, at);
             store_blobs!(conn, &record.blobs, at);
 
             let existing: Option<i64> = schemas::table
-                .filter(schemas::namespace_id.eq(record.namespace_id).and(schemas::name.eq(record.schema)))
+                .filter(schemas::namespace_id.eq(record.namespace.id).and(schemas::name.eq(record.schema)))
                 .select(schemas::id)
                 .first(conn)
                 .await
@@ -77,7 +75,7 @@ impl Store {
             let schema_row_id = match existing {
                 Some(id) => id,
                 None => diesel::insert_into(schemas::table)
-                    .values(&NewSchema { namespace_id: record.namespace_id, name: record.schema, created_at: at, updated_at: at })
+                    .values(&NewSchema { namespace_id: record.namespace.id, name: record.schema, created_at: at, updated_at: at })
                     .returning(schemas::id)
                     .get_result(conn)
                     .await?,
@@ -127,9 +125,9 @@ impl Store {
                 ))
                 .execute(conn)
                 .await?;
-            insert_event!(conn, Some(record.namespace_id), record.namespace, "schema.published",
+            insert_event!(conn, Some(record.namespace.id), record.namespace.name, "schema.published",
                 serde_json::json!({
-                    "namespace": record.namespace, "schema": record.schema, "version": version.version,
+                    "namespace": record.namespace.name, "schema": record.schema, "version": version.version,
                     "fingerprint": record.fingerprint, "revision": revision,
                 }), at);
             Ok(Published { schema_row_id, version, revision })
@@ -142,12 +140,15 @@ impl Store {
     /// transaction, so that a crash cannot lose a promote's jobs.
     pub async fn promote_enqueuing(
         &self,
-        namespace_id: i64,
-        namespace: &str,
-        expected_revision: i64,
+        namespace: NamespaceAt<'_>,
         moves: &[PromoteMove],
         targets: &[JobTarget],
     ) -> Result<PromoteCommit, StoreError> {
+        let NamespaceAt {
+            id: namespace_id,
+            name: namespace,
+            expected_revision,
+        } = namespace;
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -204,11 +205,14 @@ impl Store {
     /// Clears the staged pointer of the given schemas.
     pub async fn discard(
         &self,
-        namespace_id: i64,
-        namespace: &str,
-        expected_revision: i64,
+        namespace: NamespaceAt<'_>,
         schemas_to_clear: &[(i64, String)],
     ) -> Result<(i64, NaiveDateTime), StoreError> {
+        let NamespaceAt {
+            id: namespace_id,
+            name: namespace,
+            expected_revision,
+        } = namespace;
         let at = now();
         transaction!(self, conn => {
             let revision = bump_revision!(conn, namespace_id, expected_revision, at);
@@ -362,9 +366,13 @@ impl Store {
         expected_revision: i64,
         moves: &[PromoteMove],
     ) -> Result<i64, StoreError> {
-        self.promote_enqueuing(namespace_id, namespace, expected_revision, moves, &[])
-            .await
-            .map(|commit| commit.revision)
+        self.promote_enqueuing(
+            NamespaceAt::new(namespace_id, namespace, expected_revision),
+            moves,
+            &[],
+        )
+        .await
+        .map(|commit| commit.revision)
     }
 
     pub async fn deps_of_versions(

@@ -3,11 +3,12 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use protoreg_core::VersionRef;
 use protoreg_core::auth::Role;
-use protoreg_core::{JobInfo, VersionRef};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::Reg;
+use crate::api_types::Job;
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -58,47 +59,6 @@ pub async fn generated(
         response.insert_header(("x-protoreg-job", job.to_string()));
     }
     Ok(response.body(generated.archive))
-}
-
-/// A code generation job (`GET /v1/jobs/{id}`).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Job {
-    pub id: i64,
-    /// `codegen`.
-    pub kind: String,
-    /// `queued`, `running`, `succeeded` or `failed`.
-    pub status: String,
-    pub namespace: String,
-    pub schema: String,
-    pub version: i32,
-    /// The generator (a plugin's generator or a `[[plugins.protoc]]` name).
-    pub plugin: String,
-    /// The generator's parameter; empty when none.
-    pub parameter: String,
-    /// What the generator said; the error of a failed job.
-    pub log: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl From<JobInfo> for Job {
-    fn from(job: JobInfo) -> Self {
-        Job {
-            id: job.id,
-            kind: job.kind,
-            status: job.status,
-            namespace: job.namespace,
-            schema: job.schema,
-            version: job.version,
-            plugin: job.plugin,
-            parameter: job.parameter,
-            log: job.log,
-            created_at: job.created_at,
-            started_at: job.started_at,
-            finished_at: job.finished_at,
-        }
-    }
 }
 
 #[utoipa::path(

@@ -1,5 +1,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use protoreg_core::NamespaceView;
+use protoreg_core::settings::{self, NamespaceSettings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -214,6 +215,24 @@ pub struct CodegenTarget {
     output: Option<String>,
 }
 
+impl From<Settings> for NamespaceSettings {
+    fn from(settings: Settings) -> Self {
+        Self {
+            compat: settings.compat,
+            codegen: settings.codegen.map(|targets| {
+                targets
+                    .into_iter()
+                    .map(|t| settings::CodegenTarget {
+                        plugin: t.plugin,
+                        parameter: t.parameter,
+                        output: t.output,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
 #[utoipa::path(
     put,
     path = "/v1/namespaces/{ns}/settings",
@@ -235,18 +254,10 @@ pub async fn put_settings(
 ) -> ApiResult<HttpResponse> {
     let ns = namespace_id(&path)?;
     registry.view(ns.as_str())?;
-    if settings
-        .codegen
-        .iter()
-        .flatten()
-        .any(|t| t.plugin.trim().is_empty())
-    {
-        return Err(crate::error::ApiError::invalid(
-            "codegen targets need a plugin name",
-        ));
-    }
-    let settings = serde_json::to_value(&settings)
-        .map_err(|e| protoreg_core::RegistryError::internal("encoding settings", e))?;
-    let (view, _) = registry.put_namespace(&ns, None, Some(settings)).await?;
+    let settings = NamespaceSettings::from(settings);
+    settings.validate()?;
+    let (view, _) = registry
+        .put_namespace(&ns, None, Some(settings.to_json()))
+        .await?;
     Ok(HttpResponse::Ok().json(body(&view, true)))
 }

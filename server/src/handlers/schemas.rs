@@ -1,14 +1,13 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use protoreg_core::diff::DiffEntry;
-use protoreg_core::ops::CheckOutcome;
-use protoreg_core::{PublishRequest, VersionInfo, VersionRef, Violation};
+use protoreg_core::{PublishRequest, VersionRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{DescriptorQuery, Reg, descriptor_response, namespace_id, schema_id};
+use crate::api_types::{self, CheckOutcome, DiffEntry, VersionInfo, Violation};
 use crate::error::ApiResult;
 use crate::extract::JsonBody;
 use crate::metrics::Metrics;
@@ -142,7 +141,7 @@ pub async fn get(registry: Reg, path: web::Path<(String, String)>) -> ApiResult<
         current_version: entry.and_then(|e| e.current.as_ref()).map(|v| v.version),
         staged_version: entry.and_then(|e| e.staged.as_ref()).map(|v| v.version),
         id: schema,
-        versions,
+        versions: api_types::all(versions),
     }))
 }
 
@@ -163,7 +162,7 @@ pub async fn versions(
     page: web::Query<super::PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let (ns, schema) = path.into_inner();
-    let versions: Vec<VersionInfo> = registry.versions(&ns, &schema).await?;
+    let versions: Vec<VersionInfo> = api_types::all(registry.versions(&ns, &schema).await?);
     // Zero-padded, so that keys sort as the numbers do.
     let (versions, next_page_token) =
         super::paginate(&registry, versions, |v| format!("{:010}", v.version), &page)?;
@@ -286,7 +285,11 @@ pub async fn version(
     let (snapshot, state) = registry
         .version(&ns, &schema, version_ref(&version)?)
         .await?;
-    Ok(HttpResponse::Ok().json(VersionInfo::of(&snapshot, state)))
+    Ok(
+        HttpResponse::Ok().json(VersionInfo::from(protoreg_core::VersionInfo::of(
+            &snapshot, state,
+        ))),
+    )
 }
 
 #[utoipa::path(
@@ -426,7 +429,7 @@ pub async fn check(
     let outcome = registry
         .check(&ns, schema, body.sources, body.force)
         .await?;
-    Ok(HttpResponse::Ok().json(outcome))
+    Ok(HttpResponse::Ok().json(CheckOutcome::from(outcome)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -468,9 +471,9 @@ pub async fn diff(
         )
         .await?;
     Ok(HttpResponse::Ok().json(DiffBody {
-        violations,
-        added: changes.added,
-        removed: changes.removed,
-        changed: changes.changed,
+        violations: api_types::all(violations),
+        added: api_types::all(changes.added),
+        removed: api_types::all(changes.removed),
+        changed: api_types::all(changes.changed),
     }))
 }

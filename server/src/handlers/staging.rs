@@ -1,9 +1,9 @@
 use actix_web::{HttpResponse, web};
-use protoreg_core::PromotedSchema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Reg;
+use crate::api_types::{self, PromotedSchema};
 use crate::error::ApiResult;
 use crate::extract::MaybeJson;
 use crate::metrics::Metrics;
@@ -123,7 +123,7 @@ pub async fn promote(
 ) -> ApiResult<HttpResponse> {
     let outcome = metrics.promote(registry.promote(&path, request.dry_run).await)?;
     Ok(HttpResponse::Ok().json(Promoted {
-        promoted: outcome.promoted,
+        promoted: api_types::all(outcome.promoted),
         revision: outcome.revision,
         dry_run: outcome.dry_run,
         compat_checker: outcome.compat_checker,

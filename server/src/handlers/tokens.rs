@@ -4,11 +4,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use protoreg_core::RegistryError;
-use protoreg_core::auth::{self, ALL_NAMESPACES, Grant, Role, TokenInfo};
+use protoreg_core::auth::{self, ALL_NAMESPACES, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Reg;
+use crate::api_types::{self, Grant, TokenInfo};
 use crate::auth::caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
@@ -74,13 +75,14 @@ pub async fn create(
             )));
         }
     }
+    let roles: Vec<auth::Grant> = api_types::all(body.roles);
     let (token, secret) =
-        auth::create_token(registry.store(), &body.name, &body.roles, body.expires_at).await?;
+        auth::create_token(registry.store(), &body.name, &roles, body.expires_at).await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         id: token.id,
         token: secret,
         name: token.name,
-        roles: token.roles,
+        roles: api_types::all(token.roles),
         created_at: token.created_at,
         expires_at: token.expires_at,
     }))
@@ -97,7 +99,7 @@ pub async fn create(
     )
 )]
 pub async fn list(registry: Reg, page: web::Query<super::PageQuery>) -> ApiResult<HttpResponse> {
-    let tokens = auth::list_tokens(registry.store()).await?;
+    let tokens: Vec<TokenInfo> = api_types::all(auth::list_tokens(registry.store()).await?);
     let (tokens, next_page_token) =
         super::paginate(&registry, tokens, |t| format!("{:020}", t.id), &page)?;
     Ok(HttpResponse::Ok().json(TokenPage {
@@ -129,7 +131,7 @@ pub async fn get(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRespon
     let token = auth::token(registry.store(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))?;
-    Ok(HttpResponse::Ok().json(token))
+    Ok(HttpResponse::Ok().json(TokenInfo::from(token)))
 }
 
 #[utoipa::path(

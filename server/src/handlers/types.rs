@@ -4,7 +4,6 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use prost_reflect::{DescriptorPool, MessageDescriptor, ReflectMessage};
-use protoreg_core::dynamic::FieldError;
 use protoreg_core::dynamic::{self, Format};
 use protoreg_core::{TypeScope, VersionRef};
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::Reg;
+use crate::api_types::{self, FieldError};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -193,7 +193,7 @@ pub async fn validate(
     };
     Ok(HttpResponse::Ok().json(Validation {
         valid: errors.is_empty(),
-        errors,
+        errors: api_types::all(errors),
     }))
 }
 

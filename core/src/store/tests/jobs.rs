@@ -40,7 +40,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
         ];
         // A stale revision: nothing promoted, no job queued.
         let stale = store
-            .promote_enqueuing(ns.id, "gen", 1, &moves, &targets)
+            .promote_enqueuing(NamespaceAt::new(ns.id, "gen", 1), &moves, &targets)
             .await;
         assert!(
             matches!(stale, Err(StoreError::Conflict(_))),
@@ -52,7 +52,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
         );
 
         let commit = store
-            .promote_enqueuing(ns.id, "gen", 3, &moves, &targets)
+            .promote_enqueuing(NamespaceAt::new(ns.id, "gen", 3), &moves, &targets)
             .await
             .unwrap();
         assert_eq!(commit.revision, 4);

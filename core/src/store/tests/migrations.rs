@@ -98,7 +98,7 @@ async fn tables_match_migrations() {
         }];
         store.promote(ns.id, &ns.name, 3, &moves).await.unwrap();
         let gone = store.create_namespace("gone", "{}", "{}").await.unwrap();
-        store.delete_namespace(gone.id, "gone", 1).await.unwrap();
+        store.delete_namespace(NamespaceAt::new(gone.id, "gone", 1)).await.unwrap();
 
         let (namespace_rows, blob_rows, schema_rows, version_rows, file_rows, dep_rows, event_rows) = async {
             with_conn!(store, conn => {
@@ -147,7 +147,7 @@ async fn tables_match_migrations() {
         // jobs and artifacts, with NULL and non-NULL optional columns.
         let target = JobTarget { plugin: "go".into(), parameter: "paths=source_relative".into() };
         let queued = store
-            .promote_enqueuing(ns.id, &ns.name, 4, &[PromoteMove {
+            .promote_enqueuing(NamespaceAt::new(ns.id, &ns.name, 4), &[PromoteMove {
                 schema_row_id: app.schema_row_id,
                 schema: "app".into(),
                 from_version_id: None,

@@ -48,9 +48,7 @@ async fn publish_files(
         data: &descriptor,
     });
     let record = PublishRecord {
-        namespace_id: namespace.id,
-        namespace: &namespace.name,
-        expected_revision,
+        namespace: NamespaceAt::new(namespace.id, &namespace.name, expected_revision),
         schema,
         fingerprint: &fp,
         descriptor_sha256: &descriptor_sha256,

@@ -17,7 +17,7 @@ async fn namespace_names_are_unique_until_soft_deleted() {
         assert_eq!(RegistryError::from(duplicate).code(), "conflict", "{kind}");
 
         let stale = store
-            .delete_namespace(first.id, "billing", 0)
+            .delete_namespace(NamespaceAt::new(first.id, "billing", 0))
             .await
             .unwrap_err();
         assert!(
@@ -30,7 +30,7 @@ async fn namespace_names_are_unique_until_soft_deleted() {
         );
 
         store
-            .delete_namespace(first.id, "billing", 1)
+            .delete_namespace(NamespaceAt::new(first.id, "billing", 1))
             .await
             .unwrap();
         assert!(
@@ -48,7 +48,7 @@ async fn namespace_names_are_unique_until_soft_deleted() {
 
         // A deleted namespace cannot be written to any more.
         let after_delete = store
-            .update_namespace(first.id, "billing", 2, Some("{}"), None)
+            .update_namespace(NamespaceAt::new(first.id, "billing", 2), Some("{}"), None)
             .await
             .unwrap_err();
         assert!(matches!(after_delete, StoreError::Conflict(_)), "{kind}");

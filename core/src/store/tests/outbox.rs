@@ -9,7 +9,11 @@ async fn every_mutation_writes_one_event_of_its_kind() {
         let kind = db.kind;
         let ns = store.create_namespace("events", "{}", "{}").await.unwrap();
         let row = store
-            .update_namespace(ns.id, "events", 1, Some(r#"{"owner":"me"}"#), None)
+            .update_namespace(
+                NamespaceAt::new(ns.id, "events", 1),
+                Some(r#"{"owner":"me"}"#),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -30,7 +34,10 @@ async fn every_mutation_writes_one_event_of_its_kind() {
             .await
             .unwrap();
         store
-            .discard(ns.id, "events", 5, &[(v1.schema_row_id, "s".into())])
+            .discard(
+                NamespaceAt::new(ns.id, "events", 5),
+                &[(v1.schema_row_id, "s".into())],
+            )
             .await
             .unwrap();
         store
@@ -43,7 +50,10 @@ async fn every_mutation_writes_one_event_of_its_kind() {
             )
             .await
             .unwrap();
-        store.delete_namespace(ns.id, "events", 7).await.unwrap();
+        store
+            .delete_namespace(NamespaceAt::new(ns.id, "events", 7))
+            .await
+            .unwrap();
 
         let events = store.events_of(ns.id).await.unwrap();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();

@@ -138,7 +138,10 @@ async fn a_stale_revision_is_a_conflict_and_writes_nothing() {
         ));
         assert!(matches!(
             store
-                .discard(ns.id, "stale", 1, &[(v1.schema_row_id, "s".into())])
+                .discard(
+                    NamespaceAt::new(ns.id, "stale", 1),
+                    &[(v1.schema_row_id, "s".into())]
+                )
                 .await,
             Err(StoreError::Conflict(_))
         ));
@@ -156,7 +159,11 @@ async fn a_stale_revision_is_a_conflict_and_writes_nothing() {
         ));
         assert!(matches!(
             store
-                .update_namespace(ns.id, "stale", 1, Some(r#"{"x":1}"#), None)
+                .update_namespace(
+                    NamespaceAt::new(ns.id, "stale", 1),
+                    Some(r#"{"x":1}"#),
+                    None
+                )
                 .await,
             Err(StoreError::Conflict(_))
         ));
@@ -233,7 +240,10 @@ async fn promote_discard_and_stage_existing_move_pointers() {
             "{kind}"
         );
         let (revision, _) = store
-            .discard(ns.id, "moves", 4, &[(schema_id, "s".into())])
+            .discard(
+                NamespaceAt::new(ns.id, "moves", 4),
+                &[(schema_id, "s".into())],
+            )
             .await
             .unwrap();
         assert_eq!(revision, 5);

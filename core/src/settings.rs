@@ -1,0 +1,175 @@
+//! A namespace's settings, typed: `compat`, the compatibility policy (the
+//! [`crate::compat::CompatCheck`] in use reads and validates it), and
+//! `codegen`, the code generation targets. The HTTP handler of
+//! `PUT …/settings` builds one from its body and calls
+//! [`NamespaceSettings::validate`]; the registry reads stored and given
+//! settings with [`NamespaceSettings::from_json`] and validates them the
+//! same way (with the plugin host, in `codegen::validate_settings`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{RegistryError, Result};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceSettings {
+    /// `{mode, use, except, ignore, ignore_only, ignore_unstable_packages}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compat: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codegen: Option<Vec<CodegenTarget>>,
+}
+
+/// One `settings.codegen` entry: a generator and its parameter; `output` is
+/// kept for consumers and does not change the artifact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenTarget {
+    pub plugin: String,
+    #[serde(default)]
+    pub parameter: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+fn invalid<T>(message: String) -> Result<T> {
+    Err(RegistryError::InvalidArgument(message))
+}
+
+impl NamespaceSettings {
+    /// Reads the settings of a namespace from their JSON: `codegen`, when
+    /// present and not null, must be a list of `{plugin, parameter?,
+    /// output?}` objects with string values; `compat` is taken as it is.
+    /// Other keys are not settings of the registry and are ignored here.
+    pub fn from_json(settings: &Value) -> Result<Self> {
+        let compat = settings.get("compat").filter(|v| !v.is_null()).cloned();
+        let codegen = match settings.get("codegen") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(entries)) => Some(
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, entry)| CodegenTarget::from_json(i, entry))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            Some(_) => {
+                return invalid(
+                    "settings.codegen must be a list of {plugin, parameter, output}".into(),
+                );
+            }
+        };
+        Ok(Self { compat, codegen })
+    }
+
+    /// The settings as stored.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_else(|_| Value::Object(Default::default()))
+    }
+
+    /// What the settings need regardless of the plugins loaded: every
+    /// code generation target names a generator. (`compat` is the
+    /// compatibility checker's to validate; that the generators exist, the
+    /// plugin host's: both happen when the registry stores the settings.)
+    pub fn validate(&self) -> Result<()> {
+        for (i, target) in self.codegen.iter().flatten().enumerate() {
+            if target.plugin.trim().is_empty() {
+                return invalid(format!("settings.codegen[{i}] needs a plugin name"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CodegenTarget {
+    fn from_json(i: usize, entry: &Value) -> Result<Self> {
+        let Some(object) = entry.as_object() else {
+            return invalid(format!("settings.codegen[{i}] must be an object"));
+        };
+        if let Some(key) = object
+            .keys()
+            .find(|k| !["plugin", "parameter", "output"].contains(&k.as_str()))
+        {
+            return invalid(format!("settings.codegen[{i}]: unknown field {key:?}"));
+        }
+        for key in ["parameter", "output"] {
+            if object
+                .get(key)
+                .is_some_and(|v| !v.is_string() && !v.is_null())
+            {
+                return invalid(format!("settings.codegen[{i}].{key} must be a string"));
+            }
+        }
+        let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+        Ok(Self {
+            // A missing or non-string plugin is no plugin name: `validate`
+            // refuses it.
+            plugin: text("plugin").unwrap_or_default(),
+            parameter: text("parameter").unwrap_or_default(),
+            output: text("output"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn settings_read_from_json_and_validate() {
+        let settings = NamespaceSettings::from_json(&json!({
+            "compat": {"mode": "FULL"},
+            "codegen": [{"plugin": "python", "parameter": "x", "output": "gen/"}],
+            "other": 1,
+        }))
+        .unwrap();
+        assert_eq!(settings.compat, Some(json!({"mode": "FULL"})));
+        assert_eq!(
+            settings.codegen,
+            Some(vec![CodegenTarget {
+                plugin: "python".into(),
+                parameter: "x".into(),
+                output: Some("gen/".into()),
+            }])
+        );
+        settings.validate().unwrap();
+        assert_eq!(
+            settings.to_json(),
+            json!({
+                "compat": {"mode": "FULL"},
+                "codegen": [{"plugin": "python", "parameter": "x", "output": "gen/"}],
+            })
+        );
+        assert_eq!(
+            NamespaceSettings::from_json(&json!({})).unwrap(),
+            NamespaceSettings::default()
+        );
+        assert_eq!(NamespaceSettings::default().to_json(), json!({}));
+        for (bad, expected) in [
+            (json!({"codegen": [{"plugin": " "}]}), "needs a plugin name"),
+            (
+                json!({"codegen": [{"parameter": "x"}]}),
+                "needs a plugin name",
+            ),
+            (json!({"codegen": [{"plugin": 3}]}), "needs a plugin name"),
+            (json!({"codegen": {"plugin": "x"}}), "must be a list"),
+            (json!({"codegen": ["x"]}), "must be an object"),
+            (
+                json!({"codegen": [{"plugin": "x", "out": "y"}]}),
+                "unknown field",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "output": 1}]}),
+                "must be a string",
+            ),
+        ] {
+            let err = NamespaceSettings::from_json(&bad)
+                .and_then(|s| s.validate())
+                .unwrap_err();
+            assert_eq!(err.code(), "invalid_argument");
+            assert!(err.to_string().contains(expected), "{bad}: {err}");
+        }
+    }
+}
