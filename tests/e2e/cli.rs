@@ -3,13 +3,12 @@
 //! registry.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use prost::Message;
 use serde_json::Value;
 
-use crate::support::{BIN, Db, INVOICE_V1, MONEY_V1, Server, write_tree};
+use crate::support::{BIN, Db, INVOICE_V1, MONEY_V1, Server, path_str, write_tree};
 
 const MONEY_V2: &str = "syntax = \"proto3\";\npackage common;\nmessage Money {\n  int64 units = 1;\n  string currency = 2;\n  string note = 3;\n}\n";
 /// Field 2 deleted: breaks FIELD_NO_DELETE.
@@ -81,10 +80,6 @@ fn run(server: &Server, args: &[&str]) -> Run {
     run_with(&server.base, args, None)
 }
 
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
 /// A fresh directory holding `files`.
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -106,7 +101,11 @@ fn cli_push_load_promote_and_read_back() {
         ("billing/v1/invoice.proto", INVOICE_V1),
         ("README.md", "not a proto"),
     ]);
-    let pushed = run(&server, &["push", "shop", "common", s(common.path())]).ok();
+    let pushed = run(
+        &server,
+        &["push", "shop", "common", path_str(common.path())],
+    )
+    .ok();
     assert!(
         pushed
             .stdout
@@ -114,7 +113,11 @@ fn cli_push_load_promote_and_read_back() {
         "{}",
         pushed.stdout
     );
-    let again = run(&server, &["push", "shop", "common", s(common.path())]).ok();
+    let again = run(
+        &server,
+        &["push", "shop", "common", path_str(common.path())],
+    )
+    .ok();
     assert!(
         again.stdout.contains("no change, version 1"),
         "{}",
@@ -128,7 +131,7 @@ fn cli_push_load_promote_and_read_back() {
             "push",
             "shop",
             "common",
-            s(common.path()),
+            path_str(common.path()),
         ],
     )
     .ok()
@@ -144,7 +147,7 @@ fn cli_push_load_promote_and_read_back() {
         ("orders/orders/order.proto", ORDER),
         ("stock/stock/item.proto", ITEM),
     ]);
-    let loaded = run(&server, &["load", "shop", s(load.path())]).ok();
+    let loaded = run(&server, &["load", "shop", path_str(load.path())]).ok();
     let lines: Vec<&str> = loaded.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", loaded.stdout);
     assert!(
@@ -221,7 +224,7 @@ fn cli_push_load_promote_and_read_back() {
             "--version",
             "1",
             "--out",
-            s(&out_dir),
+            path_str(&out_dir),
         ],
     )
     .ok();
@@ -238,7 +241,14 @@ fn cli_push_load_promote_and_read_back() {
     let set_file = out.path().join("orders.binpb");
     run(
         &server,
-        &["schema", "descriptor", "shop", "orders", "-o", s(&set_file)],
+        &[
+            "schema",
+            "descriptor",
+            "shop",
+            "orders",
+            "-o",
+            path_str(&set_file),
+        ],
     )
     .ok();
     let set = prost_types::FileDescriptorSet::decode(&*std::fs::read(&set_file).unwrap())
@@ -259,19 +269,22 @@ fn cli_check_diff_promote_rollback_and_discard() {
     let db = Db::sqlite();
     let server = Server::start(&db);
     let v1 = tree(&[("common/money.proto", MONEY_V1)]);
-    run(&server, &["push", "ns", "money", s(v1.path())]).ok();
+    run(&server, &["push", "ns", "money", path_str(v1.path())]).ok();
     run(&server, &["promote", "ns"]).ok();
 
     // check: 0 compatible, 100 breaking, 1 compile error.
     let v2 = tree(&[("common/money.proto", MONEY_V2)]);
-    let compatible = run(&server, &["check", "ns", "money", s(v2.path())]).ok();
+    let compatible = run(&server, &["check", "ns", "money", path_str(v2.path())]).ok();
     assert!(
         compatible.stdout.contains("compatible"),
         "{}",
         compatible.stdout
     );
     let breaking_dir = tree(&[("common/money.proto", MONEY_NO_CURRENCY)]);
-    let breaking = run(&server, &["check", "ns", "money", s(breaking_dir.path())]);
+    let breaking = run(
+        &server,
+        &["check", "ns", "money", path_str(breaking_dir.path())],
+    );
     assert_eq!(breaking.code, 100, "{}{}", breaking.stdout, breaking.stderr);
     let line = breaking
         .stdout
@@ -285,7 +298,7 @@ fn cli_check_diff_promote_rollback_and_discard() {
             "check",
             "ns",
             "money",
-            s(breaking_dir.path()),
+            path_str(breaking_dir.path()),
             "--output",
             "json",
         ],
@@ -293,7 +306,10 @@ fn cli_check_diff_promote_rollback_and_discard() {
     assert_eq!(json.code, 100);
     assert_eq!(json.json()["compatible"], false);
     let broken_dir = tree(&[("common/money.proto", MONEY_BROKEN)]);
-    let broken = run(&server, &["check", "ns", "money", s(broken_dir.path())]);
+    let broken = run(
+        &server,
+        &["check", "ns", "money", path_str(broken_dir.path())],
+    );
     assert_eq!(broken.code, 1, "{}{}", broken.stdout, broken.stderr);
     assert!(
         broken
@@ -304,7 +320,10 @@ fn cli_check_diff_promote_rollback_and_discard() {
         broken.stderr
     );
     // A compile error on push: the same lines, exit 1.
-    let push_broken = run(&server, &["push", "ns", "money", s(broken_dir.path())]);
+    let push_broken = run(
+        &server,
+        &["push", "ns", "money", path_str(broken_dir.path())],
+    );
     assert_eq!(push_broken.code, 1);
     assert!(
         push_broken
@@ -316,7 +335,7 @@ fn cli_check_diff_promote_rollback_and_discard() {
     );
 
     // diff between two current versions.
-    run(&server, &["push", "ns", "money", s(v2.path())]).ok();
+    run(&server, &["push", "ns", "money", path_str(v2.path())]).ok();
     run(&server, &["promote", "ns"]).ok();
     let diff = run(&server, &["diff", "ns", "money", "1", "2"]).ok();
     assert!(
@@ -333,7 +352,11 @@ fn cli_check_diff_promote_rollback_and_discard() {
     assert_eq!(diff_json["added"][0]["name"], "common.Money.note");
 
     // An incompatible staged version: promote refuses with the violation.
-    run(&server, &["push", "ns", "money", s(breaking_dir.path())]).ok();
+    run(
+        &server,
+        &["push", "ns", "money", path_str(breaking_dir.path())],
+    )
+    .ok();
     let refused = run(&server, &["promote", "ns"]);
     assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
     assert!(
@@ -389,7 +412,7 @@ fn cli_validate_and_transcode_messages() {
     let db = Db::sqlite();
     let server = Server::start(&db);
     let dir = tree(&[("common/money.proto", MONEY_V1)]);
-    run(&server, &["push", "ns", "money", s(dir.path())]).ok();
+    run(&server, &["push", "ns", "money", path_str(dir.path())]).ok();
     run(&server, &["promote", "ns"]).ok();
 
     let valid = run_with(
@@ -430,7 +453,14 @@ fn cli_validate_and_transcode_messages() {
     std::fs::write(&file, r#"{"units": "7", "currency": "CHF"}"#).unwrap();
     let transcoded = run(
         &server,
-        &["transcode", "ns", "common.Money", "--to", "text", s(&file)],
+        &[
+            "transcode",
+            "ns",
+            "common.Money",
+            "--to",
+            "text",
+            path_str(&file),
+        ],
     )
     .ok();
     assert!(
@@ -535,7 +565,7 @@ fn cli_push_refuses_a_directory_without_protos() {
     let empty = tree(&[("notes.txt", "x")]);
     let failed = run_with(
         "http://127.0.0.1:9",
-        &["push", "ns", "s", s(empty.path())],
+        &["push", "ns", "s", path_str(empty.path())],
         None,
     );
     assert_eq!(failed.code, 1);
@@ -589,7 +619,7 @@ fn cli_tokens_and_bearer_auth() {
     let env = [("PROTOREG_TOKEN", secret.as_str())];
     run_env(
         &server.base,
-        &["push", "team", "money", s(dir.path())],
+        &["push", "team", "money", path_str(dir.path())],
         None,
         &env,
     )
@@ -647,7 +677,7 @@ fn cli_lists_follow_every_page() {
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
     let dir = tree(&files);
-    run(&server, &["load", "paged", s(dir.path())]).ok();
+    run(&server, &["load", "paged", path_str(dir.path())]).ok();
     let (status, page) = server.get("/v1/namespaces/paged/schemas");
     assert_eq!(status, 200);
     assert_eq!(page["schemas"].as_array().unwrap().len(), 2, "{page}");

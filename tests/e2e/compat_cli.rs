@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{BIN, copy_dir, skip_unless_ci, write_tree};
+use crate::support::{BIN, copy_dir, path_str, skip_unless_ci, write_tree};
 
 const PROTO3_INT32: &str =
     "syntax = \"proto3\";\n\npackage foo.v1;\n\nmessage M {\n  int32 a = 1;\n}\n";
@@ -29,10 +29,6 @@ fn protoreg(args: &[&str]) -> Output {
         stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
         stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
     }
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
 }
 
 /// previous/ and current/ in a fresh temp dir.
@@ -111,9 +107,9 @@ fn compat_check_exits_0_without_output_when_compatible() {
     );
     let out = protoreg(&[
         "--root",
-        s(&dir.path().join("current")),
+        path_str(&dir.path().join("current")),
         "--against",
-        s(&dir.path().join("previous")),
+        path_str(&dir.path().join("previous")),
     ]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
@@ -137,11 +133,11 @@ fn compat_check_output_equals_buf_on_corpus_cases() {
         let run = |format: &str| {
             protoreg(&[
                 "--root",
-                s(&current),
+                path_str(&current),
                 "--against",
-                s(&previous),
+                path_str(&previous),
                 "--config",
-                s(&config),
+                path_str(&config),
                 "--error-format",
                 format,
             ])
@@ -186,11 +182,11 @@ fn compat_check_reads_buf_yaml_v1_and_v2_and_flags_override_them() {
         std::fs::write(&config, yaml).expect("write buf.yaml");
         let mut args = vec![
             "--root",
-            s(&current),
+            path_str(&current),
             "--against",
-            s(&previous),
+            path_str(&previous),
             "--config",
-            s(&config),
+            path_str(&config),
             "--error-format",
             "json",
         ];
@@ -242,9 +238,9 @@ fn compat_check_ignore_only_silences_a_rule_or_category_in_one_path() {
     let check = |extra: &[&str]| {
         let mut args = vec![
             "--root",
-            s(&current),
+            path_str(&current),
             "--against",
-            s(&previous),
+            path_str(&previous),
             "--use",
             "FIELD_SAME_TYPE",
         ];
@@ -292,13 +288,13 @@ fn compat_check_resolves_imports_across_roots_of_one_side() {
     write_tree(&root("new", 2), &[("dep/d.proto", dep)]);
     let out = protoreg(&[
         "--root",
-        s(&root("new", 1)),
+        path_str(&root("new", 1)),
         "--root",
-        s(&root("new", 2)),
+        path_str(&root("new", 2)),
         "--against",
-        s(&root("old", 1)),
+        path_str(&root("old", 1)),
         "--against",
-        s(&root("old", 2)),
+        path_str(&root("old", 2)),
         "--use",
         "FIELD_SAME_TYPE",
     ]);
@@ -311,9 +307,9 @@ fn compat_check_resolves_imports_across_roots_of_one_side() {
     // system access.
     let missing = protoreg(&[
         "--root",
-        s(&root("new", 1)),
+        path_str(&root("new", 1)),
         "--against",
-        s(&root("old", 1)),
+        path_str(&root("old", 1)),
     ]);
     assert_eq!(missing.code, 1);
     assert_eq!(
@@ -328,9 +324,9 @@ fn compat_check_prints_compile_errors_as_file_line_column_and_exits_1() {
     let dir = sides(&[("a.proto", PROTO3_INT32)], &[("sub/bad.proto", bad)]);
     let out = protoreg(&[
         "--root",
-        s(&dir.path().join("current")),
+        path_str(&dir.path().join("current")),
         "--against",
-        s(&dir.path().join("previous")),
+        path_str(&dir.path().join("previous")),
         "--error-format",
         "json",
     ]);
@@ -345,9 +341,9 @@ fn compat_check_prints_compile_errors_as_file_line_column_and_exits_1() {
     write_tree(&dir.path().join("current"), &[("sub/bad.proto", undefined)]);
     let out = protoreg(&[
         "--root",
-        s(&dir.path().join("current")),
+        path_str(&dir.path().join("current")),
         "--against",
-        s(&dir.path().join("previous")),
+        path_str(&dir.path().join("previous")),
     ]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -361,7 +357,12 @@ fn compat_check_exits_1_on_editions_unknown_rules_and_bad_config() {
     let editions = "edition = \"2023\";\n\npackage foo.v1;\n\nmessage M {\n  int32 a = 1;\n}\n";
     let dir = sides(&[("a.proto", PROTO3_INT32)], &[("a.proto", editions)]);
     let (previous, current) = (dir.path().join("previous"), dir.path().join("current"));
-    let out = protoreg(&["--root", s(&current), "--against", s(&previous)]);
+    let out = protoreg(&[
+        "--root",
+        path_str(&current),
+        "--against",
+        path_str(&previous),
+    ]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("editions") && out.stderr.contains("a.proto"),
@@ -371,9 +372,9 @@ fn compat_check_exits_1_on_editions_unknown_rules_and_bad_config() {
 
     let out = protoreg(&[
         "--root",
-        s(&previous),
+        path_str(&previous),
         "--against",
-        s(&previous),
+        path_str(&previous),
         "--use",
         "NOT_A_RULE",
     ]);
@@ -384,11 +385,11 @@ fn compat_check_exits_1_on_editions_unknown_rules_and_bad_config() {
     std::fs::write(&config, "version: v9\n").expect("write buf.yaml");
     let out = protoreg(&[
         "--root",
-        s(&previous),
+        path_str(&previous),
         "--against",
-        s(&previous),
+        path_str(&previous),
         "--config",
-        s(&config),
+        path_str(&config),
     ]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("v9"), "{}", out.stderr);

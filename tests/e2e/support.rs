@@ -570,3 +570,8 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A path as the `&str` a command line takes.
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
