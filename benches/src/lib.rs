@@ -75,7 +75,13 @@ pub fn line_count(sources: &BTreeMap<String, String>) -> usize {
 
 /// A registry configuration on a SQLite file.
 pub fn sqlite_config(db: &Path) -> RegistryConfig {
-    RegistryConfig::new(StoreConfig::new(format!("sqlite://{}", db.display())))
+    let mut store = StoreConfig::new(format!("sqlite://{}", db.display()));
+    // The data set builders publish from many tasks at once into one
+    // SQLite file; on a loaded machine a writer can wait longer for the
+    // lock than the server's default (5 s, then 503). What is measured
+    // never waits on a lock.
+    store.busy_timeout = std::time::Duration::from_secs(60);
+    RegistryConfig::new(store)
 }
 
 /// A publish request with the given sources.
