@@ -200,6 +200,7 @@ impl RuleRegistry {
                     end_line: span.end_line,
                     end_column: span.end_column,
                     message: finding.message,
+                    against_file: finding.against_file.unwrap_or_default(),
                 });
             }
         }

@@ -75,6 +75,12 @@ pub struct Violation {
     /// Exclusive.
     pub end_column: u32,
     pub message: String,
+    /// The file of the matching element in the previous image (a deleted
+    /// file's own name), when the rule names one; empty otherwise. Not part
+    /// of buf's output: it lets callers attribute a finding without a
+    /// location.
+    #[serde(skip)]
+    pub against_file: String,
 }
 
 impl Violation {
@@ -168,6 +174,7 @@ mod tests {
             end_line: 0,
             end_column: 0,
             message: message.into(),
+            against_file: String::new(),
         }
     }
 

@@ -166,5 +166,19 @@ serialized_handler!(RelinkBuiltins, (), |shared, entry, _me, _msg| {
     result
 });
 serialized_handler!(Reload, (), |shared, entry, _me, _msg| {
-    ops::reload(&shared, &entry.view).await
+    let before = entry.view.load().info.revision;
+    ops::reload(&shared, &entry.view).await?;
+    let view = entry.view.load();
+    if view.info.name.is_builtins() && view.info.revision != before {
+        // Another replica changed `__builtins__`: every namespace importing
+        // it links against the new files, as after a local promote.
+        for (name, other) in shared.entries() {
+            if !name.is_builtins()
+                && let Some(addr) = other.actor()
+            {
+                addr.do_send(RelinkBuiltins);
+            }
+        }
+    }
+    Ok(())
 });

@@ -20,8 +20,8 @@ use crate::position::line_column;
 
 /// Deepest bracket nesting. Message blocks, option values (`{…}`, `<…>`,
 /// lists), groups and field options all count; each level costs the
-/// compiler a few stack frames, and [`crate::compile::COMPILE_STACK_BYTES`]
-/// holds many times this depth.
+/// compiler a few stack frames, and the compiler thread's stack
+/// (`COMPILE_STACK_BYTES`) holds many times this depth.
 pub const MAX_NESTING: usize = 100;
 /// Longest single identifier.
 pub const MAX_IDENTIFIER_BYTES: usize = 1024;

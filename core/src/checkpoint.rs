@@ -326,6 +326,15 @@ pub(crate) fn start<S: CheckpointSource>(shared: &Arc<S>) {
             let Some(shared) = weak.upgrade() else {
                 return;
             };
+            // One replica writes checkpoints at a time.
+            match shared.store().hold_lease("checkpoints").await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(err) => {
+                    tracing::debug!(%err, "checkpoints: cannot take the lease; retrying later");
+                    continue;
+                }
+            }
             let started = Instant::now();
             let mut due = Vec::new();
             let mut still_pending = HashMap::new();

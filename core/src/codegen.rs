@@ -20,15 +20,15 @@ use flate2::{Compression, GzBuilder};
 use protoreg_plugin_sdk::CodeGeneratorResponse;
 use serde_json::Value;
 
-use crate::descriptor;
+use crate::descriptor::{self, RawFile};
 use crate::error::{RegistryError, Result};
 use crate::fingerprint::sha256_hex;
 use crate::ids::SchemaId;
 use crate::plugin::{PluginCallError, PluginHost};
-use crate::settings::NamespaceSettings;
+use crate::settings::{NamespaceSettings, check_go_package_prefix};
 use crate::snapshot::VersionSnapshot;
 use crate::state::Shared;
-use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget};
+use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget, StoreError};
 
 /// How often the worker looks for jobs queued by another replica.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
@@ -69,7 +69,8 @@ impl From<PluginCallError> for GenerateError {
             PluginCallError::Failed { .. } => GenerateError::Rejected(err.to_string()),
             PluginCallError::Invalid { .. }
             | PluginCallError::Timeout { .. }
-            | PluginCallError::Unhealthy { .. } => GenerateError::Unavailable(err.to_string()),
+            | PluginCallError::Unhealthy { .. }
+            | PluginCallError::CannotStart { .. } => GenerateError::Unavailable(err.to_string()),
         }
     }
 }
@@ -101,9 +102,10 @@ pub fn targets_of(settings: &Value) -> Vec<JobTarget> {
             .get("parameter")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        let prefix = entry.get("go_package_prefix").and_then(Value::as_str);
         let target = JobTarget {
             plugin: plugin.to_owned(),
-            parameter: parameter.to_owned(),
+            parameter: with_managed_options(parameter, prefix),
         };
         if !targets.contains(&target) {
             targets.push(target);
@@ -146,19 +148,83 @@ fn known_generators(host: &PluginHost) -> String {
     }
 }
 
+/// The parameter option the registry reads itself (managed mode, see
+/// [`request_for`]) rather than passing it to the generator.
+pub const GO_PACKAGE_PREFIX: &str = "go_package_prefix=";
+
+/// A job's parameter: the target's, with its managed options appended
+/// (`go_package_prefix=…`), so that the job, its artifact and an on-demand
+/// `?parameter=` name the same generation.
+fn with_managed_options(parameter: &str, go_package_prefix: Option<&str>) -> String {
+    match go_package_prefix {
+        Some(prefix) if parameter.is_empty() => format!("{GO_PACKAGE_PREFIX}{prefix}"),
+        Some(prefix) => format!("{parameter},{GO_PACKAGE_PREFIX}{prefix}"),
+        None => parameter.to_owned(),
+    }
+}
+
+/// The parameter a generator gets: `parameter` without the registry's
+/// managed options, plus, for `go_package_prefix=P`, an `M<file>=P/<dir>`
+/// mapping for each file of `files` that has no `go_package` option (as
+/// buf's managed mode does; files with one keep it, so their output is
+/// exactly the generator's without managed mode).
+fn generator_parameter(parameter: &str, files: &[RawFile]) -> Result<String> {
+    let mut prefix = None;
+    let mut options: Vec<String> = Vec::new();
+    for option in parameter.split(',').filter(|o| !o.is_empty()) {
+        match option.strip_prefix(GO_PACKAGE_PREFIX) {
+            Some(value) => {
+                check_go_package_prefix(value).map_err(|why| {
+                    RegistryError::InvalidArgument(format!("{GO_PACKAGE_PREFIX}: {why}"))
+                })?;
+                prefix = Some(value);
+            }
+            None => options.push(option.to_owned()),
+        }
+    }
+    let Some(prefix) = prefix else {
+        return Ok(parameter.to_owned());
+    };
+    for file in files {
+        let proto = <prost_types::FileDescriptorProto as prost::Message>::decode(&file.bytes[..])
+            .map_err(|e| RegistryError::internal("decoding a served descriptor", e))?;
+        let has_go_package = proto
+            .options
+            .as_ref()
+            .is_some_and(|o| o.go_package.as_deref().is_some_and(|p| !p.is_empty()));
+        if has_go_package {
+            continue;
+        }
+        let path = match file.name.rsplit_once('/') {
+            Some((dir, _)) => format!("{prefix}/{dir}"),
+            None => prefix.to_owned(),
+        };
+        options.push(format!("M{}={path}", file.name));
+    }
+    Ok(options.join(","))
+}
+
 pub fn validate_parameter(parameter: &str) -> Result<()> {
     if parameter.len() > MAX_PARAMETER_BYTES {
         return Err(RegistryError::InvalidArgument(format!(
             "a generator parameter is at most {MAX_PARAMETER_BYTES} bytes"
         )));
     }
+    for option in parameter.split(',') {
+        if let Some(prefix) = option.strip_prefix(GO_PACKAGE_PREFIX) {
+            check_go_package_prefix(prefix).map_err(|why| {
+                RegistryError::InvalidArgument(format!("{GO_PACKAGE_PREFIX}: {why}"))
+            })?;
+        }
+    }
     Ok(())
 }
 
 /// The encoded `CodeGeneratorRequest` for a version: its own files to
-/// generate, and its served descriptor set's files (dependencies first) as
-/// `proto_file`, copied byte for byte so that custom options and unknown
-/// fields reach the generator exactly as compiled.
+/// generate, the parameter with the managed options applied
+/// ([`generator_parameter`]), and its served descriptor set's files
+/// (dependencies first) as `proto_file`, copied byte for byte so that custom
+/// options and unknown fields reach the generator exactly as compiled.
 pub fn request_for(version: &VersionSnapshot, parameter: &str) -> Result<Vec<u8>> {
     use prost::encoding;
     let files = descriptor::split_file_descriptor_set(version.descriptor_set.clone())?;
@@ -166,8 +232,9 @@ pub fn request_for(version: &VersionSnapshot, parameter: &str) -> Result<Vec<u8>
     for own in &version.files {
         encoding::string::encode(1, &own.name, &mut request);
     }
+    let parameter = generator_parameter(parameter, &files)?;
     if !parameter.is_empty() {
-        encoding::string::encode(2, &parameter.to_owned(), &mut request);
+        encoding::string::encode(2, &parameter, &mut request);
     }
     for file in &files {
         encoding::bytes::encode(15, &file.bytes, &mut request);
@@ -333,10 +400,10 @@ pub(crate) async fn run_job(
         },
         None => JobResult::Failed { log: &log },
     };
-    let row = shared
-        .store
-        .finish_job(&job, record.version, job_result)
-        .await?;
+    let row = retry_finish(job.id, || {
+        shared.store.finish_job(&job, record.version, job_result)
+    })
+    .await?;
     tracing::info!(job = row.id, namespace = %row.namespace, schema = %row.schema,
         version = record.version, plugin = %row.plugin, status = %row.status, "code generation job finished");
     match result {
@@ -351,9 +418,47 @@ pub(crate) async fn run_job(
     }
 }
 
+/// Attempts to record a job's end ([`retry_finish`]).
+const FINISH_ATTEMPTS: u32 = 6;
+/// The wait after the first failed attempt; doubled after each.
+const FINISH_FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Records a job's end with `finish` (idempotent, `Store::finish_job`),
+/// retried with backoff (at most [`FINISH_ATTEMPTS`] times, about 3 s in
+/// all) so that a passing store error does not leave the job `running`
+/// until the next start; each failure is logged at warn.
+async fn retry_finish<T, F, Fut>(job: i64, mut finish: F) -> std::result::Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, StoreError>>,
+{
+    let mut backoff = FINISH_FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match finish().await {
+            Ok(row) => return Ok(row),
+            Err(err) if attempt < FINISH_ATTEMPTS => {
+                tracing::warn!(job, attempt, %err, retry_in_ms = backoff.as_millis() as u64,
+                    "recording a code generation job's end failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            Err(err) => {
+                tracing::warn!(job, attempt, %err,
+                    "recording a code generation job's end failed; it stays running until the next start");
+                return Err(err);
+            }
+        }
+    }
+}
+
 /// The version a job generates for: from the namespace's view when it is
 /// current or staged there, else from the store.
 async fn version_of_job(shared: &Shared, job: &JobRow) -> Result<Arc<VersionSnapshot>> {
+    let version_id = job
+        .version_id
+        .ok_or_else(|| RegistryError::Internal(format!("job {} has no version", job.id)))?;
     if let Some(entry) = shared.entry(&job.namespace) {
         let view = entry.view.load();
         if let Some(found) = view
@@ -361,20 +466,21 @@ async fn version_of_job(shared: &Shared, job: &JobRow) -> Result<Arc<VersionSnap
             .values()
             .flat_map(|e| [&e.current, &e.staged])
             .flatten()
-            .find(|v| v.version_id == job.version_id)
+            .find(|v| v.version_id == version_id)
         {
             return Ok(found.clone());
         }
     }
-    let rows = shared.store.versions_by_ids(&[job.version_id]).await?;
-    let row = rows.into_iter().next().ok_or_else(|| {
-        RegistryError::NotFound(format!("version row {} not found", job.version_id))
-    })?;
+    let rows = shared.store.versions_by_ids(&[version_id]).await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| RegistryError::NotFound(format!("version row {} not found", version_id)))?;
     let names = std::collections::HashMap::from([(row.schema_id, SchemaId::parse(&job.schema)?)]);
     crate::load::load_snapshots(&shared.store, &names, vec![row])
         .await?
-        .remove(&job.version_id)
-        .ok_or_else(|| RegistryError::Internal(format!("version {} did not load", job.version_id)))
+        .remove(&version_id)
+        .ok_or_else(|| RegistryError::Internal(format!("version {} did not load", version_id)))
 }
 
 /// Starts the worker on the current runtime: queues again the jobs a
@@ -402,33 +508,25 @@ pub(crate) fn start_worker(shared: &Arc<Shared>) {
     });
 }
 
-/// Runs queued jobs until none is left.
+/// Runs queued jobs (and jobs a dead replica left running, once their
+/// lease expired) until none is left.
 async fn run_queued(shared: &Shared) {
     loop {
-        let ids = match shared.store.queued_job_ids(32).await {
-            Ok(ids) if ids.is_empty() => return,
-            Ok(ids) => ids,
+        let record = match shared.store.claim_next_job().await {
+            Ok(Some(record)) => record,
+            Ok(None) => return,
             Err(err) => {
-                tracing::error!(%err, "cannot read queued jobs");
+                tracing::error!(%err, "cannot claim a job");
                 return;
             }
         };
-        for id in ids {
-            let record = match shared.store.claim_job(id).await {
-                Ok(Some(record)) => record,
-                Ok(None) => continue,
-                Err(err) => {
-                    tracing::error!(%err, job = id, "cannot claim a job");
-                    return;
-                }
-            };
-            // The outcome is recorded in the job; only a store failure to
-            // record it is worth a log line here.
-            if let Err(GenerateError::Registry(err)) = run_job(shared, record).await
-                && !matches!(err, RegistryError::NotFound(_))
-            {
-                tracing::debug!(%err, job = id, "job ended with an error");
-            }
+        let id = record.job.id;
+        // The outcome is recorded in the job; only a store failure to
+        // record it is worth a log line here.
+        if let Err(GenerateError::Registry(err)) = run_job(shared, record).await
+            && !matches!(err, RegistryError::NotFound(_))
+        {
+            tracing::debug!(%err, job = id, "job ended with an error");
         }
     }
 }

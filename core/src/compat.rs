@@ -305,14 +305,63 @@ fn owners<'a>(request: &'a CompatRequest<'_>) -> HashMap<&'a str, &'a SchemaId> 
 }
 
 /// The schema a finding belongs to: the owner of its file, or for a finding
-/// without a location (a deleted file), the owner of the file it names.
+/// without a location (a deleted file), the owner of the file it was found
+/// against in the previous image.
 fn owner_of(owners: &HashMap<&str, &SchemaId>, v: &protoreg_compat::Violation) -> String {
-    if let Some(schema) = owners.get(v.file.as_str()) {
-        return schema.to_string();
-    }
-    owners
-        .iter()
-        .find(|(path, _)| v.message.contains(&format!("\"{path}\"")))
-        .map(|(_, schema)| schema.to_string())
+    [v.file.as_str(), v.against_file.as_str()]
+        .into_iter()
+        .filter(|file| !file.is_empty())
+        .find_map(|file| owners.get(file))
+        .map(|schema| schema.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(file: &str, against_file: &str, message: &str) -> protoreg_compat::Violation {
+        protoreg_compat::Violation {
+            rule: "FILE_NO_DELETE".into(),
+            categories: vec!["FILE".into()],
+            file: file.into(),
+            start_line: 0,
+            start_column: 0,
+            end_line: 0,
+            end_column: 0,
+            message: message.into(),
+            against_file: against_file.into(),
+        }
+    }
+
+    #[test]
+    fn a_finding_belongs_to_the_owner_of_its_file_then_of_its_against_file() {
+        let billing = SchemaId::parse("billing").unwrap();
+        let common = SchemaId::parse("common").unwrap();
+        let owners: HashMap<&str, &SchemaId> =
+            HashMap::from([("billing/a.proto", &billing), ("common/b.proto", &common)]);
+        // Located: the file's owner, whatever the message says.
+        let located = finding(
+            "billing/a.proto",
+            "common/b.proto",
+            "field moved from \"common/b.proto\"",
+        );
+        assert_eq!(owner_of(&owners, &located), "billing");
+        // No location: the file in the previous image, not a path the
+        // message happens to quote.
+        let deleted = finding(
+            "",
+            "common/b.proto",
+            "Previously present file \"billing/a.proto\" was renamed.",
+        );
+        assert_eq!(owner_of(&owners, &deleted), "common");
+        // A message naming no path at all.
+        let unnamed = finding(
+            "",
+            "common/b.proto",
+            "Previously present package was deleted.",
+        );
+        assert_eq!(owner_of(&owners, &unnamed), "common");
+        assert_eq!(owner_of(&owners, &finding("", "", "nothing")), "");
+    }
 }

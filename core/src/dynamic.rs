@@ -86,7 +86,13 @@ pub fn decode(
         Format::Text => decode_text(descriptor, body)?,
         Format::Binary => decode_binary(descriptor, body.clone())?,
     };
-    if format != Format::Binary {
+    // A JSON body nested at most `SHALLOW_JSON` deep decodes to a message
+    // at most 3 × that + 2 levels deep in binary (a `google.protobuf.Struct`
+    // takes three binary levels per JSON object: Struct, map entry, Value),
+    // under the binary decoder's limit of 100: no need to check it by
+    // encoding and decoding it again (most of a validate's work otherwise).
+    let shallow = format == Format::Json && json_nesting(body) <= SHALLOW_JSON;
+    if format != Format::Binary && !shallow {
         // A message nested deeper than the binary decoder's recursion limit
         // would transcode to binary that no one can decode (validate
         // included): refuse it in every form alike.
@@ -108,6 +114,38 @@ fn decode_binary(
 ) -> Result<DynamicMessage, Vec<FieldError>> {
     DynamicMessage::decode(descriptor.clone(), body)
         .map_err(|e| vec![FieldError::new("", format!("invalid binary message: {e}"))])
+}
+
+/// JSON bodies nested at most this deep (objects and arrays) are not
+/// checked against the binary decoder's recursion limit ([`decode`]).
+const SHALLOW_JSON: usize = 32;
+
+/// The deepest `{`/`[` nesting of a JSON body, outside strings.
+fn json_nesting(body: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Deepest `{`/`<` nesting a text-format body may have. The text parser
@@ -325,6 +363,13 @@ mod tests {
             2
         );
         assert_eq!(text_nesting("s: '<<<' t: \"}}}}\""), 0);
+    }
+
+    #[test]
+    fn json_nesting_counts_objects_and_arrays_outside_strings() {
+        assert_eq!(json_nesting(br#"{"a": [1, {"b": "{[{["}], "c": "\\"}"#), 3);
+        assert_eq!(json_nesting(b"1"), 0);
+        assert_eq!(json_nesting(&nested_json(40)), 41);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //!
 //! A sink seen for the first time starts at the newest event: it receives
 //! what happens from then on, not the whole history. A caught-up sink waits
-//! for the next commit of this process ([`Store::committed`]), and looks
-//! anyway every second for events other replicas wrote.
+//! for the next commit ([`Store::committed`]: of this process, or of
+//! another replica, announced by PostgreSQL), and looks anyway every
+//! second. With several replicas, a sink is delivered to by the holder of
+//! its lease (`sink:<plugin>/<sink>`) only.
 
 use std::time::Duration;
 
@@ -34,6 +36,7 @@ pub fn start(store: Store, sinks: Vec<Sink>) {
 
 async fn deliver_forever(store: Store, sink: Sink) {
     let key = sink.key();
+    let lease = format!("sink:{key}");
     let mut backoff = POLL;
     // Warn when a sink starts failing and when it recovers, not on every
     // retry of the same failure (an unconfigured sink fails for good).
@@ -44,6 +47,20 @@ async fn deliver_forever(store: Store, sink: Sink) {
         let committed = store.committed().notified();
         tokio::pin!(committed);
         committed.as_mut().enable();
+        // One replica delivers to a sink at a time: the holder of its lease.
+        match store.hold_lease(&lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tokio::time::sleep(IDLE.min(store.lease_ttl() / 4)).await;
+                continue;
+            }
+            Err(err) => {
+                tracing::debug!(sink = %key, %err, "cannot take the sink's lease; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        }
         match deliver_batch(&store, &sink, &key).await {
             Ok(delivered) => {
                 if failing {
@@ -107,7 +124,7 @@ fn store_error(e: StoreError) -> String {
     e.to_string()
 }
 
-fn to_event(row: EventRow) -> Event {
+pub(crate) fn to_event(row: EventRow) -> Event {
     Event {
         id: row.id,
         kind: row.kind,
@@ -118,5 +135,6 @@ fn to_event(row: EventRow) -> Event {
             .and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         sink: String::new(),
+        destination: None,
     }
 }

@@ -14,6 +14,7 @@ pub mod diff;
 pub mod dynamic;
 pub mod error;
 pub mod events;
+pub mod feed;
 pub mod fingerprint;
 pub mod ids;
 pub mod limits;
@@ -27,8 +28,10 @@ pub mod settings;
 pub mod snapshot;
 pub mod state;
 pub mod store;
+pub mod sync;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod webhooks;
 
 pub use compat::{BufRules, CompatCheck, CompatMode, CompatRequest, CompatSettings, NoCompatRules};
 pub use error::{CompileError, RegistryError, Result, Violation};

@@ -115,31 +115,48 @@ pub struct JobInfo {
     pub status: String,
     pub namespace: String,
     pub schema: String,
-    pub version: i32,
+    /// Codegen jobs: the generated version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
     pub plugin: String,
     pub parameter: String,
     pub log: String,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Sync jobs: the source, the commit (wanted; the synced one once the
+    /// job ran), the ref and who pushed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
 }
 
 impl JobInfo {
     fn of(record: crate::store::JobRecord) -> Self {
         let job = record.job;
+        let git = job.git_info();
         JobInfo {
             id: job.id,
             kind: job.kind,
             status: job.status,
             namespace: job.namespace,
             schema: job.schema,
-            version: record.version,
+            version: job.version_id.map(|_| record.version),
             plugin: job.plugin,
             parameter: job.parameter,
             log: job.log,
             created_at: to_utc(job.created_at),
             started_at: job.started_at.map(to_utc),
             finished_at: job.finished_at.map(to_utc),
+            source: job.source_id,
+            commit: git.commit,
+            git_ref: git.git_ref,
+            requested_by: git.requested_by,
         }
     }
 }
@@ -231,6 +248,9 @@ impl Registry {
         crate::events::start(store.clone(), self.shared.plugins.sinks());
         if !self.shared.codegen_started.swap(true, Ordering::AcqRel) {
             crate::codegen::start_worker(&self.shared);
+        }
+        if !self.shared.replicas_started.swap(true, Ordering::AcqRel) {
+            self.start_replica_tasks();
         }
         tracing::info!(
             namespaces = count,
@@ -339,11 +359,29 @@ impl Registry {
         if let Some(entry) = self.shared.entry(namespace.as_str()) {
             return Ok((entry, false));
         }
-        let row = self
+        let row = match self
             .shared
             .store
             .create_namespace(namespace.as_str(), "{}", "{}")
-            .await?;
+            .await
+        {
+            Ok(row) => row,
+            // Another replica created it since this one last looked.
+            Err(crate::store::StoreError::Diesel(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) if self.shared.store.is_postgres() => {
+                let Some(row) = self.shared.store.live_namespace(namespace.as_str()).await? else {
+                    return Err(RegistryError::Conflict(format!(
+                        "namespace {namespace} is being created or deleted by another replica; retry"
+                    )));
+                };
+                let builtins = self.shared.builtin_files(namespace);
+                let view = load_view(&self.shared.store, &row, &builtins).await?;
+                return Ok((self.shared.insert_entry(view), false));
+            }
+            Err(other) => return Err(other.into()),
+        };
         let view = load_view(&self.shared.store, &row, &[]).await?;
         Ok((self.shared.insert_entry(view), true))
     }
@@ -681,6 +719,37 @@ impl Registry {
         })
     }
 
+    /// Every current `.proto` of a namespace as a deterministic gzip tar
+    /// ([`crate::codegen::archive`]): one folder per schema holding its
+    /// files at the paths they were published under, so that the tree
+    /// loads back one schema per folder (`protoreg load`). Staged versions
+    /// are not included.
+    pub async fn export(&self, namespace: &str) -> Result<Vec<u8>> {
+        let view = self.view(namespace)?;
+        let current: Vec<_> = view
+            .schemas
+            .iter()
+            .filter_map(|(id, entry)| entry.current.as_ref().map(|v| (id, v)))
+            .collect();
+        let keys: Vec<&str> = current
+            .iter()
+            .flat_map(|(_, v)| v.source_hashes.values().map(String::as_str))
+            .collect();
+        let blobs = self.shared.store.blobs(&keys).await?;
+        let mut files = BTreeMap::new();
+        for (schema, version) in current {
+            for (path, key) in &version.source_hashes {
+                let data = blobs
+                    .get(key)
+                    .cloned()
+                    .ok_or_else(|| RegistryError::Internal(format!("source blob {key} missing")))?;
+                files.insert(format!("{}/{path}", schema.as_str()), data);
+            }
+        }
+        crate::codegen::archive(&files)
+            .map_err(|err| RegistryError::Internal(format!("export archive: {err}")))
+    }
+
     /// The source files of a version, as published.
     pub async fn sources(
         &self,
@@ -724,6 +793,8 @@ fn state_of(entry: &crate::snapshot::SchemaEntry, version_id: i64) -> VersionSta
         VersionState::Previous
     }
 }
+
+mod sync;
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,12 @@ pub struct CodegenTarget {
     pub parameter: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// Managed mode for Go: each file without a `go_package` option gets
+    /// the import path `prefix/<the file's directory>`, passed to the
+    /// generator as an `M<file>=<path>` parameter (as buf's managed mode
+    /// does), so protos need no Go-specific option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_package_prefix: Option<String>,
 }
 
 fn invalid<T>(message: String) -> Result<T> {
@@ -76,6 +82,11 @@ impl NamespaceSettings {
             if target.plugin.trim().is_empty() {
                 return invalid(format!("settings.codegen[{i}] needs a plugin name"));
             }
+            if let Some(prefix) = &target.go_package_prefix
+                && let Err(why) = check_go_package_prefix(prefix)
+            {
+                return invalid(format!("settings.codegen[{i}].go_package_prefix {why}"));
+            }
         }
         Ok(())
     }
@@ -88,11 +99,11 @@ impl CodegenTarget {
         };
         if let Some(key) = object
             .keys()
-            .find(|k| !["plugin", "parameter", "output"].contains(&k.as_str()))
+            .find(|k| !["plugin", "parameter", "output", "go_package_prefix"].contains(&k.as_str()))
         {
             return invalid(format!("settings.codegen[{i}]: unknown field {key:?}"));
         }
-        for key in ["parameter", "output"] {
+        for key in ["parameter", "output", "go_package_prefix"] {
             if object
                 .get(key)
                 .is_some_and(|v| !v.is_string() && !v.is_null())
@@ -107,8 +118,26 @@ impl CodegenTarget {
             plugin: text("plugin").unwrap_or_default(),
             parameter: text("parameter").unwrap_or_default(),
             output: text("output"),
+            go_package_prefix: text("go_package_prefix"),
         })
     }
+}
+
+/// A Go import path prefix: non-empty, no `,` or `=` (they separate
+/// parameter options), no spaces, no leading or trailing `/`.
+pub fn check_go_package_prefix(prefix: &str) -> std::result::Result<(), String> {
+    if prefix.is_empty()
+        || prefix.starts_with('/')
+        || prefix.ends_with('/')
+        || prefix
+            .chars()
+            .any(|c| c == ',' || c == '=' || c == ';' || c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "must be a Go import path (like example.com/gen), not {prefix:?}"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -132,6 +161,7 @@ mod tests {
                 plugin: "python".into(),
                 parameter: "x".into(),
                 output: Some("gen/".into()),
+                go_package_prefix: None,
             }])
         );
         settings.validate().unwrap();

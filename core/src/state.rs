@@ -35,6 +35,10 @@ pub struct RegistryConfig {
     /// rewritten in the background (see `checkpoint`); `None`: only at
     /// `Registry::write_checkpoints`.
     pub checkpoint_interval: Option<Duration>,
+    /// PostgreSQL: how often the replica listener compares every
+    /// namespace's stored revision with its view, as the fallback of the
+    /// change notifications (see `registry::sync`).
+    pub replica_sync: Duration,
 }
 
 impl RegistryConfig {
@@ -45,6 +49,7 @@ impl RegistryConfig {
             compat: Arc::new(BufRules::default()),
             plugins: Arc::new(PluginHost::default()),
             checkpoint_interval: Some(Duration::from_secs(2)),
+            replica_sync: Duration::from_millis(100),
         }
     }
 }
@@ -90,6 +95,10 @@ pub struct Shared {
     pub(crate) codegen_started: AtomicBool,
     /// Set once the checkpoint writer runs.
     pub(crate) checkpoints_started: AtomicBool,
+    /// Set once the replica listener and the lease renewal run.
+    pub(crate) replicas_started: AtomicBool,
+    /// See [`RegistryConfig::replica_sync`].
+    pub(crate) replica_sync: Duration,
     /// Which restore checkpoints are stored, and their background writer.
     pub(crate) checkpoints: Checkpoints,
     limits: ArcSwap<Limits>,
@@ -108,6 +117,8 @@ impl Shared {
             codegen_wake: Arc::new(tokio::sync::Notify::new()),
             codegen_started: AtomicBool::new(false),
             checkpoints_started: AtomicBool::new(false),
+            replicas_started: AtomicBool::new(false),
+            replica_sync: config.replica_sync.max(Duration::from_millis(10)),
             checkpoints: Checkpoints::new(config.checkpoint_interval),
             limits: ArcSwap::from_pointee(config.limits),
             namespaces: ArcSwap::from_pointee(HashMap::new()),

@@ -283,26 +283,43 @@ impl From<core_auth::TokenInfo> for TokenInfo {
     }
 }
 
-/// A code generation job (`GET /v1/jobs/{id}`).
+/// A code generation or repository sync job (`GET /v1/jobs/{id}`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Job {
     pub id: i64,
-    /// `codegen`.
+    /// `codegen` or `sync`.
     pub kind: String,
     /// `queued`, `running`, `succeeded` or `failed`.
     pub status: String,
     pub namespace: String,
+    /// Codegen jobs: the schema; empty for sync jobs.
     pub schema: String,
-    pub version: i32,
-    /// The generator (a plugin's generator or a `[[plugins.protoc]]` name).
+    /// Codegen jobs: the generated version (absent on sync jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    /// The generator (a plugin's generator or a `[[plugins.protoc]]` name);
+    /// empty for sync jobs.
     pub plugin: String,
     /// The generator's parameter; empty when none.
     pub parameter: String,
-    /// What the generator said; the error of a failed job.
+    /// What the generator said, or the steps of a sync (each schema's
+    /// outcome, compile errors, violations); the error of a failed job.
     pub log: String,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Sync jobs: the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<i64>,
+    /// Sync jobs: the commit asked for, the one synced once the job ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Sync jobs: the pushed ref (`refs/heads/<branch>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// Sync jobs: who pushed (the webhook's pusher), or `sync`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
 }
 
 impl From<protoreg_core::JobInfo> for Job {
@@ -320,6 +337,10 @@ impl From<protoreg_core::JobInfo> for Job {
             created_at: job.created_at,
             started_at: job.started_at,
             finished_at: job.finished_at,
+            source: job.source,
+            commit: job.commit,
+            git_ref: job.git_ref,
+            requested_by: job.requested_by,
         }
     }
 }
@@ -434,15 +455,37 @@ mod tests {
                 status: "queued".into(),
                 namespace: "billing".into(),
                 schema: "s".into(),
-                version: 1,
+                version: Some(1),
                 plugin: "python".into(),
                 parameter: String::new(),
                 log: String::new(),
                 created_at: Utc::now(),
                 started_at: None,
                 finished_at,
+                source: None,
+                commit: None,
+                git_ref: None,
+                requested_by: None,
             });
         }
+        same_json::<_, Job>(protoreg_core::JobInfo {
+            id: 2,
+            kind: "sync".into(),
+            status: "succeeded".into(),
+            namespace: "billing".into(),
+            schema: String::new(),
+            version: None,
+            plugin: String::new(),
+            parameter: String::new(),
+            log: "published".into(),
+            created_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            source: Some(3),
+            commit: Some("abc".into()),
+            git_ref: Some("refs/heads/main".into()),
+            requested_by: Some("git:me".into()),
+        });
         for expires_at in [None, Some(Utc::now())] {
             same_json::<_, TokenInfo>(core_auth::TokenInfo {
                 id: 7,

@@ -1,6 +1,6 @@
-//! Authentication and authorization at the edge: every route of
-//! [`crate::routes::ROUTES`] names its [`Need`], and [`guard`], which wraps
-//! each route's resource, enforces it before the handler runs.
+//! Authentication and authorization at the edge: every route of the route
+//! table (`ROUTES` in routes.rs) names its [`Need`], and [`guard`], which
+//! wraps each route's resource, enforces it before the handler runs.
 
 use actix_web::HttpMessage;
 use actix_web::dev::ServiceRequest;
@@ -11,7 +11,7 @@ use protoreg_core::{BUILTINS, Registry, RegistryError};
 use crate::config::AuthSettings;
 use crate::error::ApiError;
 
-/// What a route needs (each route's in [`crate::routes::ROUTES`]).
+/// What a route needs (each route's, in the route table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Public,
@@ -37,11 +37,24 @@ pub async fn principal(
     registry: &Registry,
     settings: &AuthSettings,
 ) -> Result<Principal, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    principal_of(value, registry, settings).await
+}
+
+/// Who is calling, from the value of an `Authorization` header (HTTP) or
+/// `authorization` metadata (gRPC): `Bearer <token>`, or none.
+pub async fn principal_of(
+    value: Option<&[u8]>,
+    registry: &Registry,
+    settings: &AuthSettings,
+) -> Result<Principal, ApiError> {
+    let Some(value) = value else {
         return Ok(Principal::anonymous(settings.anonymous));
     };
-    let secret = value
-        .to_str()
+    let secret = std::str::from_utf8(value)
         .ok()
         .and_then(|v| {
             v.strip_prefix("Bearer ")
@@ -141,14 +154,12 @@ pub async fn check(need: Need, namespaced: bool, req: &ServiceRequest) -> Result
             "auth is not configured".into(),
         )));
     };
-    let config = runtime.current();
-    match AuthSettings::from_config(&config.auth, &config.listen) {
-        Ok(mut settings) => {
-            settings.metrics_public = config.metrics.is_public(&config.listen);
-            authorize(req, need, namespaced, registry, &settings).await
-        }
+    // Resolved once per configuration (`reload::Live`), not per request.
+    let live = runtime.live();
+    match &live.auth {
+        Ok(settings) => authorize(req, need, namespaced, registry, settings).await,
         Err(err) => Err(ApiError::Registry(RegistryError::Internal(format!(
-            "auth settings: {err:#}"
+            "auth settings: {err}"
         )))),
     }
 }
@@ -168,7 +179,16 @@ pub fn require_namespace_role(
     namespace: &str,
     role: Role,
 ) -> Result<(), ApiError> {
-    let principal = caller(req);
+    check_namespace_role(&caller(req), namespace, role)
+}
+
+/// Whether `principal` has `role` in `namespace` (reading `__builtins__`
+/// is open to every caller; changing it needs a global admin).
+pub fn check_namespace_role(
+    principal: &Principal,
+    namespace: &str,
+    role: Role,
+) -> Result<(), ApiError> {
     let allowed = if namespace == BUILTINS && role == Role::Read {
         !principal.grants.is_empty()
     } else if namespace == BUILTINS {
@@ -180,17 +200,21 @@ pub fn require_namespace_role(
         Ok(())
     } else {
         let what = role_in(role, namespace);
-        Err(denied(&principal, format!("this needs {what}")))
+        Err(denied(principal, format!("this needs {what}")))
     }
 }
 
 /// `force` and writing `__builtins__` need a global admin.
 pub fn require_global_admin(req: &actix_web::HttpRequest, why: &str) -> Result<(), ApiError> {
-    let principal = caller(req);
+    check_global_admin(&caller(req), why)
+}
+
+/// [`require_global_admin`] for a known caller.
+pub fn check_global_admin(principal: &Principal, why: &str) -> Result<(), ApiError> {
     if principal.is_global_admin() {
         Ok(())
     } else {
-        Err(denied(&principal, format!("{why} needs a global admin")))
+        Err(denied(principal, format!("{why} needs a global admin")))
     }
 }
 

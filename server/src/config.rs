@@ -25,6 +25,64 @@ pub struct Config {
     pub auth: AuthConfig,
     pub metrics: MetricsConfig,
     pub plugins: protoreg_core::plugin::PluginConfig,
+    pub events: EventsConfig,
+    pub webhooks: protoreg_core::webhooks::WebhookConfig,
+    pub tls: TlsConfig,
+    /// `[git]`: repository sync (mirrors, the git command, credentials).
+    pub git: protoreg_core::sync::git::GitConfig,
+    pub grpc: GrpcConfig,
+}
+
+/// `[grpc]` of the configuration: the gRPC API (docs/API.md, gRPC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrpcConfig {
+    /// Address the gRPC API listens on; empty turns it off. Over TLS when
+    /// `[tls]` is set, as HTTP is.
+    pub listen: String,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9090".into(),
+        }
+    }
+}
+
+/// `[tls]` of the configuration: HTTPS on `listen` when `cert_file` and
+/// `key_file` are set (PEM; both re-read on SIGHUP).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// The server's certificate chain, leaf first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    /// The private key of the leaf certificate (PKCS#8, PKCS#1 or SEC1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// CA certificates that sign client certificates; when set, a client
+    /// without a valid certificate is refused (mutual TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ca_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// The certificate and key files when TLS is on; an error when only
+    /// part of the section is set.
+    pub fn files(&self) -> anyhow::Result<Option<(&Path, &Path)>> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => {
+                anyhow::ensure!(
+                    self.client_ca_file.is_none(),
+                    "tls.client_ca_file needs tls.cert_file and tls.key_file"
+                );
+                Ok(None)
+            }
+            _ => anyhow::bail!("tls.cert_file and tls.key_file go together: set both or neither"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +99,16 @@ pub struct DatabaseConfig {
     /// SQLite: milliseconds a statement waits for another connection's (or
     /// process's) lock before the request answers 503 `unavailable`.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL, several replicas: a change another replica committed is
+    /// served here within this many milliseconds (pushed by LISTEN/NOTIFY;
+    /// every namespace's revision is also compared this often, as the
+    /// fallback).
+    pub replica_sync_ms: u64,
+    /// Milliseconds a replica's lease on background work (an event sink, a
+    /// webhook subscription, a running job, checkpoints, event retention)
+    /// lasts unless renewed; a dead replica's work passes to another after
+    /// at most this long.
+    pub lease_ttl_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,6 +196,11 @@ impl Default for Config {
             auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),
             plugins: protoreg_core::plugin::PluginConfig::default(),
+            events: EventsConfig::default(),
+            webhooks: protoreg_core::webhooks::WebhookConfig::default(),
+            tls: TlsConfig::default(),
+            git: protoreg_core::sync::git::GitConfig::default(),
+            grpc: GrpcConfig::default(),
         }
     }
 }
@@ -141,6 +214,8 @@ impl Default for DatabaseConfig {
             run_migrations: true,
             checkpoint_interval_ms: 2000,
             busy_timeout_ms: 5000,
+            replica_sync_ms: 100,
+            lease_ttl_ms: 10_000,
         }
     }
 }
@@ -193,7 +268,14 @@ impl Config {
             Env::prefixed("PROTOREG_")
                 .split("__")
                 // Variables of the test harness and the CLI, not server settings.
-                .ignore(&["test_database_url", "server", "token"]),
+                .ignore(&[
+                    "test_database_url",
+                    "server",
+                    "token",
+                    "ca_cert",
+                    "client_cert",
+                    "client_key",
+                ]),
         );
         if let Some(listen) = &overrides.listen {
             figment = figment.merge(("listen", listen));
@@ -203,12 +285,86 @@ impl Config {
         }
         let config: Config = figment.extract()?;
         AuthSettings::from_config(&config.auth, &config.listen)?;
+        config.events.validate()?;
+        config.tls.files()?;
         anyhow::ensure!(
             matches!(config.log.format.as_str(), "text" | "json"),
             "log.format must be \"text\" or \"json\", not {:?}",
             config.log.format
         );
         Ok(config)
+    }
+}
+
+/// `[events]` of the configuration: the event API (`GET /v1/events`,
+/// `GET /v1/events/stream`) and retention. Read at start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventsConfig {
+    /// Days events are kept (fractions allowed); older ones are pruned.
+    pub retention_days: f64,
+    /// Milliseconds between prunes.
+    pub prune_interval_ms: u64,
+    /// Milliseconds between looks for events other replicas wrote (this
+    /// process's own commits wake held requests at once).
+    pub poll_interval_ms: u64,
+    /// Milliseconds between `: keep-alive` comments on an idle event
+    /// stream (at most 15 000).
+    pub keep_alive_ms: u64,
+    /// Requests held at once (long polls waiting, streams open); more are
+    /// answered 503 `unavailable`.
+    pub max_held_requests: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 30.0,
+            prune_interval_ms: 600_000,
+            poll_interval_ms: 1000,
+            keep_alive_ms: 15_000,
+            max_held_requests: 1024,
+        }
+    }
+}
+
+impl EventsConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.retention_days.is_finite()
+                && self.retention_days > 0.0
+                && self.retention_days <= 36_500.0,
+            "events.retention_days must be above 0 and at most 36500, not {}",
+            self.retention_days
+        );
+        for (name, value) in [
+            ("prune_interval_ms", self.prune_interval_ms),
+            ("poll_interval_ms", self.poll_interval_ms),
+        ] {
+            anyhow::ensure!(
+                (10..=86_400_000).contains(&value),
+                "events.{name} must be from 10 to 86400000, not {value}"
+            );
+        }
+        anyhow::ensure!(
+            (10..=15_000).contains(&self.keep_alive_ms),
+            "events.keep_alive_ms must be from 10 to 15000, not {}",
+            self.keep_alive_ms
+        );
+        anyhow::ensure!(
+            self.max_held_requests >= 1,
+            "events.max_held_requests must be at least 1"
+        );
+        Ok(())
+    }
+
+    pub fn feed(&self) -> protoreg_core::feed::FeedConfig {
+        protoreg_core::feed::FeedConfig {
+            retention: std::time::Duration::from_secs_f64(self.retention_days * 86_400.0),
+            prune_interval: std::time::Duration::from_millis(self.prune_interval_ms),
+            poll_interval: std::time::Duration::from_millis(self.poll_interval_ms),
+            max_held: self.max_held_requests,
+        }
     }
 }
 
@@ -318,6 +474,9 @@ mod tests {
                     leaf_keys(&key, v, out);
                 }
             }
+            // An optional setting unset by default (`tls.*`) has no value
+            // to state; the file describes it in a comment.
+            serde_json::Value::Null => {}
             _ => out.push(prefix.to_owned()),
         }
     }
@@ -369,6 +528,39 @@ mod tests {
                 .extract::<MetricsConfig>()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn bad_events_settings_are_refused() {
+        assert!(EventsConfig::default().validate().is_ok());
+        for bad in [
+            EventsConfig {
+                retention_days: 0.0,
+                ..Default::default()
+            },
+            EventsConfig {
+                retention_days: f64::NAN,
+                ..Default::default()
+            },
+            EventsConfig {
+                keep_alive_ms: 20_000,
+                ..Default::default()
+            },
+            EventsConfig {
+                poll_interval_ms: 0,
+                ..Default::default()
+            },
+            EventsConfig {
+                prune_interval_ms: 1,
+                ..Default::default()
+            },
+            EventsConfig {
+                max_held_requests: 0,
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,7 +39,6 @@ use actix_web::{HttpMessage, ResponseError, web};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use crate::config::AuthSettings;
 use crate::error::ApiError;
 use crate::reload::RuntimeConfig;
 
@@ -77,10 +76,11 @@ pub fn on_connect(
     limit: usize,
 ) -> impl Fn(&dyn std::any::Any, &mut Extensions) + Send + Sync + 'static {
     move |io, data| {
-        let Some(peer) = io
-            .downcast_ref::<actix_web::rt::net::TcpStream>()
-            .and_then(|stream| stream.peer_addr().ok())
-        else {
+        let tcp = io.downcast_ref::<actix_web::rt::net::TcpStream>().or_else(|| {
+            io.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>()
+                .map(|tls| tls.get_ref().0)
+        });
+        let Some(peer) = tcp.and_then(|stream| stream.peer_addr().ok()) else {
             return;
         };
         let ip = peer.ip();
@@ -102,12 +102,13 @@ pub async fn edge(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let config = req
+    let live = req
         .app_data::<web::Data<RuntimeConfig>>()
-        .map(|runtime| runtime.current());
-    let Some(config) = config else {
+        .map(|runtime| runtime.live());
+    let Some(live) = live else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let config = &live.config;
     let has_body = has_body(req.headers());
     let head = head_bytes(&req);
     if head > config.http.max_header_bytes {
@@ -124,7 +125,9 @@ pub async fn edge(
         // Closed whatever it was: the connection is the problem.
         return Ok(refuse_and_close(req, err, has_body));
     }
-    let anonymous = AuthSettings::from_config(&config.auth, &config.listen)
+    let anonymous = live
+        .auth
+        .as_ref()
         .map(|settings| settings.anonymous.is_some())
         .unwrap_or(true);
     if anonymous && let Err(err) = check_host(req.headers(), &config.http.allowed_hosts) {

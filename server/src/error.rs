@@ -48,6 +48,9 @@ pub enum ApiError {
     /// `payload_too_large`.
     #[error("{0}")]
     HeadersTooLarge(String),
+    /// Over a rate limit (push webhooks per source): 429 `unavailable`.
+    #[error("{0}")]
+    TooManyRequests(String),
 }
 
 impl From<protoreg_core::codegen::GenerateError> for ApiError {
@@ -179,6 +182,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -212,6 +216,7 @@ impl ResponseError for ApiError {
             Self::HeadersTooLarge(message) => {
                 Problem::new(status, "payload_too_large", message.clone())
             }
+            Self::TooManyRequests(message) => Problem::new(status, "unavailable", message.clone()),
         };
         let mut response = HttpResponse::build(status);
         if let Self::MethodNotAllowed { allow, .. } = self {
@@ -253,6 +258,17 @@ fn registry_problem(err: &RegistryError) -> Problem {
             .flatten(),
         ..Problem::new(status_of(err), err.code(), detail)
     }
+}
+
+/// The HTTP status of a registry error.
+pub fn http_status(err: &RegistryError) -> u16 {
+    status_of(err).as_u16()
+}
+
+/// The `application/problem+json` body of a registry error, as text (the
+/// gRPC status message carries it).
+pub fn problem_json(err: &RegistryError) -> String {
+    serde_json::to_string(&registry_problem(err)).unwrap_or_else(|_| err.to_string())
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -33,6 +33,21 @@ pub struct MaybeJson<T>(pub T);
 #[derive(Debug)]
 pub struct RawBody(pub web::Bytes);
 
+/// A JSON body as its bytes (the push webhook verifies a signature of the
+/// exact bytes before it reads them).
+#[derive(Debug)]
+pub struct RawJson(pub web::Bytes);
+
+impl FromRequest for RawJson {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload, Accept::Json);
+        Box::pin(async move { body.await.map(RawJson) })
+    }
+}
+
 /// The media types a body may declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Accept {

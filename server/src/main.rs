@@ -8,12 +8,14 @@ mod config;
 mod edge;
 mod error;
 mod extract;
+mod grpc;
 mod handlers;
 mod metrics;
 mod openapi;
 mod reload;
 mod routes;
 mod serve;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,12 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // Run by git as `GIT_ASKPASS` during a repository sync: answer its
+    // prompt with the credential the sync put in our environment (never on
+    // a command line).
+    if std::env::var_os(protoreg_core::sync::git::ASKPASS_FLAG).is_some() {
+        return askpass();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Compat(args) => compat_cli::run(args),
@@ -76,5 +84,23 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// Answers git's `Username for '…':` / `Password for '…':` prompt.
+fn askpass() -> ExitCode {
+    use protoreg_core::sync::git::{ASKPASS_PASSWORD, ASKPASS_USERNAME};
+    let prompt = std::env::args().nth(1).unwrap_or_default();
+    let variable = if prompt.to_ascii_lowercase().starts_with("username") {
+        ASKPASS_USERNAME
+    } else {
+        ASKPASS_PASSWORD
+    };
+    match std::env::var(variable) {
+        Ok(value) => {
+            println!("{value}");
+            ExitCode::SUCCESS
+        }
+        Err(_) => ExitCode::FAILURE,
     }
 }

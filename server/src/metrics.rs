@@ -46,6 +46,10 @@ pub struct Metrics {
     config_reloads: IntCounterVec,
     plugin_calls: IntCounterVec,
     plugin_duration: HistogramVec,
+    events_held: IntGauge,
+    webhooks: WebhookMetrics,
+    grpc_requests: IntCounterVec,
+    grpc_duration: HistogramVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -161,7 +165,32 @@ impl Metrics {
         registry.register(Box::new(config_reloads.clone()))?;
         registry.register(Box::new(plugin_calls.clone()))?;
         registry.register(Box::new(plugin_duration.clone()))?;
+        let events_held = IntGauge::new(
+            "protoreg_events_held_requests",
+            "Event requests held now: long polls waiting and event streams open.",
+        )?;
+        registry.register(Box::new(events_held.clone()))?;
+        let webhooks = WebhookMetrics::register(&registry)?;
+        let grpc_requests = IntCounterVec::new(
+            Opts::new(
+                "protoreg_grpc_requests_total",
+                "gRPC calls served, by method (`package.Service/Method`) and status code \
+                 (`OK`, `NOT_FOUND`, ...).",
+            ),
+            &["method", "code"],
+        )?;
+        let grpc_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "protoreg_grpc_request_duration_seconds",
+                "Time to answer a gRPC call (for a stream: until it is open), by method.",
+            ),
+            &["method"],
+        )?;
+        registry.register(Box::new(grpc_requests.clone()))?;
+        registry.register(Box::new(grpc_duration.clone()))?;
         Ok(Self {
+            grpc_requests,
+            grpc_duration,
             registry,
             http_requests,
             http_duration,
@@ -176,6 +205,8 @@ impl Metrics {
             config_reloads,
             plugin_calls,
             plugin_duration,
+            events_held,
+            webhooks,
         })
     }
 
@@ -215,6 +246,19 @@ impl Metrics {
     pub fn config_reloaded(&self, ok: bool) {
         let label = if ok { "ok" } else { "error" };
         self.config_reloads.with_label_values(&[label]).inc();
+    }
+
+    /// Counts and times one gRPC call.
+    pub fn observe_grpc(&self, method: &str, code: tonic::Code, elapsed: Duration) {
+        self.grpc_requests
+            .with_label_values(&[method, grpc_code_name(code)])
+            .inc();
+        self.grpc_duration
+            .with_label_values(&[method])
+            .observe(elapsed.as_secs_f64());
+        if matches!(code, tonic::Code::Internal | tonic::Code::Unavailable) {
+            self.store_errors.inc();
+        }
     }
 
     fn observe_http(&self, method: &str, route: &str, status: StatusCode, elapsed: Duration) {
@@ -263,6 +307,30 @@ impl Metrics {
     /// Every metric in the Prometheus text format.
     pub fn render(&self) -> prometheus::Result<String> {
         TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+}
+
+/// The canonical name of a gRPC status code.
+fn grpc_code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -343,8 +411,15 @@ pub struct MatchedPath(pub std::rc::Rc<std::cell::Cell<Option<&'static str>>>);
         (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
     )
 )]
-pub async fn scrape(metrics: web::Data<Metrics>, registry: web::Data<Registry>) -> HttpResponse {
+pub async fn scrape(
+    req: actix_web::HttpRequest,
+    metrics: web::Data<Metrics>,
+    registry: web::Data<Registry>,
+) -> HttpResponse {
     metrics.refresh_gauges(&registry);
+    if let Some(feed) = req.app_data::<web::Data<protoreg_core::feed::EventFeed>>() {
+        metrics.events_held.set(gauge_value(feed.held()));
+    }
     match metrics.render() {
         Ok(text) => HttpResponse::Ok()
             .content_type(TextEncoder::new().format_type())
@@ -364,6 +439,62 @@ impl protoreg_core::plugin::PluginObserver for Metrics {
         self.plugin_duration
             .with_label_values(&[plugin, kind])
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Webhook deliveries (`protoreg_core::webhooks`).
+struct WebhookMetrics {
+    deliveries: IntCounterVec,
+    latency: Histogram,
+    failing: IntGauge,
+}
+
+impl WebhookMetrics {
+    fn register(registry: &prometheus::Registry) -> prometheus::Result<Self> {
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "protoreg_webhook_deliveries_total",
+                "Webhook delivery attempts, by result: delivered, retrying or failed.",
+            ),
+            &["result"],
+        )?;
+        let latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "protoreg_webhook_delivery_latency_seconds",
+                "From an event's commit to the receiver's 2xx, for delivered events.",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 300.0, 3600.0,
+            ]),
+        )?;
+        let failing = IntGauge::new(
+            "protoreg_webhook_subscriptions_failing",
+            "Active webhook subscriptions whose last attempt did not deliver.",
+        )?;
+        for result in ["delivered", "retrying", "failed"] {
+            deliveries.with_label_values(&[result]);
+        }
+        registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(failing.clone()))?;
+        Ok(Self {
+            deliveries,
+            latency,
+            failing,
+        })
+    }
+}
+
+impl protoreg_core::webhooks::WebhookObserver for Metrics {
+    fn delivery(&self, result: &str, since_event: Option<Duration>) {
+        self.webhooks.deliveries.with_label_values(&[result]).inc();
+        if let Some(latency) = since_event {
+            self.webhooks.latency.observe(latency.as_secs_f64());
+        }
+    }
+
+    fn failing(&self, subscriptions: usize) {
+        self.webhooks.failing.set(gauge_value(subscriptions));
     }
 }
 

@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the HTTP API, generated
 //! from the `#[utoipa::path]` annotations of the handlers that the route
 //! table lists ([`routes::Operations`]). Security and the 401/403/503 problem
-//! responses are filled in from each route's [`crate::auth::Need`] in
+//! responses are filled in from each route's `auth::Need` in
 //! [`routes::ROUTES`], the table the auth guard enforces; a test checks that
 //! the document and the table list the same operations.
 
@@ -67,6 +67,7 @@ impl Modify for FromAuthTable {
                 (Method::PUT, &mut item.put),
                 (Method::POST, &mut item.post),
                 (Method::DELETE, &mut item.delete),
+                (Method::PATCH, &mut item.patch),
             ];
             for (method, operation) in operations {
                 let Some(operation) = operation else { continue };

@@ -11,7 +11,7 @@ use protoreg_core::Registry;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Config, Overrides};
+use crate::config::{AuthSettings, Config, Overrides};
 use crate::metrics::Metrics;
 
 /// Changes the log filter of the running subscriber.
@@ -24,18 +24,52 @@ pub type LogHandle = tracing_subscriber::reload::Handle<EnvFilter, tracing_subsc
 /// Settings that need a restart keep their start-up values here.
 #[derive(Debug)]
 pub struct RuntimeConfig {
-    current: ArcSwap<Config>,
+    current: ArcSwap<Live>,
+}
+
+/// A configuration and what every request derives from it, resolved once
+/// when it comes into force rather than per request.
+#[derive(Debug)]
+pub struct Live {
+    pub config: Arc<Config>,
+    /// [`AuthSettings::from_config`] with `metrics_public` resolved; the
+    /// error's text when the settings are invalid.
+    pub auth: Result<AuthSettings, String>,
+}
+
+impl Live {
+    fn of(config: Config) -> Self {
+        let auth = AuthSettings::from_config(&config.auth, &config.listen)
+            .map(|mut settings| {
+                settings.metrics_public = config.metrics.is_public(&config.listen);
+                settings
+            })
+            .map_err(|err| format!("{err:#}"));
+        Self {
+            config: Arc::new(config),
+            auth,
+        }
+    }
 }
 
 impl RuntimeConfig {
     pub fn new(config: Config) -> Self {
         Self {
-            current: ArcSwap::from_pointee(config),
+            current: ArcSwap::from_pointee(Live::of(config)),
         }
     }
 
     pub fn current(&self) -> Arc<Config> {
+        self.current.load().config.clone()
+    }
+
+    /// The configuration in force with its derived settings.
+    pub fn live(&self) -> Arc<Live> {
         self.current.load_full()
+    }
+
+    fn set(&self, config: Config) {
+        self.current.store(Arc::new(Live::of(config)));
     }
 }
 
@@ -96,7 +130,7 @@ impl Reloader {
             max_request_bytes = next.limits.max_request_bytes,
             "configuration reloaded"
         );
-        self.runtime.current.store(Arc::new(next));
+        self.runtime.set(next);
         self.metrics.config_reloaded(true);
     }
 }
@@ -127,6 +161,12 @@ fn runtime_part(old: &Config, mut loaded: Config) -> (Config, Vec<&'static str>)
     if loaded.log.format != old.log.format {
         needs_restart.push("log.format");
     }
+    // The certificate files themselves are re-read on SIGHUP (`tls`); which
+    // files, and whether TLS is on, is fixed at start.
+    if loaded.tls != old.tls {
+        needs_restart.push("tls");
+    }
+    loaded.tls = old.tls.clone();
     loaded.listen = old.listen.clone();
     loaded.database = old.database.clone();
     loaded.http = old.http.clone();

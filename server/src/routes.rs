@@ -5,9 +5,9 @@
 //! - the actix configuration ([`config`]): one resource per path, each
 //!   wrapped in the auth guard with the routes of that path, so the guard
 //!   knows the route actix matched without matching anything itself;
-//! - the guard's requirement and the 405 `Allow` list ([`crate::auth`]);
+//! - the guard's requirement and the 405 `Allow` list (`auth`);
 //! - the OpenAPI paths ([`Operations`], merged into the document by
-//!   [`crate::openapi`]), whose security and 401/403 responses follow each
+//!   `openapi`), whose security and 401/403 responses follow each
 //!   route's need.
 
 use std::sync::LazyLock;
@@ -23,7 +23,10 @@ use crate::auth::Need::{self, Caller, GlobalAdmin, Namespace, Public, PublicBySe
 use actix_web::HttpMessage;
 
 use crate::error::ApiError;
-use crate::handlers::{codegen, health, namespaces, plugins, schemas, staging, tokens, types};
+use crate::handlers::{
+    codegen, events, health, namespaces, plugins, schemas, sources, staging, tokens, types,
+    webhooks,
+};
 use crate::metrics;
 
 /// One route: `method` on the path template `path` (actix syntax, as the
@@ -72,6 +75,31 @@ routes! {
     GET "/v1/tokens/{id}" => tokens::get, GlobalAdmin;
     DELETE "/v1/tokens/{id}" => tokens::revoke, GlobalAdmin;
     GET "/v1/plugins" => plugins::list, Caller;
+    // Any caller; each sees only the events of namespaces it may read.
+    GET "/v1/events" => events::list, Caller;
+    GET "/v1/events/stream" => events::stream, Caller;
+    // Webhooks: a global admin, or admin of every namespace a subscription
+    // lists (the handlers check; others get 403 / 404).
+    POST "/v1/webhooks" => webhooks::create, Caller;
+    GET "/v1/webhooks" => webhooks::list, Caller;
+    GET "/v1/webhooks/{id}" => webhooks::get, Caller;
+    PATCH "/v1/webhooks/{id}" => webhooks::update, Caller;
+    DELETE "/v1/webhooks/{id}" => webhooks::delete, Caller;
+    GET "/v1/webhooks/{id}/deliveries" => webhooks::deliveries, Caller;
+    POST "/v1/webhooks/{id}/deliveries/{delivery}/redeliver" => webhooks::redeliver, Caller;
+    POST "/v1/webhooks/{id}/ping" => webhooks::ping, Caller;
+    // Repository sources: the handlers need admin (read for GETs, write
+    // to sync) in the source's namespace, which the route cannot name.
+    POST "/v1/sources" => sources::create, Caller;
+    GET "/v1/sources" => sources::list, Caller;
+    GET "/v1/sources/{id}" => sources::get, Caller;
+    PATCH "/v1/sources/{id}" => sources::update, Caller;
+    DELETE "/v1/sources/{id}" => sources::delete, Caller;
+    POST "/v1/sources/{id}/sync" => sources::sync, Caller;
+    GET "/v1/services" => sources::services, Caller;
+    // The signature (HMAC of the body with a source's secret) is the
+    // credential.
+    POST "/v1/hooks/git" => sources::hook, Public;
     GET "/healthz" => health::healthz, Public;
     GET "/readyz" => health::readyz, Public;
     GET "/metrics" => metrics::scrape, PublicBySetting;
@@ -84,6 +112,7 @@ routes! {
     GET "/v1/namespaces/{ns}" => namespaces::get, Namespace(Read);
     DELETE "/v1/namespaces/{ns}" => namespaces::delete, Namespace(Admin);
     GET "/v1/namespaces/{ns}/descriptor" => namespaces::descriptor, Namespace(Read);
+    GET "/v1/namespaces/{ns}/export" => namespaces::export, Namespace(Read);
     PUT "/v1/namespaces/{ns}/settings" => namespaces::put_settings, Namespace(Admin);
     GET "/v1/namespaces/{ns}/staging" => staging::list, Namespace(Read);
     DELETE "/v1/namespaces/{ns}/staging" => staging::discard, Namespace(Admin);
@@ -266,7 +295,7 @@ mod tests {
         }
         for (path, routes) in by_path() {
             let req = actix_test::TestRequest::default()
-                .method(Method::PATCH)
+                .method(Method::TRACE)
                 .uri(&concrete(path))
                 .to_request();
             let response = actix_test::call_service(&app, req).await;

@@ -271,6 +271,8 @@ fn every_route_checks_its_role() {
         ),
         case("GET", "/v1/tokens", None, Global, 200),
         case("GET", "/v1/plugins", None, Caller, 200),
+        // Each caller sees its own namespaces' events (tests/e2e/events.rs).
+        case("GET", "/v1/events", None, Caller, 200),
         // The shipped python generator; found-or-not comes after the role.
         case(
             "GET",

@@ -554,9 +554,19 @@ fn cli_reports_an_unreachable_server() {
         "{}",
         failed.stderr
     );
-    let https = run_with("https://127.0.0.1:1", &["namespace", "list"], None);
+    let https = run_with(
+        &format!("https://127.0.0.1:{port}"),
+        &["namespace", "list"],
+        None,
+    );
     assert_eq!(https.code, 1);
-    assert!(https.stderr.contains("without TLS"), "{}", https.stderr);
+    assert!(
+        https.stderr.starts_with(&format!(
+            "protoreg: cannot connect to the server at https://127.0.0.1:{port}"
+        )),
+        "{}",
+        https.stderr
+    );
 }
 
 #[test]

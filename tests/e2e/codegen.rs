@@ -38,8 +38,8 @@ fn protoc_gen_go() -> Option<PathBuf> {
 }
 
 /// A config file: the admin token, no plugin libraries, and `go` (the real
-/// protoc-gen-go), `broken` (exits 1) and `slow` (never answers) as protoc
-/// generators.
+/// protoc-gen-go), `broken` (exits 1), `slow` (never answers) and `missing`
+/// (no such executable) as protoc generators.
 fn write_config(dir: &Path, go: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let broken = dir.join("protoc-gen-broken");
@@ -62,11 +62,13 @@ fn write_config(dir: &Path, go: &Path) -> PathBuf {
             "[auth]\nadmin_token = \"{ADMIN}\"\n\n[plugins]\npaths = [{libraries:?}]\ncall_timeout_ms = 5000\n\n\
              [[plugins.protoc]]\nname = \"slow\"\npath = {slow:?}\n\n\
              [[plugins.protoc]]\nname = \"go\"\npath = {go:?}\n\n\
-             [[plugins.protoc]]\nname = \"broken\"\npath = {broken:?}\n",
+             [[plugins.protoc]]\nname = \"broken\"\npath = {broken:?}\n\n\
+             [[plugins.protoc]]\nname = \"missing\"\npath = {missing:?}\n",
             libraries = libraries.display().to_string(),
             go = go.display().to_string(),
             broken = broken.display().to_string(),
             slow = slow.display().to_string(),
+            missing = dir.join("protoc-gen-missing").display().to_string(),
         ),
     )
     .unwrap();
@@ -331,6 +333,14 @@ fn promote_generates_go_code_and_failing_generators_fail_only_their_jobs() {
             None,
         );
         assert_problem_detail(status, &body, 503, "unavailable", "did not answer");
+        // A generator the server cannot start is the server's problem.
+        let (status, body) = admin(
+            &server,
+            "GET",
+            "/v1/namespaces/shop/schemas/money/versions/1/generated/missing",
+            None,
+        );
+        assert_problem_detail(status, &body, 503, "unavailable", "cannot start");
         let (status, body) = admin(&server, "GET", "/v1/jobs/not-a-number", None);
         assert_problem(status, &body, 400, "invalid_argument");
         let (status, body) = admin(&server, "GET", "/v1/jobs/987654", None);
@@ -408,8 +418,28 @@ fn a_job_is_read_by_those_who_may_read_its_namespace() {
     let path = format!("/v1/jobs/{job}");
     let (status, body) = server.call("GET", &path, None, None);
     assert_problem(status, &body, 401, "unauthenticated");
+    // A job in a namespace the caller cannot read is not found, exactly as
+    // a job that does not exist: the answer tells nothing about its id.
     let (status, body) = server.call("GET", &path, Some(&other_admin), None);
-    assert_problem(status, &body, 403, "permission_denied");
+    assert_problem(status, &body, 404, "not_found");
+    let missing = job.as_i64().unwrap() + 1000;
+    let (missing_status, missing_body) = server.call(
+        "GET",
+        &format!("/v1/jobs/{missing}"),
+        Some(&other_admin),
+        None,
+    );
+    assert_problem(missing_status, &missing_body, 404, "not_found");
+    assert_eq!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .replace(&job.to_string(), "N"),
+        missing_body["detail"]
+            .as_str()
+            .unwrap()
+            .replace(&missing.to_string(), "N"),
+    );
     let (status, body) = server.call("GET", &path, Some(&reader), None);
     assert_eq!(
         (status, body["namespace"].as_str()),
@@ -431,4 +461,149 @@ fn a_job_is_read_by_those_who_may_read_its_namespace() {
             .status(),
         200
     );
+}
+
+/// Builds the Go package in `dir` of a module `example.com/gen` rooted at
+/// `root`, offline, against Debian's protobuf-go; `None` (after saying so)
+/// when Go or protobuf-go is missing outside CI.
+fn go_build(root: &Path, package: &str) -> Option<()> {
+    const GOCODE: &str = "/usr/share/gocode/src";
+    let go = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("go"))
+            .find(|p| p.is_file())
+    });
+    let protobuf = Path::new(GOCODE).join("google.golang.org/protobuf/go.mod");
+    let (Some(go), true) = (go, protobuf.is_file()) else {
+        skip_unless_ci(
+            "go or protobuf-go is missing (Debian golang-go golang-google-protobuf-dev)",
+        );
+        return None;
+    };
+    // Modules in protobuf-go's (go 1.11, unpruned) graph that Debian does
+    // not ship and nothing compiled imports: empty stand-ins.
+    let mut go_mod = format!(
+        "module example.com/gen\n\ngo 1.19\n\nrequire google.golang.org/protobuf v1.28.1\n\n\
+         replace google.golang.org/protobuf => {GOCODE}/google.golang.org/protobuf\n"
+    );
+    for stub in ["github.com/golang/protobuf", "github.com/google/go-cmp"] {
+        let dir = root.join("stubs").join(stub);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("go.mod"), format!("module {stub}\n")).unwrap();
+        go_mod.push_str(&format!("replace {stub} => {}\n", dir.display()));
+    }
+    std::fs::write(root.join("go.mod"), go_mod).unwrap();
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-build-cache");
+    let output = Command::new(go)
+        .args(["build", &format!("./{package}")])
+        .current_dir(root)
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOSUMDB", "off")
+        .env("GO111MODULE", "on")
+        .env("GOPATH", root.join("gopath"))
+        .env("GOCACHE", cache)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "go build failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(())
+}
+
+/// Managed mode: with `go_package_prefix` a proto without `go_package`
+/// generates (protoc-gen-go gets `M` mappings) and the code builds; a proto
+/// with its own `go_package` generates exactly what it generates without
+/// managed mode.
+#[test]
+fn go_package_prefix_generates_go_without_go_package_in_the_protos() {
+    let Some(go) = protoc_gen_go() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let server = Server::start_with_config(&db, &write_config(dir.path(), &go));
+    let managed =
+        json!({"plugin": "go", "parameter": GO_PARAMETER, "go_package_prefix": "example.com/gen"});
+    for (ns, target) in [
+        ("managed", managed),
+        (
+            "unmanaged",
+            json!({"plugin": "go", "parameter": GO_PARAMETER}),
+        ),
+    ] {
+        let (status, body) = admin(
+            &server,
+            "PUT",
+            &format!("/v1/namespaces/{ns}"),
+            Some(json!({"settings": {"codegen": [target]}})),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = admin(
+            &server,
+            "POST",
+            &format!("/v1/namespaces/{ns}/schemas/money/versions"),
+            Some(json!({"sources": {"common/money.proto": MONEY_GO}})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = admin(
+        &server,
+        "POST",
+        "/v1/namespaces/managed/schemas/plain/versions",
+        Some(json!({"sources": {"plain/v1/plain.proto": NO_GO_PACKAGE}})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut archives = BTreeMap::new();
+    for ns in ["managed", "unmanaged"] {
+        let (status, promoted) = admin(
+            &server,
+            "POST",
+            &format!("/v1/namespaces/{ns}/promote"),
+            None,
+        );
+        assert_eq!(status, 200, "{promoted}");
+        for job in promoted["jobs"].as_array().unwrap() {
+            let job = finished_job(&server, job);
+            assert_eq!(job["status"], "succeeded", "{ns}: {job}");
+        }
+        let schemas: &[&str] = if ns == "managed" {
+            &["money", "plain"]
+        } else {
+            &["money"]
+        };
+        for schema in schemas {
+            let parameter = if ns == "managed" {
+                format!("{GO_PARAMETER},go_package_prefix=example.com/gen")
+            } else {
+                GO_PARAMETER.to_owned()
+            };
+            let response = server.request(
+                "GET",
+                &format!("/v1/namespaces/{ns}/schemas/{schema}/versions/1/generated/go?parameter={parameter}"),
+                Some(ADMIN),
+                None,
+            );
+            assert_eq!(response.status(), 200, "{ns}/{schema}");
+            assert!(
+                response.headers().get("x-protoreg-job").is_none(),
+                "{ns}/{schema}: the promote's job stored it"
+            );
+            archives.insert(format!("{ns}/{schema}"), untar(&response.bytes().unwrap()));
+        }
+    }
+    // An explicit go_package is kept, byte for byte.
+    assert_eq!(archives["managed/money"], archives["unmanaged/money"]);
+    let plain = &archives["managed/plain"];
+    let source = String::from_utf8(plain["plain/v1/plain.pb.go"].clone()).unwrap();
+    // The package name of the derived import path example.com/gen/plain/v1.
+    assert!(source.contains("\npackage v1\n"), "{source}");
+    let module = tempfile::tempdir().unwrap();
+    for (name, bytes) in plain {
+        let path = module.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    go_build(module.path(), "plain/v1");
 }

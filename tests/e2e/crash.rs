@@ -142,8 +142,16 @@ fn kill_loop(db: &Db, kills: usize) {
     // Restore checkpoints every 10 ms (written once a namespace has been
     // still for a tick, or after 15 ticks), so that kills also land in the
     // middle of checkpoint writes and restarts read stale checkpoints.
-    let mut server =
-        Server::start_with_env(db, &[("PROTOREG_DATABASE__CHECKPOINT_INTERVAL_MS", "10")]);
+    // Checkpoints are written under a lease: on PostgreSQL a killed
+    // server's lease passes to the next one when it expires (short here);
+    // on SQLite the lock file proves the holder dead and it passes at once.
+    let mut server = Server::start_with_env(
+        db,
+        &[
+            ("PROTOREG_DATABASE__CHECKPOINT_INTERVAL_MS", "10"),
+            ("PROTOREG_DATABASE__LEASE_TTL_MS", "400"),
+        ],
+    );
     let mut from_checkpoints = 0;
     // Every round renames the fields: a breaking change the default policy
     // would refuse at promote, ending each loop at its first promote.

@@ -760,3 +760,166 @@ fn metrics_and_openapi_are_public_by_a_setting() {
     assert_eq!(closed.get("/healthz").0, 200);
     assert_alive(&closed);
 }
+
+/// The `x-request-id` of a raw answer's head, if it has one.
+fn request_id_of(answer: &str) -> Option<String> {
+    let head = answer.split_once("\r\n\r\n").map_or(answer, |(h, _)| h);
+    head.lines().skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("x-request-id")
+            .then(|| value.trim().to_owned())
+    })
+}
+
+#[test]
+fn every_error_answer_carries_the_request_id() {
+    // Anonymous (the host check is on); one connection per client on the
+    // second one.
+    let open = Server::start_with_env(
+        &Db::sqlite(),
+        &[("PROTOREG_LIMITS__MAX_REQUEST_BYTES", "4096")],
+    );
+    let limited = Server::start_with_env(
+        &Db::sqlite(),
+        &[("PROTOREG_HTTP__MAX_CONNECTIONS_PER_CLIENT", "1")],
+    );
+    let closed = Server::start_with_env(&Db::sqlite(), &[("PROTOREG_AUTH__ADMIN_TOKEN", ADMIN)]);
+    let (s, _, created) = send(
+        &closed,
+        "POST",
+        "/v1/tokens",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &format!("Bearer {ADMIN}")),
+        ],
+        Some(br#"{"name":"reader","roles":[{"namespace":"other","role":"read"}]}"#.to_vec()),
+    );
+    assert_eq!(s, 201, "{created}");
+    let reader = created["token"].as_str().unwrap().to_owned();
+
+    let check = |server: &Server, what: &str, want: u16, head: &str, body: &str| {
+        let id = format!("rid-{}", want);
+        let request = format!(
+            "{head}\r\nHost: 127.0.0.1\r\nX-Request-Id: {id}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (answer, _) = exchange(addr(server), request.as_bytes(), Duration::from_secs(30));
+        assert_eq!(status_of(&answer), want, "{what}: {answer}");
+        assert_eq!(
+            request_id_of(&answer).as_deref(),
+            Some(id.as_str()),
+            "{what}: no request id in {answer}"
+        );
+        assert_alive(server);
+    };
+    let bad = "syntax = \\\"proto3\\\";\\nmessage {";
+    check(&open, "no such route", 404, "GET /v1/nothing HTTP/1.1", "");
+    check(
+        &open,
+        "no such namespace",
+        404,
+        "GET /v1/namespaces/nope HTTP/1.1",
+        "",
+    );
+    check(&open, "method", 405, "PATCH /healthz HTTP/1.1", "");
+    check(
+        &open,
+        "query",
+        400,
+        "GET /v1/namespaces?page_size=zz HTTP/1.1",
+        "",
+    );
+    check(
+        &open,
+        "media type",
+        415,
+        "POST /v1/namespaces/x/schemas/y/versions HTTP/1.1\r\nContent-Type: text/html",
+        "{}",
+    );
+    check(
+        &open,
+        "compile",
+        422,
+        "POST /v1/namespaces/x/schemas/y/versions HTTP/1.1\r\nContent-Type: application/json",
+        &format!("{{\"sources\": {{\"a.proto\": \"{bad}\"}}}}"),
+    );
+    check(
+        &open,
+        "too large",
+        413,
+        "POST /v1/namespaces/x/schemas/y/versions HTTP/1.1\r\nContent-Type: application/json",
+        &format!("{{\"sources\": {{\"a.proto\": \"{}\"}}}}", "a".repeat(8192)),
+    );
+    check(
+        &open,
+        "header too large",
+        431,
+        &format!("GET /healthz HTTP/1.1\r\nX-Big: {}", "a".repeat(70 * 1024)),
+        "",
+    );
+    check(
+        &open,
+        "foreign origin",
+        403,
+        "POST /v1/namespaces/x/promote HTTP/1.1\r\nOrigin: http://evil.example",
+        "",
+    );
+    // The host check refuses before anything else: `Host` is its own here.
+    let request = "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nX-Request-Id: rid-host\r\nConnection: close\r\n\r\n";
+    let (answer, _) = exchange(addr(&open), request.as_bytes(), Duration::from_secs(30));
+    assert_eq!(status_of(&answer), 403, "{answer}");
+    assert_eq!(
+        request_id_of(&answer).as_deref(),
+        Some("rid-host"),
+        "{answer}"
+    );
+    // Over the connection limit of its address.
+    let mut first = connect_from("127.0.0.3", addr(&limited));
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    first.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let mut second = connect_from("127.0.0.3", addr(&limited));
+    second
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: rid-flood\r\n\r\n")
+        .unwrap();
+    let (answer, _) = read_until_closed(&mut second, Duration::from_secs(30));
+    assert_eq!(status_of(&answer), 503, "{answer}");
+    assert_eq!(
+        request_id_of(&answer).as_deref(),
+        Some("rid-flood"),
+        "{answer}"
+    );
+    drop(first);
+
+    check(
+        &closed,
+        "no token",
+        401,
+        "GET /v1/namespaces/x HTTP/1.1",
+        "",
+    );
+    check(
+        &closed,
+        "malformed token",
+        401,
+        "GET /v1/namespaces/x HTTP/1.1\r\nAuthorization: Basic eA==",
+        "",
+    );
+    check(
+        &closed,
+        "unknown token",
+        401,
+        "GET /v1/namespaces/x HTTP/1.1\r\nAuthorization: Bearer not-a-token",
+        "",
+    );
+    check(
+        &closed,
+        "no role",
+        403,
+        &format!("GET /v1/namespaces/x HTTP/1.1\r\nAuthorization: Bearer {reader}"),
+        "",
+    );
+}

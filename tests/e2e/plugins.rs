@@ -312,7 +312,7 @@ fn a_misbehaving_generator_fails_its_own_request_and_nothing_else() {
     std::fs::write(
         &config,
         format!(
-            "[plugins]\npaths = [{:?}, {:?}]\ncall_timeout_ms = 1000\nmax_output_bytes = 1048576\n",
+            "[plugins]\npaths = [{:?}, {:?}]\ncall_timeout_ms = 4000\nmax_output_bytes = 1048576\n",
             library("protoreg-test-plugin-misbehave")
                 .display()
                 .to_string(),
@@ -363,4 +363,94 @@ fn a_misbehaving_generator_fails_its_own_request_and_nothing_else() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The repository's root (the workspace).
+fn repository() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_path_buf()
+}
+
+/// The packages `scripts/serve` builds besides the server.
+fn plugins_scripts_serve_builds() -> Vec<String> {
+    let script = std::fs::read_to_string(repository().join("scripts/serve")).unwrap();
+    let list = script
+        .split_once("SHIPPED_PLUGINS=(")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .expect("scripts/serve has a SHIPPED_PLUGINS list")
+        .0;
+    assert!(
+        script.contains("for plugin in \"${SHIPPED_PLUGINS[@]}\"; do packages+=(-p \"$plugin\")"),
+        "scripts/serve builds its list"
+    );
+    let mut names: Vec<String> = list.split_whitespace().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+/// Every plugin the workspace ships: the cdylib packages under `plugins/`
+/// (not the test fixtures under `plugins/testing/`).
+fn shipped_plugin_packages() -> Vec<String> {
+    let root = repository();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let members = manifest
+        .split_once("members = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .expect("workspace members")
+        .0;
+    let mut names = Vec::new();
+    for member in members.split(',').map(|m| m.trim().trim_matches('"')) {
+        if !member.starts_with("plugins/") || member.starts_with("plugins/testing/") {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(root.join(member).join("Cargo.toml")).unwrap();
+        if !manifest.contains("\"cdylib\"") {
+            continue;
+        }
+        let name = manifest
+            .lines()
+            .find_map(|line| line.strip_prefix("name = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .expect("a package name");
+        names.push(name.to_owned());
+    }
+    names.sort();
+    names
+}
+
+/// The README's run command (`scripts/serve`) builds every shipped plugin
+/// next to the server, and the server started from there, as the script
+/// starts it (no plugin configuration), loads each of them.
+#[test]
+fn the_run_command_builds_and_loads_every_shipped_plugin() {
+    let readme = std::fs::read_to_string(repository().join("README.md")).unwrap();
+    assert!(
+        readme.contains("```sh\nscripts/serve\n```"),
+        "the README runs the server with scripts/serve"
+    );
+    let shipped = shipped_plugin_packages();
+    assert_eq!(
+        shipped,
+        [
+            "protoreg-plugin-go",
+            "protoreg-plugin-jsonl-events",
+            "protoreg-plugin-python",
+            "protoreg-plugin-suffix-rules",
+            "protoreg-plugin-webhook"
+        ],
+        "the shipped plugins changed: check scripts/serve and the README"
+    );
+    assert_eq!(plugins_scripts_serve_builds(), shipped);
+    let server = Server::start(&Db::sqlite());
+    let loaded = plugin_names(&server);
+    for package in &shipped {
+        library(package);
+        let name = package.strip_prefix("protoreg-plugin-").unwrap();
+        assert!(
+            loaded.iter().any(|l| l == name),
+            "{name} not loaded: {loaded:?}"
+        );
+    }
 }

@@ -95,6 +95,8 @@ fn replace_database(url: &str, name: &str) -> String {
 pub struct Server {
     child: Child,
     pub base: String,
+    /// `http://127.0.0.1:PORT` (or `https://`) of the gRPC API, when on.
+    pub grpc: Option<String>,
     database_url: String,
     workdir: tempfile::TempDir,
     /// Keeps a SQLite database's directory while the server runs.
@@ -126,12 +128,27 @@ impl Server {
     }
 
     fn start_with_args(db: &Db, env: &[(&str, &str)], extra_args: Vec<String>) -> Self {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Self::start_with_client(db, env, extra_args, http)
+    }
+
+    /// Starts with `extra_args`, speaking to the server (readiness included)
+    /// through `http`, e.g. a client that trusts a test CA.
+    pub fn start_with_client(
+        db: &Db,
+        env: &[(&str, &str)],
+        extra_args: Vec<String>,
+        http: reqwest::blocking::Client,
+    ) -> Self {
         let workdir = tempfile::tempdir().expect("tempdir");
         let extra_env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let (child, base) = spawn(
+        let (child, base, grpc) = spawn(
             db.url(),
             workdir.path().to_path_buf(),
             &extra_env,
@@ -140,6 +157,7 @@ impl Server {
         let server = Server {
             child,
             base,
+            grpc,
             database_url: db.url().to_owned(),
             workdir,
             _db_dir: match db {
@@ -148,10 +166,7 @@ impl Server {
             },
             extra_env,
             extra_args,
-            http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
+            http,
         };
         server.wait_ready();
         server
@@ -176,6 +191,14 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// `HOST:PORT` of the gRPC API.
+    pub fn grpc_addr(&self) -> String {
+        let url = self.grpc.as_deref().expect("the gRPC API is on");
+        url.split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .to_owned()
     }
 
     pub fn pid(&self) -> u32 {
@@ -206,7 +229,7 @@ impl Server {
     /// Kill -9 and start again on the same database and work dir.
     pub fn restart_after_kill9(&mut self) {
         self.kill9();
-        let (child, base) = spawn(
+        let (child, base, grpc) = spawn(
             &self.database_url,
             self.workdir.path().to_path_buf(),
             &self.extra_env,
@@ -214,6 +237,7 @@ impl Server {
         );
         self.child = child;
         self.base = base;
+        self.grpc = grpc;
         self.wait_ready();
     }
 
@@ -415,7 +439,7 @@ fn spawn(
     workdir: PathBuf,
     env: &[(String, String)],
     args: &[String],
-) -> (Child, String) {
+) -> (Child, String, Option<String>) {
     let mut command = Command::new(BIN);
     command
         .args([
@@ -433,16 +457,21 @@ fn spawn(
         command.env_remove(key);
     }
     command.env("PROTOREG_LOG__LEVEL", "warn");
+    // A free port, so that servers run side by side (a test may override).
+    command.env("PROTOREG_GRPC__LISTEN", "127.0.0.1:0");
     for (k, v) in env {
         command.env(k, v);
     }
     let mut child = command.spawn().expect("start protoreg");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
+    let mut grpc = None;
     let base = loop {
         match lines.next() {
             Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("protoreg listening on ") {
+                if let Some(url) = line.strip_prefix("protoreg grpc listening on ") {
+                    grpc = Some(url.trim().to_owned());
+                } else if let Some(url) = line.strip_prefix("protoreg listening on ") {
                     break url.trim().to_owned();
                 }
             }
@@ -454,7 +483,7 @@ fn spawn(
     };
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, base)
+    (child, base, grpc)
 }
 
 fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {

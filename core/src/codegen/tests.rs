@@ -327,7 +327,7 @@ async fn promote_queues_jobs_that_the_worker_runs_and_a_failing_generator_fails_
                 echo_job.version,
                 echo_job.kind.as_str()
             ),
-            ("money", 1, "codegen")
+            ("money", Some(1), "codegen")
         );
         assert!(echo_job.started_at.is_some() && echo_job.finished_at.is_some());
         let broken_job = finished(&registry, promoted.jobs[1]).await;
@@ -494,6 +494,8 @@ async fn jobs_left_running_run_again_after_a_restart() {
                 .await
                 .unwrap();
             assert_eq!(job.status, "running");
+            // The process running it died: its lease expires.
+            registry.store().expire_leases_for_tests().await.unwrap();
             job.id
         };
         let mut config = db.registry_config();
@@ -516,4 +518,104 @@ async fn jobs_left_running_run_again_after_a_restart() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn recording_a_job_end_is_retried_with_backoff_then_given_up() {
+    use std::cell::Cell;
+    // Fails twice, then records.
+    let calls = Cell::new(0);
+    let recorded = retry_finish(7, || {
+        calls.set(calls.get() + 1);
+        let n = calls.get();
+        async move {
+            if n < 3 {
+                Err(StoreError::Connection("database is locked".into()))
+            } else {
+                Ok(n)
+            }
+        }
+    })
+    .await;
+    assert_eq!(recorded.unwrap(), 3);
+    assert_eq!(calls.get(), 3);
+    // Always failing: bounded, the last error returned.
+    let calls = Cell::new(0);
+    let failed: std::result::Result<(), StoreError> = retry_finish(7, || {
+        calls.set(calls.get() + 1);
+        async { Err(StoreError::Connection("gone".into())) }
+    })
+    .await;
+    assert!(matches!(failed, Err(StoreError::Connection(m)) if m == "gone"));
+    assert_eq!(calls.get(), FINISH_ATTEMPTS);
+}
+
+fn raw_file(name: &str, go_package: Option<&str>) -> RawFile {
+    let proto = prost_types::FileDescriptorProto {
+        name: Some(name.into()),
+        package: Some("p".into()),
+        options: go_package.map(|p| prost_types::FileOptions {
+            go_package: Some(p.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    RawFile {
+        name: name.into(),
+        dependencies: Vec::new(),
+        bytes: proto.encode_to_vec().into(),
+    }
+}
+
+#[test]
+fn go_package_prefix_maps_each_file_without_go_package() {
+    let files = [
+        raw_file(
+            "google/protobuf/timestamp.proto",
+            Some("google.golang.org/protobuf/types/known/timestamppb"),
+        ),
+        raw_file("shop/v1/order.proto", None),
+        raw_file("top.proto", None),
+        raw_file("kept/kept.proto", Some("example.org/own/kept")),
+    ];
+    assert_eq!(
+        generator_parameter(
+            "paths=source_relative,go_package_prefix=example.com/gen",
+            &files
+        )
+        .unwrap(),
+        "paths=source_relative,Mshop/v1/order.proto=example.com/gen/shop/v1,Mtop.proto=example.com/gen"
+    );
+    // Without the managed option the parameter passes through unchanged.
+    assert_eq!(
+        generator_parameter("paths=source_relative", &files).unwrap(),
+        "paths=source_relative"
+    );
+    assert_eq!(generator_parameter("", &files).unwrap(), "");
+    // The settings' option becomes part of the job's parameter.
+    let targets = targets_of(&json!({"codegen": [
+        {"plugin": "go", "go_package_prefix": "example.com/gen"},
+        {"plugin": "go", "parameter": "paths=source_relative", "go_package_prefix": "example.com/gen"},
+    ]}));
+    assert_eq!(
+        targets
+            .iter()
+            .map(|t| t.parameter.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "go_package_prefix=example.com/gen",
+            "paths=source_relative,go_package_prefix=example.com/gen"
+        ]
+    );
+    for bad in ["", "/x", "x/", "a b", "a=b"] {
+        assert!(check_go_package_prefix(bad).is_err(), "{bad:?}");
+        let settings = json!({"codegen": [{"plugin": "go", "go_package_prefix": bad}]});
+        let err = NamespaceSettings::from_json(&settings)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("go_package_prefix"), "{err}");
+    }
+    assert!(validate_parameter("go_package_prefix=a b").is_err());
+    assert!(validate_parameter("paths=source_relative,go_package_prefix=example.com/x").is_ok());
 }

@@ -22,7 +22,8 @@ use protoreg_plugin_sdk::abi::{
     PROTOREG_CALL_COMPAT, PROTOREG_CALL_CONFIGURE, PROTOREG_CALL_EVENT, PROTOREG_CALL_GENERATE,
 };
 use protoreg_plugin_sdk::{
-    CodeGeneratorResponse, ConfigureRequest, Event, PluginKind, PluginManifest,
+    CodeGeneratorResponse, ConfigureRequest, ConfigureResponse, DeliveryOutcome, Event, EventAck,
+    PluginKind, PluginManifest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,10 @@ pub enum PluginCallError {
     Timeout { plugin: String, timeout_ms: u64 },
     #[error("plugin {plugin} is unhealthy: an earlier call has not returned")]
     Unhealthy { plugin: String },
+    /// The server could not start the call (no thread for it): nothing is
+    /// wrong with the request or the plugin; retry later.
+    #[error("plugin {plugin} could not be called: {message}")]
+    CannotStart { plugin: String, message: String },
 }
 
 impl PluginCallError {
@@ -96,6 +101,15 @@ impl PluginCallError {
             PluginCallError::Invalid { .. } => "invalid",
             PluginCallError::Timeout { .. } => "timeout",
             PluginCallError::Unhealthy { .. } => "unhealthy",
+            PluginCallError::CannotStart { .. } => "cannot_start",
+        }
+    }
+
+    /// The error of a call whose thread did not start.
+    fn cannot_start(plugin: String, err: &std::io::Error) -> Self {
+        PluginCallError::CannotStart {
+            plugin,
+            message: format!("cannot start a call thread: {err}"),
         }
     }
 }
@@ -110,6 +124,9 @@ pub struct LoadedPlugin {
     timeout: Duration,
     max_output: usize,
     observer: Arc<dyn PluginObserver>,
+    /// Sinks the plugin said at configure it has nothing to do for
+    /// (`ConfigureResponse.disabled_sinks`): name and reason. Not started.
+    pub disabled_sinks: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -185,24 +202,27 @@ impl LoadedPlugin {
         let thread_state = state.clone();
         let overdue = self.overdue.clone();
         let thread_plugin = plugin.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("plugin-{plugin}"))
-            .spawn(move || {
-                let reply = library.call(kind, &target, &request, max_output);
-                let mut state = thread_state.lock().unwrap_or_else(|p| p.into_inner());
-                state.done = true;
-                if state.abandoned {
-                    overdue.fetch_sub(1, Ordering::AcqRel);
-                    tracing::warn!(plugin = %thread_plugin, "an overdue plugin call returned");
-                } else {
-                    let _ = sender.send(reply);
-                }
-            });
+        let builder = std::thread::Builder::new().name(format!("plugin-{plugin}"));
+        // Tests make the spawn fail for real: no stack that large exists.
+        #[cfg(test)]
+        let builder = if tests::FAIL_CALL_THREADS.get() {
+            builder.stack_size(usize::MAX)
+        } else {
+            builder
+        };
+        let spawned = builder.spawn(move || {
+            let reply = library.call(kind, &target, &request, max_output);
+            let mut state = thread_state.lock().unwrap_or_else(|p| p.into_inner());
+            state.done = true;
+            if state.abandoned {
+                overdue.fetch_sub(1, Ordering::AcqRel);
+                tracing::warn!(plugin = %thread_plugin, "an overdue plugin call returned");
+            } else {
+                let _ = sender.send(reply);
+            }
+        });
         if let Err(e) = spawned {
-            return Err(PluginCallError::Failed {
-                plugin,
-                message: format!("cannot start a call thread: {e}"),
-            });
+            return Err(PluginCallError::cannot_start(plugin, &e));
         }
         let reply = match receiver.recv_timeout(self.timeout) {
             Ok(reply) => reply,
@@ -289,17 +309,40 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Delivers one event; `Err` means "deliver again later".
+    /// Delivers one event; `Err` means "deliver again later". A sink that
+    /// answers "failed for good" is told to skip the event (logged).
     pub fn deliver(&self, event: &Event) -> Result<(), PluginCallError> {
+        let ack = self.deliver_with_ack(event)?;
+        match DeliveryOutcome::try_from(ack.outcome).unwrap_or(DeliveryOutcome::Unspecified) {
+            DeliveryOutcome::Retry => Err(PluginCallError::Failed {
+                plugin: self.plugin.name().to_string(),
+                message: format!("asked to retry: {}", ack.error),
+            }),
+            DeliveryOutcome::Failed => {
+                tracing::warn!(sink = %self.key(), event = event.id, error = %ack.error,
+                    "the sink failed the event for good; skipped");
+                Ok(())
+            }
+            DeliveryOutcome::Unspecified | DeliveryOutcome::Delivered => Ok(()),
+        }
+    }
+
+    /// Delivers one event and returns the sink's whole answer (delivered,
+    /// retry or failed, with status code, error and retry-after).
+    pub fn deliver_with_ack(&self, event: &Event) -> Result<EventAck, PluginCallError> {
         let mut event = event.clone();
         event.sink = self.name.clone();
         self.plugin
-            .call_decoded::<protoreg_plugin_sdk::EventAck>(
-                PROTOREG_CALL_EVENT,
-                &self.name,
-                event.encode_to_vec(),
-            )
-            .map(drop)
+            .call_decoded::<EventAck>(PROTOREG_CALL_EVENT, &self.name, event.encode_to_vec())
+    }
+
+    /// Whether it delivers to destinations (webhook subscriptions).
+    pub fn destinations(&self) -> bool {
+        self.plugin
+            .manifest
+            .sinks
+            .iter()
+            .any(|s| s.name == self.name && s.destinations)
     }
 
     /// `plugin/sink`, unique per server: the sink's delivery cursor key.
@@ -380,7 +423,7 @@ impl PluginHost {
             Reply::Error(message) => return Err(format!("manifest failed: {message}")),
         };
         self.check_manifest(&manifest)?;
-        let plugin = LoadedPlugin {
+        let mut plugin = LoadedPlugin {
             manifest,
             path: path.to_path_buf(),
             library,
@@ -388,6 +431,7 @@ impl PluginHost {
             timeout: config.call_timeout(),
             max_output: config.max_output_bytes,
             observer,
+            disabled_sinks: Vec::new(),
         };
         let settings = config
             .settings
@@ -397,9 +441,24 @@ impl PluginHost {
         let request = ConfigureRequest {
             settings: Some(json_to_struct(&settings)?),
         };
-        plugin
+        let response = plugin
             .call(PROTOREG_CALL_CONFIGURE, "", request.encode_to_vec())
             .map_err(|e| format!("configure failed: {e}"))?;
+        // Plugins older than `disabled_sinks` answer an empty message.
+        let response = ConfigureResponse::decode(response.as_slice())
+            .map_err(|e| format!("configure answered garbage: {e}"))?;
+        for disabled in response.disabled_sinks {
+            if plugin
+                .manifest
+                .sinks
+                .iter()
+                .any(|s| s.name == disabled.name)
+            {
+                tracing::info!(plugin = %plugin.name(), sink = %disabled.name, reason = %disabled.reason,
+                    "event sink disabled by its configuration; not started");
+                plugin.disabled_sinks.push((disabled.name, disabled.reason));
+            }
+        }
         Ok(plugin)
     }
 
@@ -486,17 +545,43 @@ impl PluginHost {
             .map(Generator::Protoc)
     }
 
-    /// Every event sink of every plugin.
+    /// Every event sink of every plugin that receives the event stream:
+    /// not those disabled at configure, not the destination sinks
+    /// ([`PluginHost::destination_sink`]).
     pub fn sinks(&self) -> Vec<Sink> {
         self.plugins
             .iter()
             .flat_map(|plugin| {
-                plugin.manifest.sinks.iter().map(|s| Sink {
-                    plugin: plugin.clone(),
-                    name: s.name.clone(),
-                })
+                plugin
+                    .manifest
+                    .sinks
+                    .iter()
+                    .filter(|s| {
+                        !s.destinations && !plugin.disabled_sinks.iter().any(|(n, _)| *n == s.name)
+                    })
+                    .map(|s| Sink {
+                        plugin: plugin.clone(),
+                        name: s.name.clone(),
+                    })
             })
             .collect()
+    }
+
+    /// The destination sink `plugin/sink` (webhook deliveries), if loaded,
+    /// enabled and declaring `destinations`.
+    pub fn destination_sink(&self, key: &str) -> Option<Sink> {
+        let (plugin_name, sink_name) = key.split_once('/')?;
+        let plugin = self.plugins.iter().find(|p| p.name() == plugin_name)?;
+        let declared = plugin
+            .manifest
+            .sinks
+            .iter()
+            .any(|s| s.name == sink_name && s.destinations);
+        let disabled = plugin.disabled_sinks.iter().any(|(n, _)| n == sink_name);
+        (declared && !disabled).then(|| Sink {
+            plugin: plugin.clone(),
+            name: sink_name.to_string(),
+        })
     }
 }
 

@@ -56,7 +56,12 @@ impl ProtocGenerator {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| failed(format!("cannot start {}: {e}", self.path.display())))?;
+            // The server's problem (a missing or unrunnable executable), not
+            // the schema's.
+            .map_err(|e| PluginCallError::CannotStart {
+                plugin: self.name.clone(),
+                message: format!("cannot start {}: {e}", self.path.display()),
+            })?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let mut stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");

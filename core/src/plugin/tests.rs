@@ -78,6 +78,34 @@ fn a_panic_is_an_error_for_that_call_only() {
     generate(&host, "misbehave-ok").expect("the next call works");
 }
 
+thread_local! {
+    /// Makes this thread's plugin calls fail to start their call thread.
+    pub(super) static FAIL_CALL_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[test]
+fn a_call_thread_that_cannot_start_is_unavailable_not_a_refusal() {
+    let host = host(&["protoreg-test-plugin-misbehave"], 5_000, 1 << 20);
+    FAIL_CALL_THREADS.set(true);
+    let err = generate(&host, "misbehave-ok").unwrap_err();
+    FAIL_CALL_THREADS.set(false);
+    match &err {
+        PluginCallError::CannotStart { plugin, message } => {
+            assert_eq!(plugin, "misbehave");
+            assert!(message.contains("cannot start a call thread"), "{message}");
+        }
+        other => panic!("expected CannotStart, got {other:?}"),
+    }
+    // Code generation reports it as unavailable (503), not as the
+    // generator refusing the schema (422).
+    assert!(matches!(
+        crate::codegen::GenerateError::from(err),
+        crate::codegen::GenerateError::Unavailable(_)
+    ));
+    assert!(host.plugins()[0].healthy());
+    generate(&host, "misbehave-ok").expect("the next call works");
+}
+
 #[test]
 fn a_reported_error_is_returned() {
     let host = host(&["protoreg-test-plugin-misbehave"], 5_000, 1 << 20);

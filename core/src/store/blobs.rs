@@ -10,7 +10,7 @@ use super::schema::blobs;
 use super::{Store, StoreError};
 
 /// A blob to store if its content is not stored yet.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct BlobRef<'a> {
     pub sha256: &'a str,
     pub data: &'a [u8],

@@ -125,10 +125,20 @@ macro_rules! bump_revision {
     }};
 }
 
-/// Writes a mutation's outbox event (`$payload`: a `serde_json::Value`).
+/// Writes a mutation's outbox event (`$payload`: a `serde_json::Value`;
+/// `$kind`: one of [`EVENT_KINDS`](crate::store::EVENT_KINDS)). First takes
+/// the event order lock ([`EventOrderLock`](crate::store::EventOrderLock)),
+/// held to the end of the transaction, so that event ids become visible in
+/// id order and a reader of `id > cursor` never skips one.
 macro_rules! insert_event {
     ($conn:expr, $namespace_id:expr, $namespace:expr, $kind:expr, $payload:expr, $at:expr) => {{
+        debug_assert!(
+            $crate::store::EVENT_KINDS.contains(&$kind),
+            "event kind {} is not in store::EVENT_KINDS",
+            $kind
+        );
         let payload = $payload.to_string();
+        $crate::store::EventOrderLock::lock_event_order(&mut *$conn).await?;
         diesel::insert_into($crate::store::schema::events::table)
             .values(&$crate::store::models::NewEvent {
                 namespace_id: $namespace_id,
@@ -139,6 +149,7 @@ macro_rules! insert_event {
             })
             .execute($conn)
             .await?;
+        $crate::store::ChangeNotice::notify_change(&mut *$conn, $namespace_id).await?;
     }};
 }
 

@@ -15,14 +15,18 @@
 #[macro_use]
 mod macros;
 mod blobs;
+mod event_feed;
 mod jobs;
+mod leases;
 pub mod models;
 mod namespaces;
 mod outbox;
 mod restore;
 pub mod schema;
+mod sources;
 mod tokens;
 mod versions;
+mod webhooks;
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,11 +43,15 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt;
 
 pub use blobs::*;
+pub use event_feed::*;
 pub use jobs::*;
+pub use leases::replica_id;
 pub use models::*;
 pub use namespaces::*;
 pub use restore::*;
+pub use sources::*;
 pub use versions::*;
+pub use webhooks::*;
 
 use crate::error::RegistryError;
 
@@ -72,6 +80,14 @@ pub struct StoreConfig {
     /// SQLite: how long a statement waits for a lock another connection or
     /// process holds before failing as `unavailable`.
     pub busy_timeout: Duration,
+    /// How long a lease on background work lasts without renewal (see
+    /// `leases`): a dead replica's work passes to another after this.
+    pub lease_ttl: Duration,
+    /// The caller holds a lock proving that no other process uses this
+    /// database (`protoreg serve` on SQLite holds `<file>.lock`). Then every
+    /// lease another holder left behind belongs to a process that is gone,
+    /// and is taken over at open instead of after it expires.
+    pub sole_process: bool,
 }
 
 impl StoreConfig {
@@ -82,6 +98,8 @@ impl StoreConfig {
             connect_timeout: Duration::from_secs(10),
             run_migrations: true,
             busy_timeout: Duration::from_secs(5),
+            lease_ttl: Duration::from_secs(10),
+            sole_process: false,
         }
     }
 }
@@ -116,6 +134,17 @@ impl From<StoreError> for RegistryError {
             StoreError::Connection(m) => {
                 RegistryError::Unavailable(format!("store unavailable: {m}"))
             }
+            // PostgreSQL stopping or gone: the connection broke under the
+            // query (the pool drops it; the next request gets a new one).
+            StoreError::Diesel(D::DatabaseError(DatabaseErrorKind::ClosedConnection, info)) => {
+                RegistryError::Unavailable(format!("store unavailable: {}", info.message()))
+            }
+            StoreError::Diesel(D::DatabaseError(_, info)) if is_disconnect(info.message()) => {
+                RegistryError::Unavailable(format!("store unavailable: {}", info.message()))
+            }
+            StoreError::Diesel(D::BrokenTransactionManager) => RegistryError::Unavailable(
+                "store unavailable: the database connection broke mid-transaction".into(),
+            ),
             StoreError::Diesel(D::DatabaseError(_, info)) if is_locked(info.message()) => {
                 RegistryError::Unavailable(
                     "the database is locked by another connection or process; retry later".into(),
@@ -124,6 +153,23 @@ impl From<StoreError> for RegistryError {
             other => RegistryError::internal("store", other),
         }
     }
+}
+
+/// Messages of a PostgreSQL server that is shutting down, restarting or
+/// unreachable (SQLSTATE 57P01..57P03 and a closed socket), which diesel
+/// reports as `Unknown`.
+fn is_disconnect(message: &str) -> bool {
+    [
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "server closed the connection",
+        "connection closed",
+        "Connection refused",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
 }
 
 #[derive(Clone)]
@@ -140,6 +186,10 @@ pub struct Store {
     /// Notified after every committed transaction of this process (each
     /// writes its outbox event), so that event delivery need not poll.
     committed: std::sync::Arc<tokio::sync::Notify>,
+    /// The leases this process holds on background work.
+    leases: std::sync::Arc<leases::Leases>,
+    /// The database URL (the replica listener opens its own connection).
+    url: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -240,8 +290,18 @@ impl Store {
         &self.committed
     }
 
-    pub(crate) fn notify_committed(&self) {
+    /// Wakes the waiters of [`Store::committed`]: after a commit of this
+    /// process, and when another replica announced one.
+    pub fn notify_committed(&self) {
         self.committed.notify_waiters();
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Opens (and for SQLite creates) the database, running pending
@@ -272,6 +332,7 @@ impl Store {
                     .max_size(config.max_connections)
                     .wait_timeout(Some(config.connect_timeout))
                     .create_timeout(Some(config.connect_timeout))
+                    .recycle_timeout(Some(config.connect_timeout))
                     .runtime(deadpool_runtime())
                     .build()
                     .map_err(|e| StoreError::Connection(e.to_string()))?;
@@ -284,6 +345,7 @@ impl Store {
                     .max_size(config.max_connections)
                     .wait_timeout(Some(config.connect_timeout))
                     .create_timeout(Some(config.connect_timeout))
+                    .recycle_timeout(Some(config.connect_timeout))
                     .runtime(deadpool_runtime())
                     .build()
                     .map_err(|e| StoreError::Connection(e.to_string()))?;
@@ -294,8 +356,19 @@ impl Store {
             backend,
             url_for_logs: redact(&config.url),
             committed: Default::default(),
+            leases: std::sync::Arc::new(leases::Leases::new(config.lease_ttl)),
+            url: config.url.as_str().into(),
         };
         store.ping().await?;
+        if config.sole_process {
+            let taken = store.expire_foreign_leases().await?;
+            if taken > 0 {
+                tracing::info!(
+                    leases = taken,
+                    "took over the leases a previous process left behind"
+                );
+            }
+        }
         Ok(store)
     }
 
@@ -348,6 +421,10 @@ fn ensure_parent_dir(path: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The key of the PostgreSQL advisory lock held while migrating
+/// ("protomig" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7072_6f74_6f6d_6967;
+
 /// Runs every pending migration of the URL's backend. Migrations use sync
 /// Diesel, so they run on their own OS thread, off any async runtime.
 pub async fn run_migrations(url: &str) -> Result<(), StoreError> {
@@ -384,8 +461,22 @@ fn run_migrations_blocking(url: &str) -> Result<(), StoreError> {
             let mut conn =
                 <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
                     .map_err(|e| StoreError::Connection(e.to_string()))?;
-            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map_err(migration_err)?;
+            // Replicas starting together migrate one after another: the
+            // others wait here, then find nothing pending. The lock is the
+            // session's, so it also ends with the connection.
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+            )?;
+            let migrated = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(drop)
+                .map_err(migration_err);
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"),
+            )?;
+            migrated?;
         }
     }
     Ok(())

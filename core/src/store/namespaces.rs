@@ -106,6 +106,18 @@ impl Store {
         })
     }
 
+    /// Every live namespace's row id, name and revision (the replica
+    /// sync's periodic look).
+    pub async fn live_revisions(&self) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        with_conn!(self, conn => {
+            Ok(namespaces::table
+                .filter(namespaces::deleted_at.is_null())
+                .select((namespaces::id, namespaces::name, namespaces::revision))
+                .load(conn)
+                .await?)
+        })
+    }
+
     pub async fn live_namespace(&self, name: &str) -> Result<Option<NamespaceRow>, StoreError> {
         with_conn!(self, conn => {
             Ok(namespaces::table

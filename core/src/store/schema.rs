@@ -134,10 +134,10 @@ diesel::table! {
     jobs (id) {
         id -> BigInt,
         kind -> Text,
-        namespace_id -> BigInt,
+        namespace_id -> Nullable<BigInt>,
         namespace -> Text,
         schema -> Text,
-        version_id -> BigInt,
+        version_id -> Nullable<BigInt>,
         plugin -> Text,
         parameter -> Text,
         status -> Text,
@@ -146,6 +146,18 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        source_id -> Nullable<BigInt>,
+        git -> Nullable<Text>,
+        lease_holder -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -160,3 +172,71 @@ diesel::table! {
 }
 
 diesel::joinable!(jobs -> schema_versions (version_id));
+
+diesel::table! {
+    events_pruned (id) {
+        id -> Integer,
+        last_event_id -> BigInt,
+        pruned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        namespaces -> Text,
+        secret -> Text,
+        description -> Text,
+        active -> Bool,
+        last_event_id -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        kind -> Text,
+        namespace -> Text,
+        payload -> Text,
+        event_created_at -> Timestamp,
+        status -> Text,
+        attempts -> Integer,
+        response_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> Nullable<BigInt>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);
+
+diesel::table! {
+    sources (id) {
+        id -> BigInt,
+        namespace -> Text,
+        url -> Text,
+        url_key -> Text,
+        branch -> Text,
+        root -> Text,
+        layout -> Text,
+        schemas -> Text,
+        auto_promote -> Bool,
+        secret -> Nullable<Text>,
+        service -> Nullable<Text>,
+        service_domain -> Nullable<Text>,
+        synced_schemas -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(sources, jobs);

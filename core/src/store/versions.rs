@@ -193,8 +193,21 @@ impl Store {
                     job_ids.push(id);
                 }
             }
+            // The event speaks in version numbers (docs/API.md), not row ids.
+            let version_ids: Vec<i64> = moves.iter().flat_map(|m| m.from_version_id.into_iter().chain([m.to_version_id])).collect();
+            let mut numbers: std::collections::HashMap<i64, i32> = std::collections::HashMap::new();
+            for chunk in version_ids.chunks(500) {
+                let found: Vec<(i64, i32)> = schema_versions::table
+                    .filter(schema_versions::id.eq_any(chunk))
+                    .select((schema_versions::id, schema_versions::version))
+                    .load(conn)
+                    .await?;
+                numbers.extend(found);
+            }
             let promoted: Vec<serde_json::Value> = moves.iter().map(|m| serde_json::json!({
-                "schema": m.schema, "from_version_id": m.from_version_id, "to_version_id": m.to_version_id,
+                "schema": m.schema,
+                "from_version": m.from_version_id.and_then(|id| numbers.get(&id)),
+                "to_version": numbers.get(&m.to_version_id),
             })).collect();
             insert_event!(conn, Some(namespace_id), namespace, "namespace.promoted",
                 serde_json::json!({"namespace": namespace, "revision": revision, "promoted": promoted, "jobs": job_ids}), at);

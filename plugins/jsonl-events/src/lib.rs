@@ -33,6 +33,14 @@ impl EventSink for JsonLines {
         Ok(())
     }
 
+    fn disabled(&self) -> Option<String> {
+        self.path
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+            .then(|| "no path configured (plugins.settings.jsonl-events.path)".to_string())
+    }
+
     fn handle(&self, event: &Event) -> Result<(), PluginError> {
         let path = self
             .path
@@ -99,6 +107,7 @@ mod tests {
                 payload_json: format!(r#"{{"revision":{id}}}"#),
                 created_at: "2026-12-01T00:00:00Z".into(),
                 sink: "jsonl".into(),
+                destination: None,
             })
             .unwrap();
         }
@@ -111,6 +120,17 @@ mod tests {
         assert_eq!(lines[1]["id"], 2);
         assert_eq!(lines[1]["payload"]["revision"], 2);
         assert_eq!(lines[0]["kind"], "promoted");
+    }
+
+    #[test]
+    fn without_a_path_the_sink_says_it_is_disabled() {
+        let sink = JsonLines::default();
+        sink.configure(&Struct::default()).unwrap();
+        assert!(sink.disabled().unwrap().contains("no path configured"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        sink.configure(&settings(path.to_str().unwrap())).unwrap();
+        assert_eq!(sink.disabled(), None);
     }
 
     #[test]

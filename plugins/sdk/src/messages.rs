@@ -72,6 +72,10 @@ pub struct SinkInfo {
     pub name: String,
     #[prost(string, tag = "2")]
     pub description: String,
+    /// Delivers to per-event destinations (webhook subscriptions); the host
+    /// calls it only for those.
+    #[prost(bool, tag = "3")]
+    pub destinations: bool,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -81,7 +85,19 @@ pub struct ConfigureRequest {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct ConfigureResponse {}
+pub struct ConfigureResponse {
+    /// Sinks not started with these settings.
+    #[prost(message, repeated, tag = "1")]
+    pub disabled_sinks: Vec<DisabledSink>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct DisabledSink {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub reason: String,
+}
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct CompatRequest {
@@ -135,7 +151,88 @@ pub struct Event {
     pub created_at: String,
     #[prost(string, tag = "6")]
     pub sink: String,
+    /// Where this delivery goes, for sinks with `SinkInfo::destinations`.
+    #[prost(message, optional, tag = "7")]
+    pub destination: Option<Destination>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct EventAck {}
+#[prost(skip_debug)]
+pub struct Destination {
+    #[prost(string, tag = "1")]
+    pub url: String,
+    /// `ip:port` resolved and checked by the host: connect only there.
+    #[prost(string, tag = "2")]
+    pub address: String,
+    #[prost(string, tag = "3")]
+    pub secret: String,
+    #[prost(int64, tag = "4")]
+    pub delivery_id: i64,
+    #[prost(uint32, tag = "5")]
+    pub timeout_ms: u32,
+    #[prost(int64, tag = "6")]
+    pub subscription_id: i64,
+}
+
+impl std::fmt::Debug for Destination {
+    // The secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination")
+            .field("url", &self.url)
+            .field("address", &self.address)
+            .field("delivery_id", &self.delivery_id)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("subscription_id", &self.subscription_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum DeliveryOutcome {
+    /// What sinks older than the field answer: delivered.
+    Unspecified = 0,
+    Delivered = 1,
+    Retry = 2,
+    Failed = 3,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct EventAck {
+    #[prost(enumeration = "DeliveryOutcome", tag = "1")]
+    pub outcome: i32,
+    #[prost(int32, tag = "2")]
+    pub status_code: i32,
+    #[prost(string, tag = "3")]
+    pub error: String,
+    #[prost(uint64, tag = "4")]
+    pub retry_after_ms: u64,
+}
+
+impl EventAck {
+    pub fn delivered(status_code: i32) -> Self {
+        EventAck {
+            outcome: DeliveryOutcome::Delivered as i32,
+            status_code,
+            ..Default::default()
+        }
+    }
+
+    pub fn retry(status_code: i32, error: impl Into<String>, retry_after_ms: u64) -> Self {
+        EventAck {
+            outcome: DeliveryOutcome::Retry as i32,
+            status_code,
+            error: error.into(),
+            retry_after_ms,
+        }
+    }
+
+    pub fn failed(status_code: i32, error: impl Into<String>) -> Self {
+        EventAck {
+            outcome: DeliveryOutcome::Failed as i32,
+            status_code,
+            error: error.into(),
+            retry_after_ms: 0,
+        }
+    }
+}

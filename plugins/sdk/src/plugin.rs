@@ -6,7 +6,7 @@ use prost::Message;
 use crate::abi;
 use crate::messages::{
     CodeGeneratorRequest, CodeGeneratorResponse, CompatRequest, CompatResponse, ConfigureRequest,
-    ConfigureResponse, Event, EventAck, FileDescriptorSet, GeneratorInfo, PluginKind,
+    ConfigureResponse, DisabledSink, Event, EventAck, FileDescriptorSet, GeneratorInfo, PluginKind,
     PluginManifest, RuleInfo, SinkInfo, Struct, Violation,
 };
 
@@ -121,8 +121,27 @@ pub trait EventSink: Send + Sync + 'static {
     fn configure(&self, _settings: &Struct) -> Result<(), PluginError> {
         Ok(())
     }
+    /// Asked after `configure`: `Some(reason)` when the settings give the
+    /// sink nothing to do (e.g. no file configured). The host then does not
+    /// start it, says so once in its log, and lists it as disabled in
+    /// `GET /v1/plugins`.
+    fn disabled(&self) -> Option<String> {
+        None
+    }
+    /// Whether the sink delivers to destinations the host names in each
+    /// event (`Event::destination`, webhook subscriptions) rather than
+    /// receiving the event stream once.
+    fn destinations(&self) -> bool {
+        false
+    }
     /// `Err` makes the host deliver the event again later.
     fn handle(&self, event: &Event) -> Result<(), PluginError>;
+    /// The full answer: delivered, retry (with the status code or error and
+    /// an optional retry-after) or failed for good. The default runs
+    /// [`EventSink::handle`]: `Ok` is delivered, `Err` is retry.
+    fn deliver(&self, event: &Event) -> Result<EventAck, PluginError> {
+        self.handle(event).map(|()| EventAck::delivered(0))
+    }
 }
 
 /// A plugin: its name, version and parts. Built once by the function given
@@ -217,6 +236,7 @@ impl Plugin {
                 .map(|s| SinkInfo {
                     name: s.name().to_string(),
                     description: s.description().to_string(),
+                    destinations: s.destinations(),
                 })
                 .collect(),
         }
@@ -241,11 +261,18 @@ impl Plugin {
     fn configure(&self, request: &[u8]) -> Result<Vec<u8>, String> {
         let request = ConfigureRequest::decode(request).map_err(|e| e.to_string())?;
         let settings = request.settings.unwrap_or_default();
+        let mut disabled_sinks = Vec::new();
         for sink in &self.sinks {
             sink.configure(&settings)
                 .map_err(|e| format!("{}: {e}", sink.name()))?;
+            if let Some(reason) = sink.disabled() {
+                disabled_sinks.push(DisabledSink {
+                    name: sink.name().to_string(),
+                    reason,
+                });
+            }
         }
-        Ok(ConfigureResponse {}.encode_to_vec())
+        Ok(ConfigureResponse { disabled_sinks }.encode_to_vec())
     }
 
     fn compat(&self, request: &[u8]) -> Result<Vec<u8>, String> {
@@ -293,7 +320,7 @@ impl Plugin {
             .find(|s| s.name() == target)
             .ok_or_else(|| format!("unknown sink {target:?}"))?;
         let event = Event::decode(request).map_err(|e| e.to_string())?;
-        sink.handle(&event).map_err(|e| e.0)?;
-        Ok(EventAck {}.encode_to_vec())
+        let ack = sink.deliver(&event).map_err(|e| e.0)?;
+        Ok(ack.encode_to_vec())
     }
 }

@@ -3,6 +3,7 @@
 //! token, and `application/problem+json` answers decoded into [`Problem`].
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::blocking::{Client as Http, RequestBuilder, Response};
@@ -169,35 +170,91 @@ impl Problem {
     }
 }
 
+/// TLS options of the client (`--ca-cert`, `--client-cert`, `--client-key`).
+#[derive(Debug, Default, Clone)]
+pub struct TlsOptions {
+    /// PEM CA certificates trusted besides the system roots.
+    pub ca_cert: Option<PathBuf>,
+    /// PEM certificate chain and private key presented to a server that
+    /// asks for one (mutual TLS).
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+fn read_file(path: &Path, option: &str) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::Message(format!("{option} {}: {e}", path.display())))
+}
+
 impl Client {
-    /// A client of the registry at `server` (`http://HOST:PORT`, optionally
-    /// with a path prefix).
+    /// A client of the registry at `server` (`http://HOST:PORT` or
+    /// `https://…`, optionally with a path prefix), with the system roots.
+    #[cfg(test)]
     pub fn new(server: &str, token: Option<String>) -> Result<Self, CliError> {
+        Self::with_tls(server, token, &TlsOptions::default())
+    }
+
+    /// [`Client::new`] with extra trusted CAs and a client certificate.
+    pub fn with_tls(
+        server: &str,
+        token: Option<String>,
+        tls: &TlsOptions,
+    ) -> Result<Self, CliError> {
         let base = Url::parse(server.trim())
             .map_err(|e| CliError::Message(format!("invalid --server URL {server:?}: {e}")))?;
         match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(CliError::Message(format!(
-                    "{server}: this protoreg is built without TLS; use an http:// URL \
-                     (e.g. through a local TLS-terminating proxy)"
-                )));
-            }
+            "http" | "https" => {}
             other => {
                 return Err(CliError::Message(format!(
-                    "invalid --server URL {server:?}: scheme {other:?} is not http"
+                    "invalid --server URL {server:?}: scheme {other:?} is not http or https"
                 )));
             }
         }
         if base.cannot_be_a_base() || base.host().is_none() {
             return Err(CliError::Message(format!(
-                "invalid --server URL {server:?}: expected http://HOST[:PORT]"
+                "invalid --server URL {server:?}: expected http(s)://HOST[:PORT]"
             )));
         }
-        let http = Http::builder()
+        let mut builder = Http::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("protoreg/", env!("CARGO_PKG_VERSION")))
+            .https_only(base.scheme() == "https");
+        if let Some(path) = &tls.ca_cert {
+            let pem = read_file(path, "--ca-cert")?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| CliError::Message(format!("--ca-cert {}: {e}", path.display())))?;
+            if certs.is_empty() {
+                return Err(CliError::Message(format!(
+                    "--ca-cert {}: no PEM certificate in the file",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        match (&tls.client_cert, &tls.client_key) {
+            (Some(cert), Some(key)) => {
+                let mut pem = read_file(cert, "--client-cert")?;
+                pem.push(b'\n');
+                pem.extend(read_file(key, "--client-key")?);
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                    CliError::Message(format!(
+                        "--client-cert {} / --client-key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?;
+                builder = builder.identity(identity);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(CliError::Message(
+                    "--client-cert and --client-key go together".into(),
+                ));
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| CliError::Message(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Self {
@@ -334,6 +391,21 @@ impl Client {
         call.json_reply()
     }
 
+    /// A GET whose answer is read as it arrives (server-sent events), with
+    /// `Last-Event-ID` when resuming.
+    pub fn get_stream(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        last_event_id: Option<i64>,
+    ) -> Result<Response, CliError> {
+        let mut call = self.request(Method::GET, segments, query);
+        if let Some(id) = last_event_id {
+            call.builder = call.builder.header("last-event-id", id.to_string());
+        }
+        Ok(call.send()?.0)
+    }
+
     pub fn get_bytes(
         &self,
         segments: &[&str],
@@ -412,7 +484,18 @@ fn transport_error(url: &Url, err: &reqwest::Error) -> CliError {
     }
     let server = url.origin().ascii_serialization();
     let why = causes.last().cloned().unwrap_or_else(|| err.to_string());
-    if err.is_connect() {
+    // TLS 1.3 reports a refused client certificate only on the first read
+    // (an alert), so not as a connect error.
+    let certificate = causes
+        .iter()
+        .any(|c| c.contains("certificate") || c.contains("Certificate") || c.contains("UnknownCA"));
+    if certificate {
+        CliError::Message(format!(
+            "TLS with the server at {server} failed: {why} (is the server's CA trusted? \
+             pass --ca-cert FILE or PROTOREG_CA_CERT; a server that asks for a client \
+             certificate needs --client-cert and --client-key)"
+        ))
+    } else if err.is_connect() {
         CliError::Message(format!(
             "cannot connect to the server at {server}: {why} \
              (is it running? set --server or PROTOREG_SERVER)"
@@ -481,9 +564,23 @@ mod tests {
     }
 
     #[test]
-    fn https_and_odd_urls_are_refused_up_front() {
-        let err = Client::new("https://registry.example", None).unwrap_err();
-        assert!(err.to_string().contains("without TLS"), "{err}");
+    fn odd_urls_and_half_tls_options_are_refused_up_front() {
+        assert!(Client::new("https://registry.example", None).is_ok());
+        let half = TlsOptions {
+            client_cert: Some("c.pem".into()),
+            ..TlsOptions::default()
+        };
+        let err = Client::with_tls("https://registry.example", None, &half).unwrap_err();
+        assert!(err.to_string().contains("go together"), "{err}");
+        let missing = TlsOptions {
+            ca_cert: Some("/nonexistent/ca.pem".into()),
+            ..TlsOptions::default()
+        };
+        let err = Client::with_tls("https://registry.example", None, &missing).unwrap_err();
+        assert!(
+            err.to_string().contains("--ca-cert /nonexistent/ca.pem"),
+            "{err}"
+        );
         assert!(Client::new("not a url", None).is_err());
         assert!(Client::new("mailto:x@y", None).is_err());
     }

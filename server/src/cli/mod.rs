@@ -11,13 +11,17 @@
 //! (as `buf breaking` does).
 
 mod client;
+mod events;
+mod export;
 mod files;
 mod namespace;
 mod publish;
 mod schema;
+mod sources;
 mod staging;
 mod token;
 mod types;
+mod webhook;
 
 use std::fmt;
 use std::io::Write;
@@ -35,8 +39,8 @@ const EXIT_INCOMPATIBLE: u8 = 100;
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Client options")]
 pub struct GlobalArgs {
-    /// URL of the registry. Plain HTTP only: this build has no TLS support
-    /// (put a TLS-terminating proxy in front to reach an HTTPS registry).
+    /// URL of the registry: http://HOST:PORT or https://HOST:PORT (checked
+    /// against the system roots and --ca-cert).
     #[arg(
         long,
         global = true,
@@ -54,6 +58,17 @@ pub struct GlobalArgs {
         value_name = "TOKEN"
     )]
     token: Option<String>,
+    /// PEM CA certificate(s) to trust for an https:// server, besides the
+    /// system roots.
+    #[arg(long, global = true, env = "PROTOREG_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<std::path::PathBuf>,
+    /// PEM client certificate chain, for a server that requires one (mutual
+    /// TLS); needs --client-key.
+    #[arg(long, global = true, env = "PROTOREG_CLIENT_CERT", value_name = "FILE")]
+    client_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, global = true, env = "PROTOREG_CLIENT_KEY", value_name = "FILE")]
+    client_key: Option<std::path::PathBuf>,
     /// text: a short summary; json: the server's JSON answer as is.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
@@ -76,6 +91,9 @@ pub enum ClientCommand {
     /// Push each folder directly under DIR as a schema named after it,
     /// importers after the schemas they import.
     Load(publish::LoadArgs),
+    /// Every current .proto of a namespace into a directory, one folder per
+    /// schema (what `load` reads back).
+    Export(export::ExportArgs),
     /// Dry run: would the .proto files under DIR publish, and be compatible
     /// with SCHEMA's current version?
     ///
@@ -98,9 +116,24 @@ pub enum ClientCommand {
     Validate(types::ValidateArgs),
     /// Convert a message between JSON, text format and binary.
     Transcode(types::TranscodeArgs),
+    /// Print the registry's events (those of namespaces you may read);
+    /// `--follow` keeps printing new ones as they happen.
+    Events(events::EventsArgs),
     /// Create, list and revoke API tokens (admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Create, list and remove webhook subscriptions; deliveries,
+    /// redeliver, ping (admin).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
+    /// Register a service's repository (a source with a service) and run
+    /// its first sync, printing the job's outcome.
+    Register(sources::RegisterArgs),
+    /// Repository sources: list, show, sync (waits for the job), rm.
+    #[command(subcommand)]
+    Sources(sources::SourcesCommand),
+    /// Registered services with their schemas' current versions.
+    Services(sources::ServicesArgs),
 }
 
 /// Why a command failed.
@@ -161,7 +194,12 @@ fn print_pretty(value: &Value) {
 
 pub fn run(global: GlobalArgs, command: ClientCommand) -> ExitCode {
     let output = global.output;
-    let result = Client::new(&global.server, global.token)
+    let tls = client::TlsOptions {
+        ca_cert: global.ca_cert,
+        client_cert: global.client_cert,
+        client_key: global.client_key,
+    };
+    let result = Client::with_tls(&global.server, global.token, &tls)
         .and_then(|client| dispatch(&Context { client, output }, command));
     // A closed pipe (`protoreg schema list ns | head`) is not worth a panic.
     let _ = std::io::stdout().flush();
@@ -181,6 +219,7 @@ fn dispatch(cx: &Context, command: ClientCommand) -> CliResult {
         ClientCommand::Namespace(command) => namespace::run(cx, command),
         ClientCommand::Push(args) => publish::push(cx, args),
         ClientCommand::Load(args) => publish::load(cx, args),
+        ClientCommand::Export(args) => export::export(cx, args),
         ClientCommand::Check(args) => publish::check(cx, args),
         ClientCommand::Promote(args) => staging::promote(cx, args),
         ClientCommand::Discard(args) => staging::discard(cx, args),
@@ -190,6 +229,11 @@ fn dispatch(cx: &Context, command: ClientCommand) -> CliResult {
         ClientCommand::Validate(args) => types::validate(cx, args),
         ClientCommand::Transcode(args) => types::transcode(cx, args),
         ClientCommand::Token(command) => token::run(cx, command),
+        ClientCommand::Events(args) => events::run(cx, args),
+        ClientCommand::Webhook(command) => webhook::run(cx, command),
+        ClientCommand::Register(args) => sources::register(cx, args),
+        ClientCommand::Sources(command) => sources::run(cx, command),
+        ClientCommand::Services(args) => sources::services(cx, args),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use protoreg_core::VersionRef;
 use protoreg_core::auth::Role;
+use protoreg_core::{RegistryError, VersionRef};
 use serde::Deserialize;
 
 use super::Reg;
@@ -84,6 +84,10 @@ pub async fn job(
         .ok_or_else(|| ApiError::invalid(format!("invalid job id {:?}", path.as_str())))?;
     let job = registry.job(id).await?;
     // The route needs any caller; the job's namespace decides who reads it.
-    crate::auth::require_namespace_role(&req, &job.namespace, Role::Read)?;
+    // A caller who may not read it is told what a missing id tells, so that
+    // job ids do not reveal what exists in other namespaces.
+    if crate::auth::require_namespace_role(&req, &job.namespace, Role::Read).is_err() {
+        return Err(RegistryError::NotFound(format!("job {id} not found")).into());
+    }
     Ok(HttpResponse::Ok().json(Job::from(job)))
 }

@@ -2,14 +2,17 @@
 //! calls one registry method and maps the result; no business logic here.
 
 pub mod codegen;
+pub mod events;
 pub mod health;
 pub mod namespaces;
 pub mod params;
 pub mod plugins;
 pub mod schemas;
+pub mod sources;
 pub mod staging;
 pub mod tokens;
 pub mod types;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -191,6 +191,31 @@ pub async fn descriptor(
     )
 }
 
+/// Every current `.proto` of the namespace as a deterministic gzip tar.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/export",
+    tag = "namespaces",
+    params(super::params::Ns),
+    responses(
+        (status = 200, description = "Every current `.proto` of the namespace as a gzip tar: one folder per schema with its files at their published paths (`<schema>/<path>`), sorted entries, mode 0644, mtime 0, so the same namespace state gives the same bytes; `ETag` is the archive's SHA-256. Staged versions are not included", content((inline(super::Binary) = "application/gzip"))),
+        (status = 400, description = "Invalid argument: a malformed path parameter, query or body"),
+        (status = 404, description = "Not found"),
+    )
+)]
+pub async fn export(registry: Reg, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let archive = registry.export(&path).await?;
+    let etag = protoreg_core::fingerprint::sha256_hex(&archive);
+    Ok(HttpResponse::Ok()
+        .content_type("application/gzip")
+        .insert_header((actix_web::http::header::ETAG, format!("\"{etag}\"")))
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.tar.gz\"", path.as_str()),
+        ))
+        .body(archive))
+}
+
 /// `PUT /v1/namespaces/{ns}/settings`: the compatibility policy and the code
 /// generation targets, replaced as a whole.
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -213,6 +238,10 @@ pub struct CodegenTarget {
     parameter: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     output: Option<String>,
+    /// Go managed mode: files without `go_package` get the import path
+    /// `<prefix>/<the file's directory>` (`M` mappings to the generator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    go_package_prefix: Option<String>,
 }
 
 impl From<Settings> for NamespaceSettings {
@@ -226,6 +255,7 @@ impl From<Settings> for NamespaceSettings {
                         plugin: t.plugin,
                         parameter: t.parameter,
                         output: t.output,
+                        go_package_prefix: t.go_package_prefix,
                     })
                     .collect()
             }),

@@ -83,3 +83,32 @@ pub struct JobId {
     /// Job id (from a promote's `jobs`)
     id: i64,
 }
+
+/// `{id}` of a repository source.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SourceId {
+    /// Source id
+    id: i64,
+}
+
+/// `{id}` of a webhook subscription.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookId {
+    /// Subscription id
+    #[param(example = 1)]
+    id: i64,
+}
+
+/// `{id}` and `{delivery}` of a webhook delivery.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookDelivery {
+    /// Subscription id
+    #[param(example = 1)]
+    id: i64,
+    /// Delivery id
+    #[param(example = 1)]
+    delivery: i64,
+}

@@ -20,6 +20,15 @@ pub struct PluginInfo {
     /// Generator names usable in namespace `codegen[].plugin`.
     pub generators: Vec<String>,
     pub sinks: Vec<String>,
+    /// Sinks the plugin's configuration leaves with nothing to do: not
+    /// started.
+    pub disabled_sinks: Vec<DisabledSinkInfo>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DisabledSinkInfo {
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -54,6 +63,14 @@ pub async fn list(registry: Reg) -> HttpResponse {
                 .map(|g| g.name.clone())
                 .collect(),
             sinks: p.manifest.sinks.iter().map(|s| s.name.clone()).collect(),
+            disabled_sinks: p
+                .disabled_sinks
+                .iter()
+                .map(|(name, reason)| DisabledSinkInfo {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
         })
         .collect();
     plugins.extend(host.protoc_generators().iter().map(|g| PluginInfo {
@@ -66,6 +83,7 @@ pub async fn list(registry: Reg) -> HttpResponse {
         rules: Vec::new(),
         generators: vec![g.name.clone()],
         sinks: Vec::new(),
+        disabled_sinks: Vec::new(),
     }));
     HttpResponse::Ok().json(PluginList { plugins })
 }

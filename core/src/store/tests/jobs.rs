@@ -94,6 +94,17 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
             store.claim_job(first.job.id).await.unwrap().is_none(),
             "{kind}: claimed twice"
         );
+        assert_eq!(
+            claimed.job.lease_holder.as_deref(),
+            Some(crate::store::replica_id()),
+            "{kind}: leased to this process"
+        );
+        assert_eq!(
+            store.requeue_running_jobs().await.unwrap(),
+            0,
+            "{kind}: a job under a live lease stays running"
+        );
+        store.expire_leases_for_tests().await.unwrap();
         assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
         assert_eq!(
             store.job(first.job.id).await.unwrap().unwrap().job.status,
@@ -131,6 +142,28 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
         assert_eq!(
             store.event_count_for_tests().await.unwrap(),
             events_before + 1
+        );
+        // Finishing again (a retry after an error that hid a commit)
+        // changes nothing and writes no second event.
+        let again = store
+            .finish_job(
+                &claimed.job,
+                1,
+                JobResult::Failed {
+                    log: "a different log",
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.status.as_str(), again.log.as_str(), again.finished_at),
+            ("failed", "exited with 1", failed.finished_at),
+            "{kind}"
+        );
+        assert_eq!(
+            store.event_count_for_tests().await.unwrap(),
+            events_before + 1,
+            "{kind}: one event per job end"
         );
 
         // Successes store the archive once; the first artifact stays.

@@ -6,7 +6,7 @@ use diesel::QueryableByName;
 use super::*;
 use crate::store::schema::{
     artifacts, blobs, events, jobs, namespaces, schema_version_deps, schema_version_files,
-    schema_versions, schemas,
+    schema_versions, schemas, sources,
 };
 
 fn revert_all_migrations(url: &str) -> Result<(), StoreError> {
@@ -68,6 +68,32 @@ async fn migrations_go_up_down_and_up_again() {
         );
         let again = store.create_namespace("before", "{}", "{}").await.unwrap();
         assert_eq!(again.revision, 1);
+    })
+    .await;
+}
+
+/// Replicas starting at once on a new database all start: one migrates, the
+/// others wait for it and find nothing left to do.
+#[tokio::test]
+async fn concurrent_migrations_all_succeed() {
+    on_each_backend(async |db: &TestDb| {
+        if db.kind == "sqlite" {
+            return; // one process per SQLite file (serve's lock)
+        }
+        revert_all_migrations(&db.url).unwrap();
+        let runs = futures::future::join_all((0..4).map(|_| run_migrations(&db.url))).await;
+        for (i, run) in runs.into_iter().enumerate() {
+            run.unwrap_or_else(|e| panic!("{}: migration run {i}: {e}", db.kind));
+        }
+        let store = db.store().await;
+        assert_eq!(
+            store
+                .create_namespace("after", "{}", "{}")
+                .await
+                .unwrap()
+                .revision,
+            1
+        );
     })
     .await;
 }
@@ -177,8 +203,58 @@ async fn tables_match_migrations() {
         assert_eq!((job_rows[1].status.as_str(), job_rows[1].log.as_str()), ("succeeded", "ok"), "{kind}");
         assert_eq!(job_rows[1].artifact_sha256.as_deref(), Some(sha.as_str()));
         assert!(job_rows[1].started_at.is_some() && job_rows[1].finished_at.is_some(), "{kind}");
+        assert_eq!((job_rows[0].lease_holder.as_deref(), job_rows[0].lease_expires_at), (None, None), "{kind}: a queued job has no lease");
+        assert_eq!(job_rows[1].lease_holder.as_deref(), Some(replica_id()), "{kind}: an on-demand job is leased to its replica");
+        assert!(job_rows[1].lease_expires_at.is_some(), "{kind}");
         assert_eq!(artifact_rows.len(), 1, "{kind}");
         assert_eq!((artifact_rows[0].version_id, artifact_rows[0].blob_sha256.as_str()), (common.version.id, sha.as_str()));
+
+        // Sources and sync jobs (no version, NULL namespace id before the
+        // namespace exists), through schema.rs.
+        let source = store
+            .create_source(SourceFields {
+                namespace: "later".into(),
+                url: "file:///repo.git".into(),
+                url_key: "file:///repo".into(),
+                branch: "main".into(),
+                root: ".".into(),
+                layout: "folders".into(),
+                schemas: "[]".into(),
+                auto_promote: true,
+                secret: Some("s".into()),
+                service: None,
+                service_domain: None,
+            })
+            .await
+            .unwrap();
+        let request = SyncRequest { commit: Some("abc123".into()), git_ref: None, requested_by: "me".into() };
+        let first = store.enqueue_sync(&source, &request).await.unwrap();
+        let second = store.enqueue_sync(&source, &request).await.unwrap();
+        assert_eq!((first.version_id, first.namespace_id), (None, None), "{kind}");
+        let claimed = store.claim_sync_job().await.unwrap().expect("a queued sync job");
+        assert_eq!(claimed.id, second.id, "{kind}: the newer push superseded the queued one");
+        assert!(store.claim_sync_job().await.unwrap().is_none(), "{kind}: one job per source at a time");
+        let result = SyncResult {
+            succeeded: true,
+            log: "done".into(),
+            commit: Some("abc123".into()),
+            published: vec![],
+            promoted: vec![],
+            schemas: vec!["a".into()],
+        };
+        let done = store.finish_sync_job(&claimed, &result).await.unwrap();
+        assert_eq!(done.status, "succeeded", "{kind}");
+        assert_eq!(done.git_info().commit.as_deref(), Some("abc123"));
+        let rows: Vec<SourceRow> = async {
+            with_conn!(store, conn => {
+                Ok::<_, StoreError>(sources::table.select(SourceRow::as_select()).load(conn).await?)
+            })
+        }
+        .await
+        .unwrap();
+        assert_eq!(rows[0].synced_schemas, r#"["a"]"#, "{kind}");
+        let superseded = store.last_syncs(&[source.id]).await.unwrap();
+        assert_eq!(superseded[&source.id].id, second.id, "{kind}");
 
         // No column the `table!`s do not know of.
         for (table, columns) in [
@@ -190,8 +266,10 @@ async fn tables_match_migrations() {
             ("schema_version_deps", 4),
             ("events", 6),
             ("tokens", 7),
-            ("jobs", 14),
+            ("jobs", 18),
             ("artifacts", 5),
+            ("sources", 15),
+            ("leases", 3),
         ] {
             assert_eq!(column_count(&store, table).await, columns, "{kind}: columns of {table}");
         }

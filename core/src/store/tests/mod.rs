@@ -9,7 +9,9 @@ use crate::error::RegistryError;
 use crate::fingerprint::{fingerprint, sha256_hex};
 use crate::test_support::{TestDb, on_each_backend};
 
+mod event_feed;
 mod jobs;
+mod leases;
 mod migrations;
 mod namespaces;
 mod outbox;

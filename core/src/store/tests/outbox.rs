@@ -90,8 +90,9 @@ async fn every_mutation_writes_one_event_of_its_kind() {
         );
         let promoted: serde_json::Value = serde_json::from_str(&events[3].payload).unwrap();
         assert_eq!(
-            promoted["promoted"][0]["to_version_id"], v1.version.id,
-            "{kind}"
+            promoted["promoted"][0],
+            serde_json::json!({"schema": "s", "from_version": null, "to_version": 1}),
+            "{kind}: version numbers, not row ids"
         );
         let rolled_back: serde_json::Value = serde_json::from_str(&events[6].payload).unwrap();
         assert_eq!(rolled_back["version"], 1, "{kind}");

@@ -58,6 +58,7 @@ fn messages_match_the_proto_file() {
             sinks: vec![SinkInfo {
                 name: "s".into(),
                 description: "sd".into(),
+                destinations: true,
             }],
         },
         json!({"name": "n", "version": "1",
@@ -65,7 +66,7 @@ fn messages_match_the_proto_file() {
                "rules": [{"id": "R", "purpose": "p", "categories": ["FILE"], "default": true}],
                "description": "d",
                "generators": [{"name": "g", "description": "gd"}],
-               "sinks": [{"name": "s", "description": "sd"}]}),
+               "sinks": [{"name": "s", "description": "sd", "destinations": true}]}),
     );
     let set = FileDescriptorSet {
         file: vec![prost_types::FileDescriptorProto {
@@ -118,9 +119,41 @@ fn messages_match_the_proto_file() {
             payload_json: "{}".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             sink: "s".into(),
+            destination: Some(Destination {
+                url: "https://example.com/hook".into(),
+                address: "93.184.216.34:443".into(),
+                secret: "k".into(),
+                delivery_id: 3,
+                timeout_ms: 1000,
+                subscription_id: 2,
+            }),
         },
         json!({"id": "7", "kind": "promoted", "namespace": "ns", "payloadJson": "{}",
-               "createdAt": "2026-01-01T00:00:00Z", "sink": "s"}),
+               "createdAt": "2026-01-01T00:00:00Z", "sink": "s",
+               "destination": {"url": "https://example.com/hook", "address": "93.184.216.34:443",
+                               "secret": "k", "deliveryId": "3", "timeoutMs": 1000,
+                               "subscriptionId": "2"}}),
+    );
+    check(
+        "EventAck",
+        &EventAck {
+            outcome: DeliveryOutcome::Retry as i32,
+            status_code: 503,
+            error: "busy".into(),
+            retry_after_ms: 2000,
+        },
+        json!({"outcome": "DELIVERY_OUTCOME_RETRY", "statusCode": 503, "error": "busy",
+               "retryAfterMs": "2000"}),
+    );
+    check(
+        "ConfigureResponse",
+        &ConfigureResponse {
+            disabled_sinks: vec![DisabledSink {
+                name: "s".into(),
+                reason: "no path".into(),
+            }],
+        },
+        json!({"disabledSinks": [{"name": "s", "reason": "no path"}]}),
     );
     check(
         "ConfigureRequest",

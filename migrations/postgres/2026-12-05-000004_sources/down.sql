@@ -1,0 +1,7 @@
+DELETE FROM jobs WHERE kind = 'sync';
+DROP INDEX jobs_source;
+ALTER TABLE jobs DROP COLUMN git;
+ALTER TABLE jobs DROP COLUMN source_id;
+ALTER TABLE jobs ALTER COLUMN version_id SET NOT NULL;
+ALTER TABLE jobs ALTER COLUMN namespace_id SET NOT NULL;
+DROP TABLE sources;

@@ -1,0 +1,3 @@
+ALTER TABLE jobs DROP COLUMN lease_expires_at;
+ALTER TABLE jobs DROP COLUMN lease_holder;
+DROP TABLE leases;
