@@ -25,7 +25,7 @@ use crate::error::{RegistryError, Result};
 use crate::fingerprint::sha256_hex;
 use crate::ids::SchemaId;
 use crate::plugin::{PluginCallError, PluginHost};
-use crate::settings::{NamespaceSettings, check_go_package_prefix};
+use crate::settings::{NamespaceSettings, PushTarget, check_go_package_prefix};
 use crate::snapshot::VersionSnapshot;
 use crate::state::Shared;
 use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget, StoreError};
@@ -51,6 +51,10 @@ pub enum GenerateError {
     /// over its time limit or is unhealthy.
     #[error("{0}")]
     Unavailable(String),
+    /// The code was generated but pushing it to a target's repository
+    /// failed; the log of the job (what was generated, the git error).
+    #[error("{0}")]
+    Push(String),
 }
 
 impl From<crate::store::StoreError> for GenerateError {
@@ -323,12 +327,13 @@ pub fn archive(files: &BTreeMap<String, Vec<u8>>) -> std::io::Result<Vec<u8>> {
     gzip.finish()
 }
 
-/// Runs the generator on one version and archives its output.
+/// Runs the generator on one version and archives its output; also
+/// returns the files, by path.
 pub(crate) async fn generate(
     host: &PluginHost,
     version: &VersionSnapshot,
     target: &JobTarget,
-) -> std::result::Result<(Generated, usize), GenerateError> {
+) -> std::result::Result<(Generated, BTreeMap<String, Vec<u8>>), GenerateError> {
     let generator = host.generator(&target.plugin).ok_or_else(|| {
         RegistryError::NotFound(format!(
             "no code generator named {:?} is loaded",
@@ -340,8 +345,7 @@ pub(crate) async fn generate(
         .await
         .map_err(|e| RegistryError::internal("generator thread", e))??;
     let files = output_files(&response).map_err(GenerateError::Rejected)?;
-    let count = files.len();
-    let archive = tokio::task::spawn_blocking(move || archive(&files))
+    let (archive, files) = tokio::task::spawn_blocking(move || archive(&files).map(|a| (a, files)))
         .await
         .map_err(|e| RegistryError::internal("archive thread", e))?
         .map_err(|e| RegistryError::internal("writing the archive", e))?;
@@ -352,15 +356,28 @@ pub(crate) async fn generate(
             sha256,
             job_id: None,
         },
-        count,
+        files,
     ))
 }
 
+/// Whether a job pushes to its targets' `push` repositories: jobs queued by
+/// a promote do; on-demand generation (a download) does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Push {
+    Targets,
+    Never,
+}
+
 /// Runs a claimed job to its end and records the outcome (one
-/// transaction, with its `codegen.finished` event).
+/// transaction, with its `codegen.finished` event and a `codegen.pushed`
+/// event per commit pushed). With [`Push::Targets`], the files go to the
+/// `push` repository of every target of the namespace's settings that
+/// names this job's generator and parameter, before the outcome is
+/// recorded; a push that fails fails the job.
 pub(crate) async fn run_job(
     shared: &Shared,
     record: JobRecord,
+    push: Push,
 ) -> std::result::Result<(JobRow, Option<Generated>), GenerateError> {
     let job = record.job;
     let target = JobTarget {
@@ -371,14 +388,55 @@ pub(crate) async fn run_job(
         Ok(version) => generate(&shared.plugins, &version, &target).await,
         Err(err) => Err(err.into()),
     };
+    let mut pushed = Vec::new();
     let (result, generated) = match outcome {
-        Ok((generated, count)) => {
-            let log = format!(
-                "generated {count} file(s) with {} ({} bytes archived)",
+        Ok((generated, files)) => {
+            let mut lines = vec![format!(
+                "generated {} file(s) with {} ({} bytes archived)",
+                files.len(),
                 target.plugin,
                 generated.archive.len()
+            )];
+            let targets = match push {
+                Push::Targets => push_targets(shared, &job, &target),
+                Push::Never => Vec::new(),
+            };
+            let message = format!(
+                "protoreg: {}/{} v{} ({})",
+                job.namespace, job.schema, record.version, job.plugin
             );
-            (Ok(log), Some(generated))
+            let mut failed = None;
+            for push_target in &targets {
+                let names = (job.namespace.as_str(), job.schema.as_str());
+                match push::push(
+                    &shared.git,
+                    push_target,
+                    names,
+                    &files,
+                    &message,
+                    &mut lines,
+                )
+                .await
+                {
+                    Ok(push::PushOutcome::Pushed { commit }) => pushed.push(serde_json::json!({
+                        "url": push_target.url, "branch": push_target.branch,
+                        "path": push_target.path, "commit": commit,
+                    })),
+                    Ok(push::PushOutcome::Unchanged { .. }) => {}
+                    Err(err) => {
+                        tracing::warn!(job = job.id, url = %push_target.url, %err, "pushing generated code failed");
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+            match failed {
+                None => (Ok(lines.join("\n")), Some(generated)),
+                Some(err) => {
+                    lines.push(err);
+                    (Err(GenerateError::Push(lines.join("\n"))), None)
+                }
+            }
         }
         Err(err) => (Err(err), None),
     };
@@ -401,7 +459,9 @@ pub(crate) async fn run_job(
         None => JobResult::Failed { log: &log },
     };
     let row = retry_finish(job.id, || {
-        shared.store.finish_job(&job, record.version, job_result)
+        shared
+            .store
+            .finish_job(&job, record.version, job_result, &pushed)
     })
     .await?;
     tracing::info!(job = row.id, namespace = %row.namespace, schema = %row.schema,
@@ -416,6 +476,31 @@ pub(crate) async fn run_job(
         )),
         Err(err) => Err(err),
     }
+}
+
+/// The `push` destinations of the namespace's targets that generate what
+/// `target` does (same generator, same parameter with managed options),
+/// without repeats.
+fn push_targets(shared: &Shared, job: &JobRow, target: &JobTarget) -> Vec<PushTarget> {
+    let Some(entry) = shared.entry(&job.namespace) else {
+        return Vec::new();
+    };
+    let settings = entry.view.load().info.settings.clone();
+    let Ok(settings) = NamespaceSettings::from_json(&settings) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PushTarget> = Vec::new();
+    for entry in settings.codegen.into_iter().flatten() {
+        let parameter = with_managed_options(&entry.parameter, entry.go_package_prefix.as_deref());
+        if entry.plugin == target.plugin
+            && parameter == target.parameter
+            && let Some(push) = entry.push
+            && !out.contains(&push)
+        {
+            out.push(push);
+        }
+    }
+    out
 }
 
 /// Attempts to record a job's end ([`retry_finish`]).
@@ -523,13 +608,15 @@ async fn run_queued(shared: &Shared) {
         let id = record.job.id;
         // The outcome is recorded in the job; only a store failure to
         // record it is worth a log line here.
-        if let Err(GenerateError::Registry(err)) = run_job(shared, record).await
+        if let Err(GenerateError::Registry(err)) = run_job(shared, record, Push::Targets).await
             && !matches!(err, RegistryError::NotFound(_))
         {
             tracing::debug!(%err, job = id, "job ended with an error");
         }
     }
 }
+
+pub mod push;
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod feed;
 pub mod fingerprint;
+pub mod git;
 pub mod ids;
 pub mod limits;
 pub mod load;

@@ -393,6 +393,11 @@ impl Registry {
         metadata: Option<Map<String, Value>>,
         settings: Option<Value>,
     ) -> Result<(Arc<NamespaceView>, bool)> {
+        // Before creating the namespace: settings that are refused leave no
+        // namespace behind.
+        if let Some(settings) = &settings {
+            ops::validate_settings(&self.shared, settings)?;
+        }
         let (entry, created) = self.ensure_namespace(namespace).await?;
         if metadata.is_none() && settings.is_none() {
             return Ok((entry.view.load_full(), created));
@@ -711,7 +716,8 @@ impl Registry {
             job,
             version: version.version,
         };
-        let (_, generated) = crate::codegen::run_job(&self.shared, record).await?;
+        let (_, generated) =
+            crate::codegen::run_job(&self.shared, record, crate::codegen::Push::Never).await?;
         generated.ok_or_else(|| {
             GenerateError::Registry(RegistryError::Internal(
                 "a finished job left no archive".into(),

@@ -37,6 +37,117 @@ pub struct CodegenTarget {
     /// does), so protos need no Go-specific option.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go_package_prefix: Option<String>,
+    /// Where the generated files are committed and pushed after each job
+    /// of this target succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushTarget>,
+}
+
+/// `settings.codegen[].push`: a git branch that receives the generated
+/// files of every version of the target, under `path`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushTarget {
+    /// `https://`, `ssh://`, `file://` or `user@host:path`; credentials come
+    /// from `git.credentials`, never the URL.
+    pub url: String,
+    pub branch: String,
+    /// The folder of the repository the files go to (`""`: the top).
+    /// `{schema}` and `{namespace}` in it stand for the job's; a path with
+    /// `{schema}` is that schema's own folder, replaced whole by each push
+    /// (files a newer version no longer generates go away); other paths
+    /// are shared, and a push adds or replaces its files there.
+    #[serde(default)]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_email: Option<String>,
+}
+
+impl PushTarget {
+    const FIELDS: [&str; 5] = ["url", "branch", "path", "author_name", "author_email"];
+
+    fn from_json(i: usize, value: &Value) -> Result<Self> {
+        let Some(object) = value.as_object() else {
+            return invalid(format!(
+                "settings.codegen[{i}].push must be an object {{url, branch, path?, author_name?, author_email?}}"
+            ));
+        };
+        if let Some(key) = object.keys().find(|k| !Self::FIELDS.contains(&k.as_str())) {
+            return invalid(format!("settings.codegen[{i}].push: unknown field {key:?}"));
+        }
+        for key in Self::FIELDS {
+            if object
+                .get(key)
+                .is_some_and(|v| !v.is_string() && !v.is_null())
+            {
+                return invalid(format!("settings.codegen[{i}].push.{key} must be a string"));
+            }
+        }
+        let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+        Ok(Self {
+            url: text("url").unwrap_or_default(),
+            branch: text("branch").unwrap_or_default(),
+            path: text("path").unwrap_or_default(),
+            author_name: text("author_name"),
+            author_email: text("author_email"),
+        })
+    }
+
+    /// The folder for a job of `schema` in `namespace` (placeholders
+    /// replaced; not yet normalised).
+    pub fn resolved_path(&self, namespace: &str, schema: &str) -> String {
+        self.path
+            .replace("{namespace}", namespace)
+            .replace("{schema}", schema)
+    }
+
+    /// Whether each push replaces the folder whole (it is one schema's).
+    pub fn owns_folder(&self) -> bool {
+        self.path.contains("{schema}")
+    }
+
+    /// The URL, branch, path and author are usable by git.
+    fn validate(&self, i: usize) -> Result<()> {
+        let at = |why: String| invalid(format!("settings.codegen[{i}].push.{why}"));
+        if let Err(why) = crate::git::validate_url(&self.url) {
+            return at(format!("url: {why}"));
+        }
+        if let Err(why) = crate::git::validate_branch(&self.branch) {
+            return at(format!("branch: {why}"));
+        }
+        if let Err(why) = crate::git::normalize_root(&self.resolved_path("namespace", "schema")) {
+            return at(format!("path: {why}"));
+        }
+        if let Some(brace) = self
+            .path
+            .replace("{schema}", "")
+            .replace("{namespace}", "")
+            .find(['{', '}'])
+        {
+            return at(format!(
+                "path: only {{schema}} and {{namespace}} may stand in braces (at byte {brace})"
+            ));
+        }
+        for (key, value) in [
+            ("author_name", &self.author_name),
+            ("author_email", &self.author_email),
+        ] {
+            if let Some(value) = value
+                && (value.trim().is_empty()
+                    || value.len() > 200
+                    || value
+                        .chars()
+                        .any(|c| c.is_control() || matches!(c, '<' | '>')))
+            {
+                return at(format!(
+                    "{key} must be 1 to 200 characters without '<', '>' or control characters"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn invalid<T>(message: String) -> Result<T> {
@@ -87,6 +198,9 @@ impl NamespaceSettings {
             {
                 return invalid(format!("settings.codegen[{i}].go_package_prefix {why}"));
             }
+            if let Some(push) = &target.push {
+                push.validate(i)?;
+            }
         }
         Ok(())
     }
@@ -97,10 +211,9 @@ impl CodegenTarget {
         let Some(object) = entry.as_object() else {
             return invalid(format!("settings.codegen[{i}] must be an object"));
         };
-        if let Some(key) = object
-            .keys()
-            .find(|k| !["plugin", "parameter", "output", "go_package_prefix"].contains(&k.as_str()))
-        {
+        if let Some(key) = object.keys().find(|k| {
+            !["plugin", "parameter", "output", "go_package_prefix", "push"].contains(&k.as_str())
+        }) {
             return invalid(format!("settings.codegen[{i}]: unknown field {key:?}"));
         }
         for key in ["parameter", "output", "go_package_prefix"] {
@@ -119,6 +232,10 @@ impl CodegenTarget {
             parameter: text("parameter").unwrap_or_default(),
             output: text("output"),
             go_package_prefix: text("go_package_prefix"),
+            push: match object.get("push") {
+                None | Some(Value::Null) => None,
+                Some(push) => Some(PushTarget::from_json(i, push)?),
+            },
         })
     }
 }
@@ -162,6 +279,7 @@ mod tests {
                 parameter: "x".into(),
                 output: Some("gen/".into()),
                 go_package_prefix: None,
+                push: None,
             }])
         );
         settings.validate().unwrap();
@@ -194,6 +312,30 @@ mod tests {
                 json!({"codegen": [{"plugin": "x", "output": 1}]}),
                 "must be a string",
             ),
+            (
+                json!({"codegen": [{"plugin": "x", "push": {"url": "git://h/r", "branch": "m"}}]}),
+                "push.url",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "push": {"url": "file:///r", "branch": "a..b"}}]}),
+                "push.branch",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "push": {"url": "file:///r", "branch": "m", "path": "/abs"}}]}),
+                "push.path",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "push": {"url": "file:///r", "branch": "m", "path": "{x}"}}]}),
+                "braces",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "push": {"url": "file:///r", "branch": "m", "author_name": "<a>"}}]}),
+                "author_name",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "push": {"url": "file:///r", "branch": 1}}]}),
+                "must be a string",
+            ),
         ] {
             let err = NamespaceSettings::from_json(&bad)
                 .and_then(|s| s.validate())
@@ -201,5 +343,27 @@ mod tests {
             assert_eq!(err.code(), "invalid_argument");
             assert!(err.to_string().contains(expected), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn push_targets_read_with_placeholders() {
+        let settings = NamespaceSettings::from_json(&json!({"codegen": [{
+            "plugin": "python",
+            "push": {"url": "file:///srv/gen.git", "branch": "gen", "path": "py/{namespace}/{schema}"},
+        }]}))
+        .unwrap();
+        settings.validate().unwrap();
+        let push = settings.codegen.as_ref().unwrap()[0].push.clone().unwrap();
+        assert_eq!(push.resolved_path("shop", "stock"), "py/shop/stock");
+        assert!(push.owns_folder());
+        let shared = PushTarget {
+            path: "py".into(),
+            ..push.clone()
+        };
+        assert!(!shared.owns_folder());
+        assert_eq!(
+            settings.to_json()["codegen"][0]["push"],
+            json!({"url": "file:///srv/gen.git", "branch": "gen", "path": "py/{namespace}/{schema}"})
+        );
     }
 }

@@ -16,6 +16,7 @@ use arc_swap::ArcSwap;
 use crate::checkpoint::{CheckpointSource, Checkpoints};
 use crate::compat::{BufRules, CompatCheck};
 use crate::descriptor::RawFile;
+use crate::git::GitConfig;
 use crate::ids::{self, NamespaceId};
 use crate::limits::Limits;
 use crate::plugin::PluginHost;
@@ -39,6 +40,9 @@ pub struct RegistryConfig {
     /// namespace's stored revision with its view, as the fallback of the
     /// change notifications (see `registry::sync`).
     pub replica_sync: Duration,
+    /// How `git` runs (credentials, time limit, cache directory) for
+    /// pushing generated code (`settings.codegen[].push`).
+    pub git: Arc<GitConfig>,
 }
 
 impl RegistryConfig {
@@ -50,6 +54,7 @@ impl RegistryConfig {
             plugins: Arc::new(PluginHost::default()),
             checkpoint_interval: Some(Duration::from_secs(2)),
             replica_sync: Duration::from_millis(100),
+            git: Arc::new(GitConfig::default()),
         }
     }
 }
@@ -89,6 +94,8 @@ pub struct Shared {
     pub store: Store,
     pub compat: Arc<dyn CompatCheck>,
     pub plugins: Arc<PluginHost>,
+    /// See [`RegistryConfig::git`].
+    pub(crate) git: Arc<GitConfig>,
     /// Wakes the code generation worker (after a promote queued jobs).
     pub(crate) codegen_wake: Arc<tokio::sync::Notify>,
     /// Set once the worker runs (a second `restore` starts no second one).
@@ -114,6 +121,7 @@ impl Shared {
             store,
             compat: config.compat,
             plugins: config.plugins,
+            git: config.git,
             codegen_wake: Arc::new(tokio::sync::Notify::new()),
             codegen_started: AtomicBool::new(false),
             checkpoints_started: AtomicBool::new(false),

@@ -9,10 +9,9 @@
 //! task on the registry's runtime, runs one job at a time: it is woken
 //! when a job is queued and looks for jobs every `git.poll_interval_ms`
 //! (jobs another replica queued). At start it queues again the jobs a
-//! stopped process left running; publishing is idempotent (the same files
+//! stopped process left running (and, at every look, those of a dead
+//! replica whose lease expired); publishing is idempotent (the same files
 //! give the same fingerprint), so a job run twice has one outcome.
-
-pub mod git;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -24,11 +23,11 @@ use serde_json::{Map, json};
 use tokio::sync::Notify;
 
 use crate::error::RegistryError;
+use crate::git::{self, Git, GitConfig};
 use crate::ids::{NamespaceId, SchemaId};
 use crate::ops::PublishRequest;
 use crate::registry::Registry;
 use crate::store::{JobRow, SourceRow, SyncResult};
-use git::{Git, GitConfig};
 
 /// `sources.layout`.
 pub const LAYOUT_FOLDERS: &str = "folders";

@@ -29,7 +29,7 @@ pub struct Config {
     pub webhooks: protoreg_core::webhooks::WebhookConfig,
     pub tls: TlsConfig,
     /// `[git]`: repository sync (mirrors, the git command, credentials).
-    pub git: protoreg_core::sync::git::GitConfig,
+    pub git: protoreg_core::git::GitConfig,
     pub grpc: GrpcConfig,
 }
 
@@ -199,7 +199,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             webhooks: protoreg_core::webhooks::WebhookConfig::default(),
             tls: TlsConfig::default(),
-            git: protoreg_core::sync::git::GitConfig::default(),
+            git: protoreg_core::git::GitConfig::default(),
             grpc: GrpcConfig::default(),
         }
     }

@@ -63,6 +63,9 @@ impl From<protoreg_core::codegen::GenerateError> for ApiError {
             GenerateError::Unavailable(message) => {
                 Self::Registry(RegistryError::Unavailable(message))
             }
+            // Only queued jobs push; a download never does. Were one to
+            // reach here, the remote is what failed.
+            GenerateError::Push(message) => Self::Registry(RegistryError::Unavailable(message)),
         }
     }
 }

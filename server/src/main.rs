@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     // Run by git as `GIT_ASKPASS` during a repository sync: answer its
     // prompt with the credential the sync put in our environment (never on
     // a command line).
-    if std::env::var_os(protoreg_core::sync::git::ASKPASS_FLAG).is_some() {
+    if std::env::var_os(protoreg_core::git::ASKPASS_FLAG).is_some() {
         return askpass();
     }
     let cli = Cli::parse();
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
 
 /// Answers git's `Username for '…':` / `Password for '…':` prompt.
 fn askpass() -> ExitCode {
-    use protoreg_core::sync::git::{ASKPASS_PASSWORD, ASKPASS_USERNAME};
+    use protoreg_core::git::{ASKPASS_PASSWORD, ASKPASS_USERNAME};
     let prompt = std::env::args().nth(1).unwrap_or_default();
     let variable = if prompt.to_ascii_lowercase().starts_with("username") {
         ASKPASS_USERNAME

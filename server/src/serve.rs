@@ -68,6 +68,11 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     registry_config.checkpoint_interval = (config.database.checkpoint_interval_ms > 0)
         .then(|| Duration::from_millis(config.database.checkpoint_interval_ms));
     registry_config.replica_sync = Duration::from_millis(config.database.replica_sync_ms.max(1));
+    // git asks this executable for credentials (repository sync and
+    // generated-code pushes).
+    let mut git_config = config.git.clone();
+    git_config.askpass = std::env::current_exe().ok();
+    registry_config.git = Arc::new(git_config.clone());
     tracing::info!(database = %store::redact(&config.database.url), "opening the store");
     let registry = Registry::connect(registry_config)
         .await
@@ -102,9 +107,6 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     webhooks.start();
     let webhooks = web::Data::new(webhooks);
 
-    // Repository sync: git asks this executable for credentials.
-    let mut git_config = config.git.clone();
-    git_config.askpass = std::env::current_exe().ok();
     let git_sync = web::Data::new(crate::handlers::sources::GitSync::new(
         protoreg_core::sync::SyncWorker::start(registry.clone(), git_config),
         config.git.hook_rate_per_minute,

@@ -764,3 +764,279 @@ fn pushes_run_one_at_a_time_newer_ones_supersede_queued_ones_and_are_rate_limite
     assert_eq!(status, 202, "{next}");
     assert_eq!(next["job"], jobs[2] + 1, "the refused push queued nothing");
 }
+
+/// `git ARGS` in the bare repository of `repo`.
+fn origin(repo: &Repo, args: &[&str]) -> String {
+    git(&repo.dir.path().join("origin.git"), args)
+}
+
+/// The files of a branch of `repo`'s origin, sorted.
+fn branch_files(repo: &Repo, branch: &str) -> Vec<String> {
+    origin(repo, &["ls-tree", "-r", "--name-only", branch])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The subjects of a branch's commits, newest first.
+fn subjects(repo: &Repo, branch: &str) -> Vec<String> {
+    origin(repo, &["log", "--format=%s", branch])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `others` and the python plugin's three files of each proto stem,
+/// sorted.
+fn python_files(others: &[&str], stems: &[&str]) -> Vec<String> {
+    let mut files: Vec<String> = others.iter().map(|s| s.to_string()).collect();
+    for stem in stems {
+        for suffix in ["_pb2.py", "_pb2.pyi", "_pb2_grpc.py"] {
+            files.push(format!("{stem}{suffix}"));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Promotes `ns` and waits for each code generation job it queued.
+fn promote_and_wait(server: &Server, ns: &str) -> Vec<Value> {
+    let promoted = server.promote_ok(ns);
+    promoted["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|id| finished_job(server, id.as_i64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn generated_code_is_pushed_once_per_version_and_target() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let repo = Repo::new();
+    repo.commit_and_push(&[("README.md", "hand-written\n")], "readme");
+    let per_schema = json!({
+        "url": repo.url(), "branch": "main", "path": "gen/{schema}",
+        "author_name": "Registry Bot", "author_email": "bot@example.invalid",
+    });
+    // A branch that does not exist yet; one folder shared by every schema.
+    let shared = json!({"url": repo.url(), "branch": "python", "path": ""});
+    // (Compatibility off: the test drops a file from a schema.)
+    let settings = json!({"compat": {"mode": "NONE"}, "codegen": [
+        {"plugin": "python", "push": per_schema},
+        {"plugin": "python", "push": shared},
+    ]});
+    for ns in ["shop", "copy"] {
+        let (status, body) = server.put(
+            &format!("/v1/namespaces/{ns}"),
+            json!({"settings": settings}),
+        );
+        assert!(status == 200 || status == 201, "{body}");
+    }
+
+    server.publish_created("shop", "stock", &[("stock/item.proto", ITEM)]);
+    server.publish_created("shop", "orders", &[("orders/order.proto", ORDER)]);
+    let jobs = promote_and_wait(&server, "shop");
+    assert_eq!(jobs.len(), 2, "one job per promoted version and generator");
+    for job in &jobs {
+        assert_eq!(job["status"], "succeeded", "{job}");
+        let log = job["log"].as_str().unwrap();
+        assert_eq!(log.matches("push: committed ").count(), 2, "{log}");
+    }
+
+    // One commit per promoted version on each branch; the hand-written file
+    // stays; the generated files are the generator's, byte for byte.
+    let mut main = subjects(&repo, "main");
+    main.sort();
+    assert_eq!(
+        main,
+        [
+            "protoreg: shop/orders v1 (python)",
+            "protoreg: shop/stock v1 (python)",
+            "readme",
+        ]
+    );
+    assert_eq!(subjects(&repo, "python").len(), 2);
+    assert_eq!(
+        branch_files(&repo, "main"),
+        python_files(
+            &["README.md"],
+            &["gen/orders/orders/order", "gen/stock/stock/item"]
+        )
+    );
+    assert_eq!(
+        branch_files(&repo, "python"),
+        python_files(&[], &["orders/order", "stock/item"])
+    );
+    assert_eq!(origin(&repo, &["show", "main:README.md"]), "hand-written");
+    assert_eq!(
+        origin(&repo, &["log", "-1", "--format=%an <%ae>|%cn", "main"]),
+        "Registry Bot <bot@example.invalid>|Registry Bot"
+    );
+    let (status, archive) =
+        server.get_bytes("/v1/namespaces/shop/schemas/stock/versions/1/generated/python");
+    assert_eq!(status, 200);
+    let generated = tar_entries(&archive);
+    assert_eq!(generated.len(), 3);
+    for (name, _, _, content) in &generated {
+        let pushed = origin(&repo, &["show", &format!("python:{name}")]);
+        assert_eq!(
+            pushed,
+            String::from_utf8(content.clone()).unwrap().trim_end(),
+            "{name}"
+        );
+    }
+
+    // Each commit is announced with its id.
+    let (status, events) = server.get("/v1/events?kind=codegen.pushed");
+    assert_eq!(status, 200);
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "{events:?}");
+    let heads = [
+        origin(&repo, &["rev-parse", "main"]),
+        origin(&repo, &["rev-parse", "python"]),
+    ];
+    for event in events {
+        let payload = &event["payload"];
+        assert_eq!(payload["namespace"], "shop");
+        assert_eq!(payload["plugin"], "python");
+        assert_eq!(payload["version"], 1);
+        let commit = payload["commit"].as_str().unwrap();
+        assert_eq!(
+            origin(&repo, &["cat-file", "-t", commit]),
+            "commit",
+            "{payload}"
+        );
+        let expected_branch = if payload["path"] == "gen/{schema}" {
+            "main"
+        } else {
+            "python"
+        };
+        assert_eq!(payload["branch"], expected_branch, "{payload}");
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["payload"]["commit"].as_str() == Some(heads[0].as_str()))
+    );
+
+    // The same files again (another namespace, same schemas and targets):
+    // no commit anywhere.
+    server.publish_created("copy", "stock", &[("stock/item.proto", ITEM)]);
+    server.publish_created("copy", "orders", &[("orders/order.proto", ORDER)]);
+    for job in promote_and_wait(&server, "copy") {
+        assert_eq!(job["status"], "succeeded", "{job}");
+        let log = job["log"].as_str().unwrap();
+        assert_eq!(log.matches("already holds these files").count(), 2, "{log}");
+    }
+    assert_eq!(origin(&repo, &["rev-parse", "main"]), heads[0]);
+    assert_eq!(origin(&repo, &["rev-parse", "python"]), heads[1]);
+    let (_, events) = server.get("/v1/events?kind=codegen.pushed");
+    assert_eq!(events["events"].as_array().unwrap().len(), 4);
+
+    // A file added, then dropped again: the schema's own folder loses its
+    // output; the shared folder keeps it.
+    const EXTRA: &str =
+        "syntax = \"proto3\";\npackage stock;\nmessage Extra {\n  string note = 1;\n}\n";
+    server.publish_created(
+        "shop",
+        "stock",
+        &[("stock/item.proto", ITEM), ("stock/extra.proto", EXTRA)],
+    );
+    let jobs = promote_and_wait(&server, "shop");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["status"], "succeeded", "{}", jobs[0]);
+    assert_eq!(
+        branch_files(&repo, "main"),
+        python_files(
+            &["README.md"],
+            &[
+                "gen/orders/orders/order",
+                "gen/stock/stock/extra",
+                "gen/stock/stock/item"
+            ]
+        )
+    );
+    server.publish_created("shop", "stock", &[("stock/item.proto", ITEM)]);
+    let jobs = promote_and_wait(&server, "shop");
+    assert_eq!(jobs[0]["status"], "succeeded", "{}", jobs[0]);
+    assert_eq!(
+        branch_files(&repo, "main"),
+        python_files(
+            &["README.md"],
+            &["gen/orders/orders/order", "gen/stock/stock/item"]
+        )
+    );
+    assert_eq!(
+        branch_files(&repo, "python"),
+        python_files(&[], &["orders/order", "stock/extra", "stock/item"])
+    );
+    assert_eq!(
+        subjects(&repo, "main")[0],
+        "protoreg: shop/stock v3 (python)"
+    );
+}
+
+#[test]
+fn a_push_that_fails_fails_its_job_and_bad_targets_are_refused() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let missing = tempfile::tempdir().unwrap();
+    let nowhere = format!("file://{}", missing.path().join("absent.git").display());
+    for (push, expected) in [
+        (
+            json!({"url": "http://example.invalid/x.git", "branch": "main"}),
+            "push.url",
+        ),
+        (
+            json!({"url": "https://a:secret@example.invalid/x.git", "branch": "main"}),
+            "password",
+        ),
+        (json!({"url": nowhere, "branch": "-f"}), "push.branch"),
+        (
+            json!({"url": nowhere, "branch": "main", "path": "../up"}),
+            "push.path",
+        ),
+        (
+            json!({"url": nowhere, "branch": "main", "path": "gen/{version}"}),
+            "braces",
+        ),
+        (
+            json!({"url": nowhere, "branch": "main", "author_email": "a\nb"}),
+            "author_email",
+        ),
+        (json!({"url": nowhere}), "push.branch"),
+        (
+            json!({"url": nowhere, "branch": "main", "force": true}),
+            "unknown field",
+        ),
+        (json!("file:///x"), "must be an object"),
+    ] {
+        let (status, body) = server.put(
+            "/v1/namespaces/shop",
+            json!({"settings": {"codegen": [{"plugin": "python", "push": push}]}}),
+        );
+        crate::support::assert_problem(status, &body, 400, "invalid_argument");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(expected), "{push}: {detail}");
+    }
+    let (status, body) = server.get("/v1/namespaces/shop");
+    assert_eq!(status, 404, "a refused namespace was not created: {body}");
+
+    let (status, body) = server.put(
+        "/v1/namespaces/shop",
+        json!({"settings": {"codegen": [{"plugin": "python", "push": {"url": nowhere, "branch": "main"}}]}}),
+    );
+    assert!(status == 200 || status == 201, "{body}");
+    server.publish_created("shop", "stock", &[("stock/item.proto", ITEM)]);
+    let jobs = promote_and_wait(&server, "shop");
+    assert_eq!(jobs[0]["status"], "failed", "{}", jobs[0]);
+    let log = jobs[0]["log"].as_str().unwrap();
+    assert!(
+        log.contains("generated 3 file(s)") && log.contains("absent.git"),
+        "{log}"
+    );
+    let (_, events) = server.get("/v1/events?kind=codegen.pushed");
+    assert_eq!(events["events"].as_array().unwrap().len(), 0);
+}

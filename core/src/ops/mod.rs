@@ -14,7 +14,7 @@ mod rollback;
 
 pub use check::{CheckOutcome, check};
 pub use effects::{Applied, Effects, Failed};
-pub use namespace::{delete_namespace, reload, update_namespace};
+pub use namespace::{delete_namespace, reload, update_namespace, validate_settings};
 pub use promote::{PromoteOutcome, PromotedSchema, promote, relink_with_builtins};
 pub use publish::{PublishOutcome, PublishRequest, publish, validate_sources};
 pub use rollback::{RollbackOutcome, discard, rollback};

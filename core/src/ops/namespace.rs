@@ -14,6 +14,13 @@ use crate::snapshot::NamespaceView;
 use crate::state::Shared;
 use crate::store::NamespaceAt;
 
+/// The whole check of a namespace's settings: the compatibility policy
+/// (the checker's) and the code generation targets (with the plugin host).
+pub fn validate_settings(shared: &Shared, settings: &Value) -> Result<()> {
+    shared.compat.validate_settings(settings)?;
+    crate::codegen::validate_settings(settings, &shared.plugins)
+}
+
 pub async fn update_namespace(
     shared: &Shared,
     cell: &ArcSwap<NamespaceView>,
@@ -22,8 +29,7 @@ pub async fn update_namespace(
 ) -> Applied<Arc<NamespaceView>> {
     let view = cell.load_full();
     if let Some(settings) = &settings {
-        shared.compat.validate_settings(settings)?;
-        crate::codegen::validate_settings(settings, &shared.plugins)?;
+        validate_settings(shared, settings)?;
     }
     let metadata_text = metadata
         .as_ref()

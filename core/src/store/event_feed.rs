@@ -14,7 +14,6 @@ use super::{SqliteConn, Store, StoreError, now};
 
 /// Every kind of event (docs/API.md, Events). `insert_event!` refuses
 /// others in debug builds, and `GET /v1/events?kind=` accepts only these.
-/// `codegen.pushed` is written once generated code is pushed to git.
 pub const EVENT_KINDS: &[&str] = &[
     "namespace.created",
     "namespace.updated",

@@ -278,7 +278,9 @@ impl Store {
     /// Ends a job, in one transaction: on success the archive blob (when not
     /// stored yet) and the artifact row (the first stored archive of a
     /// (version, plugin, parameter) stays), the job's status, log and times,
-    /// and the `codegen.finished` event. A job's end is not a change of the
+    /// and the `codegen.finished` event, and a `codegen.pushed` event per
+    /// entry of `pushed` (`{url, branch, path, commit}`, merged into the
+    /// job's names). A job's end is not a change of the
     /// namespace, so the namespace revision stays.
     ///
     /// Idempotent: a job that is no longer `running` (an earlier call
@@ -289,6 +291,7 @@ impl Store {
         job: &JobRow,
         version: i32,
         result: JobResult<'_>,
+        pushed: &[serde_json::Value],
     ) -> Result<JobRow, StoreError> {
         let at = now();
         transaction!(self, conn => {
@@ -334,6 +337,16 @@ impl Store {
                     "plugin": job.plugin, "parameter": job.parameter, "status": status.as_str(),
                     "job_id": job.id, "artifact_sha256": artifact,
                 }), at);
+            for push in pushed {
+                let mut payload = serde_json::json!({
+                    "namespace": job.namespace, "schema": job.schema, "version": version,
+                    "plugin": job.plugin, "parameter": job.parameter, "job_id": job.id,
+                });
+                if let (Some(payload), Some(push)) = (payload.as_object_mut(), push.as_object()) {
+                    payload.extend(push.clone());
+                }
+                insert_event!(conn, job.namespace_id, &job.namespace, "codegen.pushed", payload, at);
+            }
             Ok(row)
         })
     }

@@ -242,6 +242,28 @@ pub struct CodegenTarget {
     /// `<prefix>/<the file's directory>` (`M` mappings to the generator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     go_package_prefix: Option<String>,
+    /// Commit and push each job's files to a git branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    push: Option<PushTarget>,
+}
+
+/// `settings.codegen[].push`: where generated files are committed.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushTarget {
+    /// `https://`, `ssh://`, `file://` or `user@host:path`, no password
+    /// (credentials come from `git.credentials`).
+    url: String,
+    branch: String,
+    /// The folder in the repository (`""`: the top); `{schema}` and
+    /// `{namespace}` stand for the job's, and a folder with `{schema}` is
+    /// replaced whole by each push.
+    #[serde(default)]
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    author_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    author_email: Option<String>,
 }
 
 impl From<Settings> for NamespaceSettings {
@@ -256,6 +278,13 @@ impl From<Settings> for NamespaceSettings {
                         parameter: t.parameter,
                         output: t.output,
                         go_package_prefix: t.go_package_prefix,
+                        push: t.push.map(|p| settings::PushTarget {
+                            url: p.url,
+                            branch: p.branch,
+                            path: p.path,
+                            author_name: p.author_name,
+                            author_email: p.author_email,
+                        }),
                     })
                     .collect()
             }),

@@ -121,6 +121,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
                 JobResult::Failed {
                     log: "exited with 1",
                 },
+                &[],
             )
             .await
             .unwrap();
@@ -152,6 +153,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
                 JobResult::Failed {
                     log: "a different log",
                 },
+                &[],
             )
             .await
             .unwrap();
@@ -182,6 +184,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
                         },
                         log: "ok",
                     },
+                    &[],
                 )
                 .await
                 .unwrap();

@@ -185,7 +185,7 @@ async fn tables_match_migrations() {
         let archive = b"archive".to_vec();
         let sha = sha256_hex(&archive);
         store
-            .finish_job(&running, 1, JobResult::Succeeded { archive: BlobRef { sha256: &sha, data: &archive }, log: "ok" })
+            .finish_job(&running, 1, JobResult::Succeeded { archive: BlobRef { sha256: &sha, data: &archive }, log: "ok" }, &[])
             .await
             .unwrap();
         let (job_rows, artifact_rows) = async {

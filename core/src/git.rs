@@ -212,6 +212,15 @@ pub enum GitError {
     CannotStart(String),
 }
 
+/// What [`Git::run_with`] adds to a command.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunOptions<'a> {
+    /// `--work-tree`.
+    pub work_tree: Option<&'a Path>,
+    /// Extra environment variables (`GIT_INDEX_FILE`, `GIT_AUTHOR_NAME`, …).
+    pub env: &'a [(&'a str, &'a std::ffi::OsStr)],
+}
+
 /// Runs git for one source.
 #[derive(Debug, Clone)]
 pub struct Git<'a> {
@@ -226,6 +235,19 @@ impl Git<'_> {
     pub async fn run(
         &self,
         git_dir: Option<&Path>,
+        args: &[&str],
+        limit: u64,
+    ) -> Result<Vec<u8>, GitError> {
+        self.run_with(git_dir, &RunOptions::default(), args, limit)
+            .await
+    }
+
+    /// [`Git::run`] with a work tree and extra environment (an index file,
+    /// author and committer).
+    pub async fn run_with(
+        &self,
+        git_dir: Option<&Path>,
+        options: &RunOptions<'_>,
         args: &[&str],
         limit: u64,
     ) -> Result<Vec<u8>, GitError> {
@@ -250,6 +272,10 @@ impl Git<'_> {
         if let Some(dir) = git_dir {
             cmd.arg("--git-dir").arg(dir);
         }
+        if let Some(tree) = options.work_tree {
+            cmd.arg("--work-tree").arg(tree);
+        }
+        cmd.arg("--literal-pathspecs");
         cmd.args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -266,6 +292,9 @@ impl Git<'_> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        for (key, value) in options.env {
+            cmd.env(key, value);
+        }
         if let (Some(askpass), Some(host)) = (&self.config.askpass, host_of(self.url))
             && let Some(credential) = self
                 .config
