@@ -104,6 +104,9 @@ function tokenForm() {
   const input = document.getElementById("token");
   const clear = document.getElementById("token-clear");
   clear.hidden = !token();
+  // Enabled only once submitting is handled here: without this script the
+  // form would put the token in a URL.
+  form.querySelector("button[type=submit]").disabled = false;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     setToken(input.value.trim());

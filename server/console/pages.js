@@ -353,6 +353,7 @@ export async function type(ctx) {
         h("td", {}, fieldType(ns, { typeName: m.inputType || m.input_type }, query)),
         h("td", {}, fieldType(ns, { typeName: m.outputType || m.output_type }, query))))));
   }
+  parts.push(await usedBy(ctx, ns, full));
   const fileHref = info.schema ? link(["ns", ns, "schemas", info.schema, "v", query.version || "current"], { file: info.file }) : null;
   replace(
     ctx.main,
@@ -360,6 +361,42 @@ export async function type(ctx) {
     h("p", {}, `${info.kind} in `, fileHref ? h("a", { href: fileHref }, info.file) : info.file, info.schema ? ` (schema ${info.schema})` : ""),
     parts,
   );
+}
+
+/** Where `full` is used in the namespace's current descriptor: fields of
+ * that type and methods taking or returning it. */
+async function usedBy(ctx, ns, full) {
+  let set;
+  try {
+    set = await get(`${nsPath(ns, "descriptor")}?format=json`, { signal: ctx.signal });
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    return h("p", { className: "muted" }, `Where it is used: unavailable (${err.message}).`);
+  }
+  const target = `.${full}`;
+  const uses = [];
+  for (const file of set.file || []) {
+    const pkg = file.package ? `${file.package}.` : "";
+    const walk = (m, prefix) => {
+      const owner = `${prefix}${m.name}`;
+      for (const f of m.field || []) {
+        if ((f.typeName || f.type_name) === target) uses.push({ type: owner, what: `field ${owner}.${f.name}` });
+      }
+      for (const n of m.nestedType || m.nested_type || []) walk(n, `${owner}.`);
+    };
+    for (const m of file.messageType || file.message_type || []) walk(m, pkg);
+    for (const svc of file.service || []) {
+      for (const method of svc.method || []) {
+        const io = [method.inputType || method.input_type, method.outputType || method.output_type];
+        if (io.includes(target)) uses.push({ type: `${pkg}${svc.name}`, what: `method ${pkg}${svc.name}.${method.name}` });
+      }
+    }
+  }
+  return h("section", { "aria-labelledby": "used-h" },
+    h("h2", { id: "used-h" }, "Where it is used"),
+    uses.length
+      ? h("ul", { id: "used-by" }, uses.map((u) => h("li", {}, h("a", { href: link(["ns", ns, "types", u.type]) }, u.what))))
+      : h("p", { id: "used-by" }, "Not used by another current type."));
 }
 
 function tryIt(ctx, ns, full, params) {
@@ -495,7 +532,7 @@ export async function diff(ctx) {
       h("h2", { className: "path" }, file, left.sources[file] === undefined ? " (added)" : right.sources[file] === undefined ? " (removed)" : ""),
       h("table", { className: "diff" },
         h("caption", { className: "sr-only" }, `${file}: v${from} on the left, v${to} on the right`),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, `v${from}`), h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, `v${to}`))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", className: "ln" }, "#"), h("th", { scope: "col" }, `v${from}`), h("th", { scope: "col", className: "ln" }, "#"), h("th", { scope: "col" }, `v${to}`))),
         h("tbody", {}, rows)));
   });
   const changes = ["added", "removed", "changed"].flatMap((k) => (result[k] || []).map((c) => h("li", {}, `${k}: ${c.kind} ${c.name}`)));
@@ -507,7 +544,7 @@ export async function diff(ctx) {
       ? h("div", { className: "problem", role: "alert" }, h("strong", {}, `${violations.length} compatibility violation${violations.length > 1 ? "s" : ""}`),
         h("ul", { id: "violations" }, violations.map((v) => h("li", {}, h("code", {}, `${v.file}:${v.line}`), ` ${v.rule}: ${v.message}`))))
       : h("p", { className: "ok", id: "no-violations" }, "Compatible: no violation."),
-    changes.length ? h("details", {}, h("summary", {}, `${changes.length} changes`), h("ul", {}, changes)) : null,
+    changes.length ? h("details", {}, h("summary", {}, `${changes.length} change${changes.length > 1 ? "s" : ""}`), h("ul", {}, changes)) : null,
     sections,
   );
 }

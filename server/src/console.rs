@@ -195,6 +195,23 @@ mod tests {
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
 
+    /// Issue 15's budget: the whole console under 300 KB compressed (it is
+    /// about 18 KB; docs/PERFORMANCE.md).
+    #[test]
+    fn the_console_is_under_300_kb_gzipped() {
+        use std::io::Write;
+        let total: usize = ASSETS
+            .iter()
+            .map(|asset| {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(asset.body).unwrap();
+                gz.finish().unwrap().len()
+            })
+            .sum();
+        assert!(total < 300 * 1024, "the console is {total} bytes gzipped");
+    }
+
     /// Every file `index.html` and the modules reference is embedded.
     #[test]
     fn every_referenced_file_is_embedded() {
