@@ -23,6 +23,9 @@ const ROUTES = [
 
 const ROLES = { read: 1, write: 2, admin: 3 };
 let whoami = null;
+// Settled once the caller's roles are known; pages that hide buttons by
+// role wait for it, the others draw at once.
+let whoamiReady = Promise.resolve();
 let current = null;
 
 /** Whether the caller has `role` in `ns` (the server decides regardless). */
@@ -73,6 +76,7 @@ async function route() {
     query,
     cache: {},
     can,
+    ready: whoamiReady,
     title: (text) => (document.title = `${text} · protoreg`),
   };
   try {
@@ -122,11 +126,9 @@ function tokenForm() {
 }
 
 async function refresh() {
-  try {
-    await loadWhoami();
-  } catch (err) {
+  whoamiReady = loadWhoami().catch((err) => {
     replace(document.getElementById("who"), `Could not ask who you are: ${err.message}`);
-  }
+  });
   await route();
 }
 

@@ -100,7 +100,6 @@ export async function namespace(ctx) {
   const [info, schemas] = await Promise.all([get(nsPath(ns), { signal: ctx.signal }), allSchemas(ctx, ns)]);
   const summary = h("p", { id: "ns-summary" });
   const schemaBody = h("tbody", {});
-  const admin = ctx.can(ns, "admin");
   const drawSummary = (i) =>
     replace(
       summary,
@@ -553,7 +552,7 @@ export async function diff(ctx) {
 
 export async function staging(ctx) {
   const { ns } = ctx.params;
-  const page = await get(nsPath(ns, "staging"), { signal: ctx.signal });
+  const [page] = await Promise.all([get(nsPath(ns, "staging"), { signal: ctx.signal }), ctx.ready]);
   const admin = ctx.can(ns, "admin");
   const output = h("div", { id: "promote-output", "aria-live": "polite" });
   const showViolations = (err) => replace(output, problem(err));
