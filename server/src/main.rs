@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod compat_cli;
 mod config;
+mod console;
 mod edge;
 mod error;
 mod extract;

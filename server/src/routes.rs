@@ -74,6 +74,8 @@ routes! {
     GET "/v1/tokens" => tokens::list, GlobalAdmin;
     GET "/v1/tokens/{id}" => tokens::get, GlobalAdmin;
     DELETE "/v1/tokens/{id}" => tokens::revoke, GlobalAdmin;
+    // The caller's own roles (the web console hides what they forbid).
+    GET "/v1/whoami" => tokens::whoami, Caller;
     GET "/v1/plugins" => plugins::list, Caller;
     // Any caller; each sees only the events of namespaces it may read.
     GET "/v1/events" => events::list, Caller;
@@ -184,6 +186,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         }
     }
     cfg.service(scope);
+    // The web console: public static files, outside the API's table (no
+    // auth guard, not in the OpenAPI document); the API it calls stays
+    // guarded route by route.
+    crate::console::config(cfg);
 }
 
 /// The middleware around each route's resource ([`config`]):

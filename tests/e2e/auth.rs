@@ -132,6 +132,7 @@ fn every_route_checks_its_role() {
         case("GET", "/healthz", None, Public, 200),
         case("GET", "/readyz", None, Public, 200),
         case("GET", "/v1/namespaces", None, Caller, 200),
+        case("GET", "/v1/whoami", None, Caller, 200),
         case("GET", ns, None, Read, 200),
         case(
             "PUT",

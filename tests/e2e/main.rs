@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod codegen;
 mod compat_cli;
+mod console;
 mod crash;
 mod db_restart;
 mod deep_messages;

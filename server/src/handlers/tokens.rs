@@ -149,3 +149,35 @@ pub async fn revoke(registry: Reg, path: web::Path<String>) -> ApiResult<HttpRes
     auth::revoke_token(registry.store(), token_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Who the caller is and what it may do: what the web console asks to
+/// hide the buttons a role cannot use (the server enforces every route
+/// regardless).
+#[derive(Serialize, ToSchema)]
+pub struct WhoAmI {
+    /// The token's name, `admin-token` or `anonymous`.
+    name: String,
+    anonymous: bool,
+    /// Admin of every namespace (`*`).
+    global_admin: bool,
+    /// `[{namespace, role}]`, `namespace` an id or `*`.
+    roles: Vec<Grant>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/whoami",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The caller and its roles", body = WhoAmI),
+    )
+)]
+pub async fn whoami(req: HttpRequest) -> ApiResult<HttpResponse> {
+    let principal = caller(&req);
+    Ok(HttpResponse::Ok().json(WhoAmI {
+        global_admin: principal.is_global_admin(),
+        name: principal.name,
+        anonymous: principal.anonymous,
+        roles: api_types::all(principal.grants),
+    }))
+}
