@@ -252,14 +252,12 @@ async fn commit_files(
         work_tree: Some(&tree_dir),
         env: &env,
     };
-    let run = |args: Vec<String>| {
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            git.run_with(Some(mirror), &options, &args, 1 << 20)
-                .await
-                .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
-                .map_err(|e| e.to_string())
-        }
+    let run = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        git.run_with(Some(mirror), &options, &args, 1 << 20)
+            .await
+            .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
+            .map_err(|e| e.to_string())
     };
     let pathspec = if path.is_empty() { "." } else { path }.to_owned();
     match parent {
