@@ -130,8 +130,8 @@ impl ResolverBuilder {
             Ok(Ok(Some(snapshot))) => snapshot,
             Ok(Ok(None)) => unreachable!("a first fetch has no ETag to match"),
             Ok(Err(err)) if err.status().is_some_and(|s| s < 500) => return Err(err),
-            Ok(Err(err)) => follower.from_cache(err.to_string())?,
-            Err(_) => follower.from_cache(format!("no answer within {:?}", self.start_timeout))?,
+            Ok(Err(err)) => follower.load_cache(err.to_string())?,
+            Err(_) => follower.load_cache(format!("no answer within {:?}", self.start_timeout))?,
         };
         let from_server = snapshot.origin == Origin::Server;
         let shared = Arc::new(Shared {
@@ -380,7 +380,7 @@ impl Follower {
 
     /// The cached snapshot, or [`Error::NoSnapshot`] saying why there is
     /// none.
-    fn from_cache(&mut self, unreachable: String) -> Result<Snapshot> {
+    fn load_cache(&mut self, unreachable: String) -> Result<Snapshot> {
         let no_snapshot = |detail: String| Error::NoSnapshot {
             namespace: self.namespace.clone(),
             detail,
