@@ -128,7 +128,11 @@ impl ResolverBuilder {
         .await;
         let snapshot = match first {
             Ok(Ok(Some(snapshot))) => snapshot,
-            Ok(Ok(None)) => unreachable!("a first fetch has no ETag to match"),
+            Ok(Ok(None)) => {
+                return Err(Error::Unexpected(
+                    "304 Not Modified to a request without If-None-Match".into(),
+                ));
+            }
             Ok(Err(err)) if err.status().is_some_and(|s| s < 500) => return Err(err),
             Ok(Err(err)) => follower.load_cache(err.to_string())?,
             Err(_) => follower.load_cache(format!("no answer within {:?}", self.start_timeout))?,
