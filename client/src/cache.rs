@@ -117,3 +117,49 @@ fn parse(
     }
     Ok((header, Bytes::copy_from_slice(body)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(namespace: &str) -> Header {
+        Header {
+            namespace: namespace.into(),
+            schemas: None,
+            etag: Some("\"e\"".into()),
+            last_event_id: Some(4),
+            len: 0,
+            sha256: String::new(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(dir.path(), "shop", None);
+        write(&path, header("shop"), b"set bytes").unwrap();
+        let (read_header, set) = read(&path, "shop", None).expect("read back");
+        assert_eq!(&set[..], b"set bytes");
+        assert_eq!(read_header.last_event_id, Some(4));
+        // Only the file itself is left (the temporary one was renamed).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        assert!(read(&path, "other", None).is_none(), "another namespace");
+        let subset = ["billing".to_owned()];
+        assert!(
+            read(&path, "shop", Some(&subset)).is_none(),
+            "another subset"
+        );
+        assert_ne!(file(dir.path(), "shop", Some(&subset)), path);
+
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read(&path, "shop", None).is_none(), "a flipped byte");
+        bytes.truncate(bytes.len() - 3);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read(&path, "shop", None).is_none(), "a truncated file");
+        assert!(read(&dir.path().join("missing"), "shop", None).is_none());
+    }
+}

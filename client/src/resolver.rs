@@ -611,3 +611,33 @@ fn prost_types_name(file: &[u8]) -> Result<String, prost::DecodeError> {
     }
     Ok(NameOnly::decode(file)?.name.unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> Vec<u8> {
+        // FileDescriptorProto { name = 1, package = 2 }
+        let mut out = Vec::new();
+        prost::encoding::string::encode(1, &name.to_owned(), &mut out);
+        prost::encoding::string::encode(2, &"p".to_owned(), &mut out);
+        out
+    }
+
+    fn set(names: &[&str]) -> Bytes {
+        let mut out = Vec::new();
+        for name in names {
+            prost::encoding::bytes::encode(1, &file(name), &mut out);
+        }
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn merge_keeps_each_file_once_byte_for_byte() {
+        let merged =
+            merge([set(&["a.proto", "c.proto"]), set(&["b.proto", "c.proto"])].iter()).unwrap();
+        assert_eq!(merged, set(&["a.proto", "c.proto", "b.proto"]));
+        let err = merge([Bytes::from_static(&[0x0a, 0x05, 0x01])].iter()).unwrap_err();
+        assert!(matches!(err, Error::Descriptor(_)), "{err}");
+    }
+}

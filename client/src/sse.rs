@@ -22,6 +22,12 @@ pub enum StreamItem {
 #[derive(Debug)]
 pub struct EventStream {
     response: reqwest::Response,
+    parser: Parser,
+}
+
+/// The event-stream framing: bytes in, items out.
+#[derive(Debug, Default)]
+struct Parser {
     buffer: Vec<u8>,
     pending: VecDeque<StreamItem>,
     last_event_id: Option<i64>,
@@ -31,16 +37,14 @@ impl EventStream {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         Self {
             response,
-            buffer: Vec::new(),
-            pending: VecDeque::new(),
-            last_event_id: None,
+            parser: Parser::default(),
         }
     }
 
     /// The id of the last event read (send it as `Last-Event-ID` to
     /// resume).
     pub fn last_event_id(&self) -> Option<i64> {
-        self.last_event_id
+        self.parser.last_event_id
     }
 
     /// Whether items already received wait to be read ([`next`] returns
@@ -48,24 +52,29 @@ impl EventStream {
     ///
     /// [`next`]: EventStream::next
     pub fn has_buffered(&self) -> bool {
-        !self.pending.is_empty()
+        !self.parser.pending.is_empty()
     }
 
     /// The next item; `Ok(None)` when the server ended the stream, an error
     /// when the connection broke.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
         loop {
-            if let Some(item) = self.pending.pop_front() {
+            if let Some(item) = self.parser.pending.pop_front() {
                 return Ok(Some(item));
             }
             match self.response.chunk().await? {
                 None => return Ok(None),
-                Some(chunk) => {
-                    self.buffer.extend_from_slice(&chunk);
-                    self.parse()?;
-                }
+                Some(chunk) => self.parser.feed(&chunk)?,
             }
         }
+    }
+}
+
+impl Parser {
+    /// Appends `chunk` and parses the frames it completes.
+    fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.buffer.extend_from_slice(chunk);
+        self.parse()
     }
 
     /// Moves every complete frame of the buffer to `pending`.
@@ -133,4 +142,46 @@ fn frame_end(buffer: &[u8]) -> Option<(usize, usize)> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(parser: &mut Parser) -> Vec<String> {
+        parser
+            .pending
+            .drain(..)
+            .map(|item| match item {
+                StreamItem::Event(e) => format!("{}:{}", e.id, e.kind),
+                StreamItem::Truncated => "truncated".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frames_split_across_chunks_parse_once_complete() {
+        let mut parser = Parser::default();
+        let event = r#"{"id":7,"kind":"namespace.promoted","namespace":"shop","created_at":"x","payload":{}}"#;
+        let text = format!(": keep-alive\n\nid: 7\nevent: namespace.promoted\ndata: {event}\n\n");
+        let (a, b) = text.as_bytes().split_at(30);
+        parser.feed(a).unwrap();
+        assert!(ids(&mut parser).is_empty());
+        parser.feed(b).unwrap();
+        assert_eq!(ids(&mut parser), ["7:namespace.promoted"]);
+        assert_eq!(parser.last_event_id, Some(7));
+    }
+
+    #[test]
+    fn truncated_crlf_and_bad_data() {
+        let mut parser = Parser::default();
+        parser
+            .feed(b"event: truncated\r\ndata: {\"truncated\": true, \"after\": 3}\r\n\r\n")
+            .unwrap();
+        assert_eq!(ids(&mut parser), ["truncated"]);
+        let err = parser
+            .feed(b"id: 1\nevent: x\ndata: not json\n\n")
+            .unwrap_err();
+        assert!(matches!(err, Error::Unexpected(_)), "{err}");
+    }
 }
