@@ -524,7 +524,16 @@ impl Follower {
         if self.cursor.is_none() {
             self.cursor = Some(self.head().await?);
         }
-        let mut stream = self.client.event_stream(&self.query(), self.cursor).await?;
+        let query = self.query();
+        let open = self.client.event_stream(&query, self.cursor);
+        let mut stream = tokio::time::timeout(self.idle_timeout, open)
+            .await
+            .map_err(|_| {
+                Error::Unexpected(format!(
+                    "the event stream did not open within {:?}",
+                    self.idle_timeout
+                ))
+            })??;
         self.refresh().await?;
         if let Some(shared) = &self.shared {
             shared.connected.store(true, Ordering::Relaxed);
