@@ -25,7 +25,8 @@ fn source(i: usize) -> Sources {
     let mut text = String::from(
         "syntax = \"proto3\";\npackage bench.v1;\nmessage Order {\n  string id = 1;\n",
     );
-    for f in 0..i % 50 {
+    // Each version adds a field (a compatible change).
+    for f in 0..i {
         text.push_str(&format!("  int64 f{f} = {};\n", f + 2));
     }
     text.push_str("}\n");
@@ -39,6 +40,8 @@ fn main() {
     let binary = args
         .next()
         .expect("usage: resolver_swap PATH/protoreg [PROMOTES]");
+    // Absolute: the server runs in a temporary directory.
+    let binary = std::fs::canonicalize(&binary).expect("the protoreg binary");
     let promotes: usize = args
         .next()
         .map_or(300, |n| n.parse().expect("PROMOTES: a number"));
