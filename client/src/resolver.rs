@@ -115,6 +115,7 @@ impl ResolverBuilder {
             cache_file,
             parts,
             cursor: None,
+            want_revision: None,
             idle_timeout: self.idle_timeout,
             min_backoff: self.min_backoff,
             max_backoff: self.max_backoff,
@@ -306,6 +307,10 @@ struct Follower {
     cache_file: Option<PathBuf>,
     parts: Vec<Part>,
     cursor: Option<i64>,
+    /// The largest `revision` of the change events seen since the last
+    /// refresh: the server may announce an event a moment before its
+    /// in-memory view serves it, so a refresh first waits for it.
+    want_revision: Option<i64>,
     idle_timeout: Duration,
     min_backoff: Duration,
     max_backoff: Duration,
@@ -459,6 +464,9 @@ impl Follower {
     /// Fetches and, when it changed, swaps in, tells the callbacks and
     /// persists.
     async fn refresh(&mut self) -> Result<()> {
+        if let Some(want) = self.want_revision.take() {
+            self.await_revision(want).await?;
+        }
         let Some(snapshot) = self.fetch().await? else {
             return Ok(());
         };
@@ -482,6 +490,25 @@ impl Follower {
         }
         self.persist(&snapshot).await;
         Ok(())
+    }
+
+    /// Waits (at most 5 s, polling with a doubling pause from 1 ms) until the
+    /// namespace's served revision reaches `want`.
+    async fn await_revision(&self, want: i64) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.client.namespace(&self.namespace).await {
+                Ok(ns) if ns.revision >= want => return Ok(()),
+                // Deleted: nothing to wait for.
+                Err(err) if err.status() == Some(404) => return Ok(()),
+                Err(err) => return Err(err),
+                Ok(_) if tokio::time::Instant::now() >= deadline => return Ok(()),
+                Ok(_) => {}
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
     }
 
     /// Follows the stream for ever: connect, catch up, read; on any failure
@@ -565,7 +592,15 @@ impl Follower {
             StreamItem::Truncated => true,
             StreamItem::Event(event) => {
                 self.cursor = Some(self.cursor.map_or(event.id, |c| c.max(event.id)));
-                !UNCHANGING_KINDS.contains(&event.kind.as_str())
+                let changes = !UNCHANGING_KINDS.contains(&event.kind.as_str());
+                if changes
+                    && event.kind != "namespace.deleted"
+                    && let Some(revision) = event.payload.get("revision").and_then(|r| r.as_i64())
+                {
+                    self.want_revision =
+                        Some(self.want_revision.map_or(revision, |w| w.max(revision)));
+                }
+                changes
             }
         }
     }
