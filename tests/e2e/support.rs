@@ -127,7 +127,9 @@ impl Server {
         Self::start_with_args(db, env, args)
     }
 
-    fn start_with_args(db: &Db, env: &[(&str, &str)], extra_args: Vec<String>) -> Self {
+    /// Starts with extra command-line arguments (`--listen ADDR` replaces
+    /// the default free port, e.g. to restart on the same address).
+    pub fn start_with_args(db: &Db, env: &[(&str, &str)], extra_args: Vec<String>) -> Self {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -239,6 +241,13 @@ impl Server {
         self.base = base;
         self.grpc = grpc;
         self.wait_ready();
+    }
+
+    /// Kill -9 and start again on the same database and work dir with
+    /// `args` instead of the arguments it was started with.
+    pub fn restart_after_kill9_with_args(&mut self, args: Vec<String>) {
+        self.extra_args = args;
+        self.restart_after_kill9();
     }
 
     /// SIGTERM and the exit status.
@@ -441,14 +450,13 @@ fn spawn(
     args: &[String],
 ) -> (Child, String, Option<String>) {
     let mut command = Command::new(BIN);
+    command.arg("serve");
+    // A free port unless the caller chose an address.
+    if !args.iter().any(|a| a == "--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
     command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
+        .args(["--database-url", database_url])
         .args(args)
         .current_dir(&workdir)
         .stdout(Stdio::piped())
@@ -495,6 +503,14 @@ fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, body)
+}
+
+/// `--listen 127.0.0.1:PORT` of a port free now, for a server that must
+/// come back on the same address after a restart.
+pub fn fixed_listen_args() -> Vec<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("local address").port();
+    vec!["--listen".to_owned(), format!("127.0.0.1:{port}")]
 }
 
 /// `/readyz` still answers 200 (after a hostile request).

@@ -1,0 +1,33 @@
+//! Rust client of the protoreg schema registry.
+//!
+//! - [`Client`]: typed async calls of the HTTP API (namespaces, publish,
+//!   promote, staging, versions, sources, descriptors, check, diff, the
+//!   event long poll and stream); errors carry the server's problem `code`.
+//! - [`Resolver`]: a namespace's `prost_reflect::DescriptorPool` behind an
+//!   atomic pointer, kept current by the registry's event stream (a
+//!   promote is pushed, not polled), with pinned snapshots, change
+//!   callbacks, a stale-while-error policy and an on-disk cache.
+//!
+//! See `docs/CLIENT.md` in the repository and `examples/resolver.rs`.
+
+#![warn(missing_docs)]
+
+mod cache;
+mod client;
+mod error;
+mod resolver;
+mod snapshot;
+mod sse;
+
+pub use client::{
+    Checked, Client, ClientBuilder, Descriptor, Diff, Event, EventPage, EventQuery, Namespace,
+    Promoted, PromotedSchema, Published, Sources, Staged, VersionInfo,
+};
+pub use error::{Error, Result};
+pub use resolver::{Resolver, ResolverBuilder};
+pub use snapshot::{Format, Origin, Snapshot};
+pub use sse::{EventStream, StreamItem};
+
+/// The `prost-reflect` this crate builds on (its descriptors and dynamic
+/// messages are in the API).
+pub use prost_reflect;
