@@ -35,7 +35,9 @@ pub struct ClientBuilder {
     base: String,
     token: Option<String>,
     ca_pem: Vec<Vec<u8>>,
+    identity_pem: Option<Vec<u8>>,
     timeout: Duration,
+    user_agent: Option<String>,
 }
 
 impl ClientBuilder {
@@ -50,6 +52,22 @@ impl ClientBuilder {
     /// roots (a registry with a private CA).
     pub fn add_root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_pem.push(pem.into());
+        self
+    }
+
+    /// Presents this certificate chain and private key (PEM) to a server
+    /// that asks for a client certificate (mutual TLS).
+    pub fn identity_pem(mut self, cert_pem: &[u8], key_pem: &[u8]) -> Self {
+        let mut pem = cert_pem.to_vec();
+        pem.push(b'\n');
+        pem.extend_from_slice(key_pem);
+        self.identity_pem = Some(pem);
+        self
+    }
+
+    /// The `User-Agent` of every call (default `protoreg-client/VERSION`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
         self
     }
 
@@ -76,7 +94,11 @@ impl ClientBuilder {
         }
         let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("protoreg-client/", env!("CARGO_PKG_VERSION")))
+            .user_agent(
+                self.user_agent
+                    .as_deref()
+                    .unwrap_or(concat!("protoreg-client/", env!("CARGO_PKG_VERSION"))),
+            )
             .https_only(base.scheme() == "https");
         for pem in &self.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
@@ -88,6 +110,11 @@ impl ClientBuilder {
                 builder = builder.add_root_certificate(cert);
             }
         }
+        if let Some(pem) = &self.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem)
+                .map_err(|e| Error::Config(format!("client certificate and key: {e}")))?;
+            builder = builder.identity(identity);
+        }
         let http = builder
             .build()
             .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?;
@@ -98,6 +125,33 @@ impl ClientBuilder {
             timeout: self.timeout,
         })
     }
+}
+
+/// The body of a [`Client::call`].
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A JSON document (`Content-Type: application/json`).
+    Json(Value),
+    /// Bytes of the given content type (a descriptor set, a message).
+    Bytes {
+        /// The `Content-Type` header.
+        content_type: String,
+        /// The body.
+        bytes: Vec<u8>,
+    },
+}
+
+/// The answer of a [`Client::call`]: status, headers and body as sent.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// A 2xx status, or 304.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: header::HeaderMap,
+    /// The body.
+    pub body: Bytes,
 }
 
 /// `GET …/descriptor` answered: the set, or "not modified".
@@ -333,7 +387,9 @@ impl Client {
             base: base.into(),
             token: None,
             ca_pem: Vec::new(),
+            identity_pem: None,
             timeout: DEFAULT_TIMEOUT,
+            user_agent: None,
         }
     }
 
@@ -402,8 +458,13 @@ impl Client {
             .await
     }
 
-    /// Every page of a list, the items of `field` of each.
-    async fn get_all<T: DeserializeOwned>(&self, segments: &[&str], field: &str) -> Result<Vec<T>> {
+    /// Every page of a list (`?page_token=`, `next_page_token`), the items
+    /// of its `field` (e.g. `namespaces`) from each page.
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        field: &str,
+    ) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -428,6 +489,39 @@ impl Client {
             "{}: more than {MAX_PAGES} pages",
             segments.join("/")
         )))
+    }
+
+    /// Any call of the HTTP API, for what the typed calls do not cover:
+    /// `segments` are percent-encoded one by one and joined to the base
+    /// URL. A 2xx or 304 answer is returned as sent; any other status is
+    /// [`Error::Api`].
+    pub async fn call(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Body,
+    ) -> Result<Answer> {
+        let mut builder = self.request(method, segments, query).timeout(self.timeout);
+        builder = match body {
+            Body::Empty => builder,
+            Body::Json(value) => builder.json(&value),
+            Body::Bytes {
+                content_type,
+                bytes,
+            } => builder
+                .header(header::CONTENT_TYPE, content_type)
+                .body(bytes),
+        };
+        let response = self.send(builder).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// `GET /v1/namespaces`, every page.
@@ -702,8 +796,53 @@ async fn problem(response: reqwest::Response) -> Error {
         status: status.as_u16(),
         code: field("code").unwrap_or_else(|| format!("http_{}", status.as_u16())),
         detail: field("detail")
+            .filter(|d| !d.is_empty())
+            .or_else(|| field("title"))
             .or_else(|| body.as_str().map(str::to_owned))
             .unwrap_or_else(|| status.to_string()),
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_segments_are_encoded_and_joined_to_the_base_path() {
+        let client = Client::new("http://127.0.0.1:9/prefix/").unwrap();
+        let url = client.url(
+            &["v1", "namespaces", "a b", "types", "pkg.Msg"],
+            &[("to", "json".to_owned())],
+        );
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/prefix/v1/namespaces/a%20b/types/pkg.Msg?to=json"
+        );
+    }
+
+    #[test]
+    fn a_non_problem_error_page_keeps_its_status_and_text() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let response = http::Response::builder()
+            .status(502)
+            .body("bad gateway from the proxy")
+            .unwrap();
+        let err = runtime.block_on(problem(reqwest::Response::from(response)));
+        assert_eq!(err.status(), Some(502));
+        assert_eq!(err.code(), Some("http_502"));
+        assert!(
+            err.to_string().contains("bad gateway from the proxy"),
+            "{err}"
+        );
+        let response = http::Response::builder()
+            .status(409)
+            .body(r#"{"code":"conflict","title":"Conflict","detail":""}"#)
+            .unwrap();
+        let err = runtime.block_on(problem(reqwest::Response::from(response)));
+        assert_eq!(err.code(), Some("conflict"));
+        assert!(err.to_string().ends_with("Conflict"), "{err}");
     }
 }

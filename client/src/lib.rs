@@ -20,8 +20,8 @@ mod snapshot;
 mod sse;
 
 pub use client::{
-    Checked, Client, ClientBuilder, Descriptor, Diff, Event, EventPage, EventQuery, Namespace,
-    Promoted, PromotedSchema, Published, Sources, Staged, VersionInfo,
+    Answer, Body, Checked, Client, ClientBuilder, Descriptor, Diff, Event, EventPage, EventQuery,
+    Namespace, Promoted, PromotedSchema, Published, Sources, Staged, VersionInfo,
 };
 pub use error::{Error, Result};
 pub use resolver::{Resolver, ResolverBuilder};
@@ -31,3 +31,5 @@ pub use sse::{EventStream, StreamItem};
 /// The `prost-reflect` this crate builds on (its descriptors and dynamic
 /// messages are in the API).
 pub use prost_reflect;
+/// The HTTP types of [`Client::call`].
+pub use reqwest::{Method, StatusCode, header};

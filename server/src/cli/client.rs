@@ -1,31 +1,29 @@
-//! A small typed wrapper over `reqwest::blocking` for the registry's HTTP
-//! API: URLs built from path segments (each one percent-encoded), the bearer
-//! token, and `application/problem+json` answers decoded into [`Problem`].
+//! The command line's side of `protoreg-client`: the CLI is blocking, so each
+//! call runs the library's async [`protoreg_client::Client`] on a
+//! current-thread runtime. This module adds only what the command line
+//! needs on top: the JSON answer kept as sent (`--output json`), messages
+//! that tell a person what to do about a transport failure, and the problem
+//! document's members printed like protoc and buf.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::blocking::{Client as Http, RequestBuilder, Response};
-use reqwest::{Method, StatusCode, Url, header};
+use protoreg_client::{Answer, Body, EventQuery, EventStream, Method, StatusCode, StreamItem};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::CliError;
 
-/// How long to wait for a connection; requests themselves may take longer
-/// (a publish compiles the schema).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one call may take (a publish compiles the schema; a load of a
+/// large export promotes it).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
-/// A list longer than this many pages is a server that never ends it.
-const MAX_PAGES: usize = 100_000;
 
 #[derive(Debug)]
 pub struct Client {
-    http: Http,
-    base: Url,
-    token: Option<String>,
+    inner: protoreg_client::Client,
+    runtime: tokio::runtime::Runtime,
 }
 
 /// A JSON answer: the body as the server sent it (printed as is by
@@ -199,53 +197,21 @@ impl Client {
         token: Option<String>,
         tls: &TlsOptions,
     ) -> Result<Self, CliError> {
-        let base = Url::parse(server.trim())
-            .map_err(|e| CliError::Message(format!("invalid --server URL {server:?}: {e}")))?;
-        match base.scheme() {
-            "http" | "https" => {}
-            other => {
-                return Err(CliError::Message(format!(
-                    "invalid --server URL {server:?}: scheme {other:?} is not http or https"
-                )));
-            }
-        }
-        if base.cannot_be_a_base() || base.host().is_none() {
-            return Err(CliError::Message(format!(
-                "invalid --server URL {server:?}: expected http(s)://HOST[:PORT]"
-            )));
-        }
-        let mut builder = Http::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
+        let mut builder = protoreg_client::Client::builder(server)
             .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("protoreg/", env!("CARGO_PKG_VERSION")))
-            .https_only(base.scheme() == "https");
+            .user_agent(concat!("protoreg/", env!("CARGO_PKG_VERSION")));
+        if let Some(token) = token {
+            builder = builder.token(token);
+        }
         if let Some(path) = &tls.ca_cert {
-            let pem = read_file(path, "--ca-cert")?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| CliError::Message(format!("--ca-cert {}: {e}", path.display())))?;
-            if certs.is_empty() {
-                return Err(CliError::Message(format!(
-                    "--ca-cert {}: no PEM certificate in the file",
-                    path.display()
-                )));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+            builder = builder.add_root_ca_pem(read_file(path, "--ca-cert")?);
         }
         match (&tls.client_cert, &tls.client_key) {
             (Some(cert), Some(key)) => {
-                let mut pem = read_file(cert, "--client-cert")?;
-                pem.push(b'\n');
-                pem.extend(read_file(key, "--client-key")?);
-                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                    CliError::Message(format!(
-                        "--client-cert {} / --client-key {}: {e}",
-                        cert.display(),
-                        key.display()
-                    ))
-                })?;
-                builder = builder.identity(identity);
+                builder = builder.identity_pem(
+                    &read_file(cert, "--client-cert")?,
+                    &read_file(key, "--client-key")?,
+                );
             }
             (None, None) => {}
             _ => {
@@ -254,39 +220,65 @@ impl Client {
                 ));
             }
         }
-        let http = builder
+        let inner = builder.build().map_err(|err| {
+            let option = match (&tls.ca_cert, &tls.client_cert) {
+                (Some(path), _) if err.to_string().contains("CA") => {
+                    format!("--ca-cert {}", path.display())
+                }
+                (_, Some(path)) if err.to_string().contains("client certificate") => {
+                    format!("--client-cert {}", path.display())
+                }
+                _ => format!("--server {server:?}"),
+            };
+            CliError::Message(format!("{option}: {err}"))
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
-            .map_err(|e| CliError::Message(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Self {
-            http,
-            base,
-            token: token.filter(|t| !t.is_empty()),
+            .map_err(|e| CliError::Message(format!("cannot start the I/O runtime: {e}")))?;
+        Ok(Self { inner, runtime })
+    }
+
+    /// One call, its failure turned into what the command line prints.
+    fn call(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Answer, CliError> {
+        let query: Vec<(&str, String)> = query.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        self.runtime
+            .block_on(self.inner.call(method.clone(), segments, &query, body))
+            .map_err(|err| self.failure(err, &method, segments))
+    }
+
+    fn json_call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Reply<T>, CliError> {
+        let answer = self.call(method.clone(), segments, query, body)?;
+        let path = segments.join("/");
+        let raw = if answer.body.iter().all(u8::is_ascii_whitespace) {
+            Value::Null
+        } else {
+            serde_json::from_slice(&answer.body).map_err(|e| {
+                CliError::Message(format!("{method} /{path}: the answer is not JSON: {e}"))
+            })?
+        };
+        let body = serde_json::from_value(raw.clone()).map_err(|e| {
+            CliError::Message(format!(
+                "{method} /{path}: unexpected answer from the server: {e}"
+            ))
+        })?;
+        Ok(Reply {
+            status: answer.status,
+            raw,
+            body,
         })
-    }
-
-    /// `base` + the segments, each percent-encoded, + the query.
-    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
-    }
-
-    fn request(&self, method: Method, segments: &[&str], query: &[(&str, &str)]) -> Call {
-        let url = self.url(segments, query);
-        let mut builder = self.http.request(method.clone(), url.clone());
-        if let Some(token) = &self.token {
-            builder = builder.bearer_auth(token);
-        }
-        Call {
-            method,
-            url,
-            builder,
-        }
     }
 
     pub fn get<T: DeserializeOwned>(
@@ -294,43 +286,20 @@ impl Client {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<Reply<T>, CliError> {
-        self.request(Method::GET, segments, query).json_reply()
+        self.json_call(Method::GET, segments, query, Body::Empty)
     }
 
-    /// Every page of a list (docs/API.md: `?page_token=`, `next_page_token`),
-    /// as one answer `{field: [every item]}`.
+    /// Every page of a list (`?page_token=`, `next_page_token`), as one
+    /// answer `{field: [every item]}`.
     pub fn get_all<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         field: &str,
     ) -> Result<Reply<T>, CliError> {
-        let mut items = Vec::new();
-        let mut token: Option<String> = None;
-        let mut pages = 0;
-        let status = loop {
-            let query: Vec<(&str, &str)> = token
-                .as_deref()
-                .map(|t| vec![("page_token", t)])
-                .unwrap_or_default();
-            let page = self.get::<Value>(segments, &query)?;
-            pages += 1;
-            if let Some(Value::Array(list)) = page.raw.get(field) {
-                items.extend(list.iter().cloned());
-            }
-            match page.raw.get("next_page_token").and_then(Value::as_str) {
-                // A token that does not move on would loop for ever.
-                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                    if pages >= MAX_PAGES {
-                        return Err(CliError::Message(format!(
-                            "{}: more than {MAX_PAGES} pages; giving up",
-                            segments.join("/")
-                        )));
-                    }
-                    token = Some(next.to_owned());
-                }
-                _ => break page.status,
-            }
-        };
+        let items: Vec<Value> = self
+            .runtime
+            .block_on(self.inner.get_all(segments, field))
+            .map_err(|err| self.failure(err, &Method::GET, segments))?;
         let mut raw = serde_json::Map::new();
         raw.insert(field.to_owned(), Value::Array(items));
         let raw = Value::Object(raw);
@@ -340,11 +309,15 @@ impl Client {
                 segments.join("/")
             ))
         })?;
-        Ok(Reply { status, raw, body })
+        Ok(Reply {
+            status: StatusCode::OK,
+            raw,
+            body,
+        })
     }
 
     pub fn delete<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Reply<T>, CliError> {
-        self.request(Method::DELETE, segments, &[]).json_reply()
+        self.json_call(Method::DELETE, segments, &[], Body::Empty)
     }
 
     /// POST or PUT of a JSON body.
@@ -354,9 +327,7 @@ impl Client {
         segments: &[&str],
         body: &Value,
     ) -> Result<Reply<T>, CliError> {
-        let mut call = self.request(method, segments, &[]);
-        call.builder = call.builder.json(body);
-        call.json_reply()
+        self.json_call(method, segments, &[], Body::Json(body.clone()))
     }
 
     /// POST of a raw body with its content type; the answer as bytes.
@@ -367,12 +338,14 @@ impl Client {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<RawReply, CliError> {
-        let mut call = self.request(Method::POST, segments, query);
-        call.builder = call
-            .builder
-            .header(header::CONTENT_TYPE, content_type)
-            .body(body);
-        call.raw_reply()
+        let body = Body::Bytes {
+            content_type: content_type.to_owned(),
+            bytes: body,
+        };
+        let answer = self.call(Method::POST, segments, query, body)?;
+        Ok(RawReply {
+            bytes: answer.body.to_vec(),
+        })
     }
 
     /// POST of a raw body whose answer is JSON.
@@ -383,27 +356,11 @@ impl Client {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Reply<T>, CliError> {
-        let mut call = self.request(Method::POST, segments, query);
-        call.builder = call
-            .builder
-            .header(header::CONTENT_TYPE, content_type)
-            .body(body);
-        call.json_reply()
-    }
-
-    /// A GET whose answer is read as it arrives (server-sent events), with
-    /// `Last-Event-ID` when resuming.
-    pub fn get_stream(
-        &self,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        last_event_id: Option<i64>,
-    ) -> Result<Response, CliError> {
-        let mut call = self.request(Method::GET, segments, query);
-        if let Some(id) = last_event_id {
-            call.builder = call.builder.header("last-event-id", id.to_string());
-        }
-        Ok(call.send()?.0)
+        let body = Body::Bytes {
+            content_type: content_type.to_owned(),
+            bytes: body,
+        };
+        self.json_call(Method::POST, segments, query, body)
     }
 
     pub fn get_bytes(
@@ -411,68 +368,88 @@ impl Client {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<RawReply, CliError> {
-        self.request(Method::GET, segments, query).raw_reply()
+        let answer = self.call(Method::GET, segments, query, Body::Empty)?;
+        Ok(RawReply {
+            bytes: answer.body.to_vec(),
+        })
     }
-}
 
-/// One request on its way, with what error messages need to name it.
-struct Call {
-    method: Method,
-    url: Url,
-    builder: RequestBuilder,
-}
+    /// `GET /v1/events/stream`, resumed after `last_event_id` when given.
+    pub fn event_stream(
+        &self,
+        query: &EventQuery,
+        last_event_id: Option<i64>,
+    ) -> Result<Events<'_>, CliError> {
+        let stream = self
+            .runtime
+            .block_on(self.inner.event_stream(query, last_event_id))
+            .map_err(|err| self.failure(err, &Method::GET, &["v1", "events", "stream"]))?;
+        Ok(Events {
+            stream,
+            runtime: &self.runtime,
+        })
+    }
 
-impl Call {
-    fn send(self) -> Result<(Response, Method, Url), CliError> {
-        let Call {
-            method,
-            url,
-            builder,
-        } = self;
-        let response = builder.send().map_err(|e| transport_error(&url, &e))?;
-        if response.status().is_success() {
-            Ok((response, method, url))
-        } else {
-            Err(problem_of(response, &method, &url))
+    /// The library's error as the command line reports it: the problem
+    /// document of a refusal, or a message that says what to do.
+    fn failure(&self, err: protoreg_client::Error, method: &Method, segments: &[&str]) -> CliError {
+        let server = self.inner.base().origin().ascii_serialization();
+        match err {
+            protoreg_client::Error::Api {
+                status,
+                code,
+                detail,
+                body,
+            } => {
+                if body.get("code").and_then(Value::as_str).is_some() {
+                    return CliError::Problem(Problem {
+                        code,
+                        detail,
+                        raw: body,
+                    });
+                }
+                let text = body.as_str().unwrap_or_default().trim();
+                let status =
+                    StatusCode::from_u16(status).map_or(status.to_string(), |s| s.to_string());
+                let mut message = format!(
+                    "{method} /{}: the server answered {status}",
+                    segments.join("/")
+                );
+                if status.starts_with("404") && text.is_empty() {
+                    message.push_str(" (this server may not have that endpoint)");
+                } else if !text.is_empty() {
+                    let snippet: String = text.chars().take(200).collect();
+                    message.push_str(&format!(": {snippet}"));
+                }
+                CliError::Message(message)
+            }
+            protoreg_client::Error::Transport(err) => transport_error(&server, &err),
+            other => CliError::Message(format!("{method} /{}: {other}", segments.join("/"))),
         }
     }
+}
 
-    fn json_reply<T: DeserializeOwned>(self) -> Result<Reply<T>, CliError> {
-        let (response, method, url) = self.send()?;
-        let status = response.status();
-        let text = response.text().map_err(|e| transport_error(&url, &e))?;
-        let raw = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).map_err(|e| {
-                CliError::Message(format!(
-                    "{method} {}: the answer is not JSON: {e}",
-                    url.path()
-                ))
-            })?
-        };
-        let body = serde_json::from_value(raw.clone()).map_err(|e| {
-            CliError::Message(format!(
-                "{method} {}: unexpected answer from the server: {e}",
-                url.path()
-            ))
-        })?;
-        Ok(Reply { status, raw, body })
+/// An open event stream, read item by item.
+pub struct Events<'a> {
+    stream: EventStream,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl Events<'_> {
+    /// The next item; `None` when the stream ended or broke.
+    pub fn next(&mut self) -> Option<StreamItem> {
+        self.runtime.block_on(self.stream.next()).ok().flatten()
     }
 
-    fn raw_reply(self) -> Result<RawReply, CliError> {
-        let (response, _, url) = self.send()?;
-        let bytes = response
-            .bytes()
-            .map_err(|e| transport_error(&url, &e))?
-            .to_vec();
-        Ok(RawReply { bytes })
+    /// The id of the last event read (to resume after).
+    pub fn last_event_id(&self) -> Option<i64> {
+        self.stream.last_event_id()
     }
 }
 
 /// The error and its causes, `: `-separated (reqwest's own message names
 /// only the URL; the cause says what went wrong).
-fn transport_error(url: &Url, err: &reqwest::Error) -> CliError {
+fn transport_error(server: &str, err: &reqwest::Error) -> CliError {
     let mut causes = Vec::new();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
@@ -482,7 +459,6 @@ fn transport_error(url: &Url, err: &reqwest::Error) -> CliError {
         }
         source = cause.source();
     }
-    let server = url.origin().ascii_serialization();
     let why = causes.last().cloned().unwrap_or_else(|| err.to_string());
     // TLS 1.3 reports a refused client certificate only on the first read
     // (an alert), so not as a connect error.
@@ -513,55 +489,9 @@ fn transport_error(url: &Url, err: &reqwest::Error) -> CliError {
     }
 }
 
-/// A problem document, or a message naming the status when the answer is
-/// not one (e.g. a proxy's error page, an endpoint this server lacks).
-fn problem_of(response: Response, method: &Method, url: &Url) -> CliError {
-    let status = response.status();
-    let text = response.text().unwrap_or_default();
-    let parsed: Option<Value> = serde_json::from_str(&text).ok();
-    if let Some(raw) = parsed.filter(|v| v.get("code").and_then(Value::as_str).is_some()) {
-        let field = |name: &str| {
-            raw.get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let detail = match field("detail") {
-            detail if detail.is_empty() => field("title"),
-            detail => detail,
-        };
-        return CliError::Problem(Problem {
-            code: field("code"),
-            detail,
-            raw,
-        });
-    }
-    let mut message = format!("{method} {}: the server answered {status}", url.path());
-    if status == StatusCode::NOT_FOUND && text.trim().is_empty() {
-        message.push_str(" (this server may not have that endpoint)");
-    } else if !text.trim().is_empty() {
-        let snippet: String = text.trim().chars().take(200).collect();
-        message.push_str(&format!(": {snippet}"));
-    }
-    CliError::Message(message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_segments_are_encoded_and_joined_to_the_base_path() {
-        let client = Client::new("http://127.0.0.1:9/prefix/", None).unwrap();
-        let url = client.url(
-            &["v1", "namespaces", "a b", "types", "pkg.Msg"],
-            &[("to", "json")],
-        );
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:9/prefix/v1/namespaces/a%20b/types/pkg.Msg?to=json"
-        );
-    }
 
     #[test]
     fn odd_urls_and_half_tls_options_are_refused_up_front() {

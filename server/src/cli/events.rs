@@ -2,10 +2,10 @@
 //! the live stream of `GET /v1/events/stream`, resumed with `Last-Event-ID`
 //! after a dropped connection.
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use clap::Args;
+use protoreg_client::{EventQuery, StreamItem};
 use serde_json::Value;
 
 use super::{CliError, CliResult, Context, Outcome, short_time};
@@ -76,52 +76,38 @@ fn list(cx: &Context, args: &EventsArgs) -> CliResult {
 /// The stream, for ever: a dropped connection is resumed after the last
 /// event printed.
 fn follow(cx: &Context, args: &EventsArgs) -> CliResult {
+    let query = EventQuery {
+        after: Some(args.after),
+        namespace: args.namespace.clone(),
+        kinds: args
+            .kind
+            .iter()
+            .flat_map(|kinds| kinds.split(','))
+            .map(str::to_owned)
+            .collect(),
+    };
     let mut last: Option<i64> = None;
     loop {
-        let query = args.query(args.after);
-        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        match cx
-            .client
-            .get_stream(&["v1", "events", "stream"], &query, last)
-        {
-            Ok(response) => read_stream(cx, BufReader::new(response), &mut last),
+        match cx.client.event_stream(&query, last) {
+            Ok(mut stream) => {
+                while let Some(item) = stream.next() {
+                    match item {
+                        StreamItem::Truncated => eprintln!(
+                            "protoreg: some events were pruned (retention) before they could be read"
+                        ),
+                        StreamItem::Event(event) => match serde_json::to_value(&event) {
+                            Ok(event) => print_event(cx, &event),
+                            Err(err) => eprintln!("protoreg: event {}: {err}", event.id),
+                        },
+                    }
+                }
+                last = stream.last_event_id().or(last);
+            }
             // The server's refusal (a bad filter, no permission) is final.
             Err(err @ CliError::Problem(_)) => return Err(err),
             Err(CliError::Message(message)) => eprintln!("protoreg: {message}; retrying"),
         }
         std::thread::sleep(RECONNECT);
-    }
-}
-
-/// Prints each event of the stream until it ends or breaks.
-fn read_stream(cx: &Context, reader: impl BufRead, last: &mut Option<i64>) {
-    let (mut id, mut kind, mut data) = (None::<i64>, String::new(), String::new());
-    for line in reader.lines() {
-        let Ok(line) = line else { return };
-        if line.is_empty() {
-            match kind.as_str() {
-                "" => {}
-                "truncated" => eprintln!(
-                    "protoreg: some events were pruned (retention) before they could be read"
-                ),
-                _ => {
-                    if let Ok(event) = serde_json::from_str::<Value>(&data) {
-                        print_event(cx, &event);
-                    }
-                    if id.is_some() {
-                        *last = id;
-                    }
-                }
-            }
-            (id, kind) = (None, String::new());
-            data.clear();
-        } else if let Some(value) = line.strip_prefix("id:") {
-            id = value.trim().parse().ok();
-        } else if let Some(value) = line.strip_prefix("event:") {
-            kind = value.trim().to_owned();
-        } else if let Some(value) = line.strip_prefix("data:") {
-            data.push_str(value.strip_prefix(' ').unwrap_or(value));
-        }
     }
 }
 

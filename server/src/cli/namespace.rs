@@ -1,7 +1,7 @@
 //! `protoreg namespace create|list|get|delete`.
 
 use clap::{Args, Subcommand};
-use reqwest::{Method, StatusCode};
+use protoreg_client::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::Method;
+use protoreg_client::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

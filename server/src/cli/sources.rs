@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use reqwest::Method;
+use protoreg_client::Method;
 use serde_json::{Value, json};
 
 use super::{CliError, CliResult, Context, Outcome, print_table, short_time};

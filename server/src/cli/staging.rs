@@ -2,7 +2,7 @@
 //! namespace.
 
 use clap::Args;
-use reqwest::Method;
+use protoreg_client::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! `GET /v1/tokens`, `DELETE /v1/tokens/{id}`.
 
 use clap::{Args, Subcommand};
-use reqwest::Method;
+use protoreg_client::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -2,7 +2,7 @@
 //! `/v1/webhooks` routes.
 
 use clap::{Args, Subcommand};
-use reqwest::Method;
+use protoreg_client::Method;
 use serde_json::{Map, Value, json};
 
 use super::{CliError, CliResult, Context, Outcome, print_table, short_time};
