@@ -28,6 +28,10 @@ pub struct SyncRequest {
     pub git_ref: Option<String>,
     /// Who asked: the pusher's name, or `sync`.
     pub requested_by: String,
+    /// Queue nothing when the source already has this many sync jobs
+    /// queued in the last minute (`git.hook_rate_per_minute` of pushes).
+    /// Counted from `jobs`, so every replica sees the same count.
+    pub per_minute: Option<u32>,
 }
 
 /// How a sync job ended.
@@ -127,12 +131,13 @@ impl Store {
     }
 
     /// Queues a sync job of `source`; the source's jobs still queued fail as
-    /// superseded by it (one transaction).
+    /// superseded by it (one transaction). `None`: the source is over
+    /// `request.per_minute`, nothing was queued.
     pub async fn enqueue_sync(
         &self,
         source: &SourceRow,
         request: &SyncRequest,
-    ) -> Result<JobRow, StoreError> {
+    ) -> Result<Option<JobRow>, StoreError> {
         let at = now();
         let git = GitInfo {
             commit: request.commit.clone(),
@@ -140,7 +145,26 @@ impl Store {
             requested_by: Some(request.requested_by.clone()),
         }
         .to_json();
+        let window_start = at - chrono::Duration::seconds(60);
         transaction!(self, conn => {
+            if let Some(limit) = request.per_minute {
+                // Locks the source's row (PostgreSQL; SQLite has one
+                // writer anyway), so replicas counting at once count in turn.
+                diesel::update(sources::table.find(source.id))
+                    .set(sources::updated_at.eq(sources::updated_at))
+                    .execute(conn)
+                    .await?;
+                let recent: i64 = jobs::table
+                    .filter(jobs::source_id.eq(source.id))
+                    .filter(jobs::kind.eq(SYNC_JOB))
+                    .filter(jobs::created_at.gt(window_start))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if recent >= i64::from(limit) {
+                    return Ok(None);
+                }
+            }
             let namespace_id: Option<i64> = namespaces::table
                 .filter(namespaces::name.eq(&source.namespace).and(namespaces::deleted_at.is_null()))
                 .select(namespaces::id)
@@ -173,7 +197,7 @@ impl Store {
                       jobs::finished_at.eq(Some(at))))
                 .execute(conn)
                 .await?;
-            Ok(job)
+            Ok(Some(job))
         })
     }
 

@@ -7,10 +7,6 @@
 //! stored to verify signatures and never returned: answers carry only
 //! `has_secret`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -30,38 +26,20 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, MaybeJson, RawJson};
 
 /// What the source handlers share: the sync worker to wake, and the push
-/// webhook's rate limit per source.
+/// webhook's rate limit per source (`git.hook_rate_per_minute`; 0: none),
+/// which the store counts over every replica's jobs.
 #[derive(Debug)]
 pub struct GitSync {
     pub worker: SyncWorker,
-    per_minute: u32,
-    windows: Mutex<HashMap<i64, (Instant, u32)>>,
+    per_minute: Option<u32>,
 }
 
 impl GitSync {
     pub fn new(worker: SyncWorker, per_minute: u32) -> Self {
         Self {
             worker,
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
+            per_minute: (per_minute > 0).then_some(per_minute),
         }
-    }
-
-    /// Counts one push for `source`; `false` when it is over
-    /// `git.hook_rate_per_minute` in the current minute.
-    fn admit(&self, source: i64) -> bool {
-        if self.per_minute == 0 {
-            return true;
-        }
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        let (_, count) = windows.entry(source).or_insert((now, 0));
-        if *count >= self.per_minute {
-            return false;
-        }
-        *count += 1;
-        true
     }
 }
 
@@ -603,12 +581,14 @@ pub async fn sync(
         commit: body.commit,
         git_ref: None,
         requested_by: "sync".into(),
+        per_minute: None,
     };
     let job = registry
         .store()
         .enqueue_sync(&row, &request)
         .await
-        .map_err(RegistryError::from)?;
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| ApiError::TooManyRequests("the sync was not queued".into()))?;
     git.worker.wake();
     Ok(HttpResponse::Accepted().json(Queued { job: job.id }))
 }
@@ -865,26 +845,31 @@ pub async fn hook(
         .into_iter()
         .filter(|row| git_ref == format!("refs/heads/{}", row.branch))
         .collect();
-    let admitted: Vec<&SourceRow> = matching.iter().filter(|row| git.admit(row.id)).collect();
-    if admitted.is_empty() && !matching.is_empty() {
-        return Err(ApiError::TooManyRequests(
-            "too many pushes for this source; try again in a minute".into(),
-        ));
-    }
     let request = SyncRequest {
         commit,
         git_ref: Some(git_ref),
         requested_by: pusher_name(&payload),
+        per_minute: git.per_minute,
     };
     let mut jobs = Vec::new();
-    for row in admitted {
-        let job = registry
+    for row in &matching {
+        match registry
             .store()
             .enqueue_sync(row, &request)
             .await
-            .map_err(RegistryError::from)?;
-        tracing::info!(source = row.id, job = job.id, "push webhook queued a sync");
-        jobs.push(job.id);
+            .map_err(RegistryError::from)?
+        {
+            Some(job) => {
+                tracing::info!(source = row.id, job = job.id, "push webhook queued a sync");
+                jobs.push(job.id);
+            }
+            None => tracing::warn!(source = row.id, "push webhook over the rate limit"),
+        }
+    }
+    if jobs.is_empty() && !matching.is_empty() {
+        return Err(ApiError::TooManyRequests(
+            "too many pushes for this source; try again in a minute".into(),
+        ));
     }
     if !jobs.is_empty() {
         git.worker.wake();
@@ -916,14 +901,5 @@ mod tests {
             body,
             Some(good.trim_start_matches("sha256="))
         ));
-    }
-
-    #[test]
-    fn the_rate_limit_counts_per_source() {
-        let git = GitSync::new(SyncWorker::default(), 2);
-        assert!(git.admit(1));
-        assert!(git.admit(1));
-        assert!(!git.admit(1));
-        assert!(git.admit(2));
     }
 }

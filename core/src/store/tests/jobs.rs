@@ -218,3 +218,68 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_push_rate_limit_counts_a_sources_jobs_of_the_last_minute_in_the_store() {
+    on_each_backend(async |db: &TestDb| {
+        // Two handles on one database: two replicas.
+        let (one, two) = (db.store().await, db.store().await);
+        let kind = db.kind;
+        let source = |name: &str| SourceFields {
+            namespace: "ns".into(),
+            url: format!("file:///{name}.git"),
+            url_key: format!("file:///{name}"),
+            branch: "main".into(),
+            root: ".".into(),
+            layout: "folders".into(),
+            schemas: "[]".into(),
+            auto_promote: false,
+            secret: Some("s".into()),
+            service: None,
+            service_domain: None,
+        };
+        let a = one.create_source(source("a")).await.unwrap();
+        let b = one.create_source(source("b")).await.unwrap();
+        let push = SyncRequest {
+            commit: None,
+            git_ref: Some("refs/heads/main".into()),
+            requested_by: "pusher".into(),
+            per_minute: Some(2),
+        };
+        assert!(
+            one.enqueue_sync(&a, &push).await.unwrap().is_some(),
+            "{kind}"
+        );
+        let second = two
+            .enqueue_sync(&a, &push)
+            .await
+            .unwrap()
+            .expect("under the limit");
+        assert!(
+            one.enqueue_sync(&a, &push).await.unwrap().is_none(),
+            "{kind}: the third push of the minute, through either replica, is refused"
+        );
+        assert!(
+            two.enqueue_sync(&a, &push).await.unwrap().is_none(),
+            "{kind}"
+        );
+        let claimed = one.claim_sync_job().await.unwrap().expect("a queued job");
+        assert_eq!(
+            claimed.id, second.id,
+            "{kind}: a refused push queues nothing and supersedes nothing"
+        );
+        assert!(
+            two.enqueue_sync(&b, &push).await.unwrap().is_some(),
+            "{kind}: the limit is per source"
+        );
+        let manual = SyncRequest {
+            per_minute: None,
+            ..push.clone()
+        };
+        assert!(
+            one.enqueue_sync(&a, &manual).await.unwrap().is_some(),
+            "{kind}: a request without a limit is queued"
+        );
+    })
+    .await;
+}

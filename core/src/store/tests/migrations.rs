@@ -227,9 +227,9 @@ async fn tables_match_migrations() {
             })
             .await
             .unwrap();
-        let request = SyncRequest { commit: Some("abc123".into()), git_ref: None, requested_by: "me".into() };
-        let first = store.enqueue_sync(&source, &request).await.unwrap();
-        let second = store.enqueue_sync(&source, &request).await.unwrap();
+        let request = SyncRequest { commit: Some("abc123".into()), git_ref: None, requested_by: "me".into(), per_minute: None };
+        let first = store.enqueue_sync(&source, &request).await.unwrap().expect("no limit");
+        let second = store.enqueue_sync(&source, &request).await.unwrap().expect("no limit");
         assert_eq!((first.version_id, first.namespace_id), (None, None), "{kind}");
         let claimed = store.claim_sync_job().await.unwrap().expect("a queued sync job");
         assert_eq!(claimed.id, second.id, "{kind}: the newer push superseded the queued one");
