@@ -4,7 +4,7 @@ namespace, promotes, then R rounds of a new version of every schema, each
 promoted; prints the server's resident size (VmRSS) after each round, then
 restarts the server on the same database and prints its size again.
 
-    benches/load/memory.py BINARY [--schemas 1000] [--rounds 4]
+    benches/load/memory.py BINARY [--schemas 1000] [--rounds 4] [--settle 3]
 
 Environment variables of the server (MALLOC_ARENA_MAX, ...) pass through.
 """
@@ -31,12 +31,23 @@ def start(binary, db, port):
     raise SystemExit("server never became ready")
 
 
-def rss_mib(pid):
+def status_mib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mib(pid):
+    return status_mib(pid, "VmRSS")
+
+
+def parts(pid):
+    """VmRSS split: anonymous (heap, stacks) and file-backed (the SQLite
+    file mapped with PRAGMA mmap_size: page cache, shared, reclaimable)."""
+    return (f"anon {status_mib(pid, 'RssAnon'):.0f} MiB, "
+            f"file {status_mib(pid, 'RssFile'):.0f} MiB")
 
 
 def call(base, method, path, body=None):
@@ -64,26 +75,34 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--schemas", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--settle", type=float, default=3.0,
+                    help="seconds after each round before measuring (the server "
+                         "gives freed heap back every memory.trim_interval_ms, 2 s)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as work:
         db = os.path.join(work, "protoreg.db")
         proc, base = start(a.binary, db, free_port())
         try:
-            sizes = []
+            sizes, anon = [], []
             for r in range(a.rounds + 1):
                 publish_round(base, a.schemas, r)
-                time.sleep(0.5)
+                time.sleep(a.settle)
                 sizes.append(rss_mib(proc.pid))
-                print(f"round {r}: {sizes[-1]:.0f} MiB", flush=True)
+                anon.append(status_mib(proc.pid, "RssAnon"))
+                print(f"round {r}: {sizes[-1]:.0f} MiB ({parts(proc.pid)})", flush=True)
         finally:
             proc.terminate(); proc.wait()
         proc, base = start(a.binary, db, free_port())
         try:
             call(base, "GET", "/v1/namespaces/mem/descriptor")
             restarted = rss_mib(proc.pid)
+            restarted_anon = status_mib(proc.pid, "RssAnon")
+            restarted_parts = parts(proc.pid)
         finally:
             proc.terminate(); proc.wait()
-        print(f"restarted: {restarted:.0f} MiB; steady/restarted = {sizes[-1] / restarted:.2f}")
+        print(f"restarted: {restarted:.0f} MiB ({restarted_parts}); "
+              f"steady/restarted = {sizes[-1] / restarted:.2f} (VmRSS), "
+              f"{anon[-1] / restarted_anon:.2f} (anonymous)")
 
 
 if __name__ == "__main__":

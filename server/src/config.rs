@@ -31,6 +31,8 @@ pub struct Config {
     /// `[git]`: repository sync (mirrors, the git command, credentials).
     pub git: protoreg_core::git::GitConfig,
     pub grpc: GrpcConfig,
+    /// `[memory]`: giving freed heap back to the operating system.
+    pub memory: crate::memory::MemoryConfig,
 }
 
 /// `[grpc]` of the configuration: the gRPC API (docs/API.md, gRPC).
@@ -201,6 +203,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             git: protoreg_core::git::GitConfig::default(),
             grpc: GrpcConfig::default(),
+            memory: crate::memory::MemoryConfig::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod grpc;
 mod handlers;
+mod memory;
 mod metrics;
 mod openapi;
 mod reload;

@@ -47,6 +47,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     let tls = start_tls(&config)?;
     // Held until the process exits.
     let sqlite_lock = lock_sqlite(&config.database.url)?;
+    crate::memory::start_trimmer(&config.memory);
     let mut store_config = StoreConfig::new(config.database.url.clone());
     store_config.max_connections = config.database.max_connections.max(1);
     store_config.connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
