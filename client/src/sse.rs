@@ -1,4 +1,5 @@
-//! [`EventStream`]: the server-sent events of `GET /v1/events/stream`.
+//! [`EventStream`]: the server-sent events of `GET /v1/events/stream`, or
+//! the messages of gRPC's `WatchEvents`.
 
 use std::collections::VecDeque;
 
@@ -21,8 +22,17 @@ pub enum StreamItem {
 /// An open event stream; [`EventStream::next`] reads it as it arrives.
 #[derive(Debug)]
 pub struct EventStream {
-    response: reqwest::Response,
+    source: Source,
     parser: Parser,
+}
+
+/// Where the items come from.
+#[derive(Debug)]
+enum Source {
+    /// `GET /v1/events/stream`.
+    Sse(reqwest::Response),
+    /// gRPC `WatchEvents`.
+    Grpc(crate::grpc::Watch),
 }
 
 /// The event-stream framing: bytes in, items out.
@@ -36,9 +46,23 @@ struct Parser {
 impl EventStream {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         Self {
-            response,
+            source: Source::Sse(response),
             parser: Parser::default(),
         }
+    }
+
+    pub(crate) fn grpc(watch: crate::grpc::Watch) -> Self {
+        Self {
+            source: Source::Grpc(watch),
+            parser: Parser::default(),
+        }
+    }
+
+    /// Whether the server sends keep-alives while idle (HTTP): a silent
+    /// stream is then a dead one. A gRPC stream is silent while nothing
+    /// happens; HTTP/2 pings watch its connection.
+    pub(crate) fn keeps_alive(&self) -> bool {
+        matches!(self.source, Source::Sse(_))
     }
 
     /// The id of the last event read (send it as `Last-Event-ID` to
@@ -62,9 +86,20 @@ impl EventStream {
             if let Some(item) = self.parser.pending.pop_front() {
                 return Ok(Some(item));
             }
-            match self.response.chunk().await? {
-                None => return Ok(None),
-                Some(chunk) => self.parser.feed(&chunk)?,
+            match &mut self.source {
+                Source::Sse(response) => match response.chunk().await? {
+                    None => return Ok(None),
+                    Some(chunk) => self.parser.feed(&chunk)?,
+                },
+                Source::Grpc(watch) => {
+                    let parser = &mut self.parser;
+                    if !watch
+                        .fill(&mut parser.pending, &mut parser.last_event_id)
+                        .await?
+                    {
+                        return Ok(None);
+                    }
+                }
             }
         }
     }
