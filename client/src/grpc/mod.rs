@@ -506,7 +506,8 @@ impl Grpc {
         let entries = |list: Vec<pb::DiffEntry>| -> Vec<Value> {
             list.into_iter()
                 .map(|e| {
-                    let mut entry = json!({"kind": e.kind, "name": e.name, "file": e.file, "line": e.line});
+                    let mut entry =
+                        json!({"kind": e.kind, "name": e.name, "file": e.file, "line": e.line});
                     if let Some(from) = e.from {
                         entry["from"] = Value::String(from);
                     }
@@ -798,7 +799,7 @@ mod tests {
     #[test]
     fn a_registry_status_reads_like_the_http_problem() {
         let mut details = tonic_types::ErrorDetails::new();
-        details.set_error_info("incompatible", "protoreg", Default::default());
+        details.set_error_info("incompatible", "protoreg", std::collections::HashMap::new());
         let problem = r#"{"type":"about:blank","title":"Incompatible change","status":409,"code":"incompatible","detail":"2 violations","violations":[]}"#;
         let status = Status::with_error_details(Code::FailedPrecondition, problem, details);
         let err = error(status);
