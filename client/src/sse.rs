@@ -24,6 +24,9 @@ pub enum StreamItem {
 pub struct EventStream {
     source: Source,
     parser: Parser,
+    /// The id of the last event [`EventStream::next`] returned (events
+    /// received but not yet read do not count: resuming skips none).
+    returned: Option<i64>,
 }
 
 /// Where the items come from.
@@ -40,7 +43,6 @@ enum Source {
 struct Parser {
     buffer: Vec<u8>,
     pending: VecDeque<StreamItem>,
-    last_event_id: Option<i64>,
 }
 
 impl EventStream {
@@ -48,6 +50,7 @@ impl EventStream {
         Self {
             source: Source::Sse(response),
             parser: Parser::default(),
+            returned: None,
         }
     }
 
@@ -55,6 +58,7 @@ impl EventStream {
         Self {
             source: Source::Grpc(watch),
             parser: Parser::default(),
+            returned: None,
         }
     }
 
@@ -68,7 +72,7 @@ impl EventStream {
     /// The id of the last event read (send it as `Last-Event-ID` to
     /// resume).
     pub fn last_event_id(&self) -> Option<i64> {
-        self.parser.last_event_id
+        self.returned
     }
 
     /// Whether items already received wait to be read ([`next`] returns
@@ -84,6 +88,9 @@ impl EventStream {
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
         loop {
             if let Some(item) = self.parser.pending.pop_front() {
+                if let StreamItem::Event(event) = &item {
+                    self.returned = Some(event.id);
+                }
                 return Ok(Some(item));
             }
             match &mut self.source {
@@ -93,10 +100,7 @@ impl EventStream {
                 },
                 Source::Grpc(watch) => {
                     let parser = &mut self.parser;
-                    if !watch
-                        .fill(&mut parser.pending, &mut parser.last_event_id)
-                        .await?
-                    {
+                    if !watch.fill(&mut parser.pending).await? {
                         return Ok(None);
                     }
                 }
@@ -160,7 +164,6 @@ impl Parser {
         }
         let parsed: Event = serde_json::from_str(&data)
             .map_err(|e| Error::Unexpected(format!("event {id:?}: {e}")))?;
-        self.last_event_id = Some(parsed.id);
         Ok(Some(StreamItem::Event(parsed)))
     }
 }
@@ -204,7 +207,6 @@ mod tests {
         assert!(ids(&mut parser).is_empty());
         parser.feed(b).unwrap();
         assert_eq!(ids(&mut parser), ["7:namespace.promoted"]);
-        assert_eq!(parser.last_event_id, Some(7));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub(crate) mod raw;
 
 use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -59,7 +60,10 @@ pub(crate) struct Settings<'a> {
 /// multiplexed; cheap to clone) and the call metadata.
 #[derive(Debug, Clone)]
 pub(crate) struct Grpc {
-    channel: Channel,
+    endpoint: Endpoint,
+    /// Made on the first call: a channel spawns its worker on the tokio
+    /// runtime, which `ClientBuilder::build` (not async) may lack.
+    channel: Arc<OnceLock<Channel>>,
     authorization: Option<AsciiMetadataValue>,
     timeout: Duration,
 }
@@ -118,7 +122,8 @@ impl Grpc {
             None => None,
         };
         Ok(Self {
-            channel: endpoint.connect_lazy(),
+            endpoint,
+            channel: Arc::new(OnceLock::new()),
             authorization,
             timeout: settings.timeout,
         })
@@ -139,12 +144,19 @@ impl Grpc {
         request
     }
 
+    /// The channel, connecting lazily on the runtime of the first call.
+    fn channel(&self) -> Channel {
+        self.channel
+            .get_or_init(|| self.endpoint.connect_lazy())
+            .clone()
+    }
+
     fn registry(&self) -> Registry {
-        Registry::new(self.channel.clone()).max_decoding_message_size(usize::MAX)
+        Registry::new(self.channel()).max_decoding_message_size(usize::MAX)
     }
 
     fn service(&self) -> RegistryService {
-        RegistryService::new(self.channel.clone()).max_decoding_message_size(usize::MAX)
+        RegistryService::new(self.channel()).max_decoding_message_size(usize::MAX)
     }
 
     /// `GetNamespaceDescriptor`: the set (ETag quoted as HTTP's) and the
@@ -567,11 +579,7 @@ impl Watch {
     /// Waits for the next message, then takes every one already received
     /// without waiting (so events that arrived together are handled
     /// together); `false` when the server ended the stream.
-    pub(crate) async fn fill(
-        &mut self,
-        pending: &mut VecDeque<StreamItem>,
-        last_event_id: &mut Option<i64>,
-    ) -> Result<bool> {
+    pub(crate) async fn fill(&mut self, pending: &mut VecDeque<StreamItem>) -> Result<bool> {
         if let Some(err) = self.failed.take() {
             return Err(err);
         }
@@ -583,11 +591,11 @@ impl Watch {
                 self.ended = true;
                 return Ok(false);
             }
-            Some(event) => pending.push_back(item(event, last_event_id)?),
+            Some(event) => pending.push_back(item(event)?),
         }
         while let Some(next) = self.stream.message().now_or_never() {
             match next {
-                Ok(Some(event)) => match item(event, last_event_id) {
+                Ok(Some(event)) => match item(event) {
                     Ok(item) => pending.push_back(item),
                     Err(err) => {
                         self.failed = Some(err);
@@ -609,7 +617,7 @@ impl Watch {
 }
 
 /// An event message as the stream item HTTP's event stream gives.
-fn item(event: pb::Event, last_event_id: &mut Option<i64>) -> Result<StreamItem> {
+fn item(event: pb::Event) -> Result<StreamItem> {
     if event.truncated {
         return Ok(StreamItem::Truncated);
     }
@@ -619,7 +627,6 @@ fn item(event: pb::Event, last_event_id: &mut Option<i64>) -> Result<StreamItem>
         serde_json::from_str(&event.payload_json)
             .map_err(|e| Error::Unexpected(format!("event {}: payload: {e}", event.id)))?
     };
-    *last_event_id = Some(event.id);
     Ok(StreamItem::Event(Event {
         id: event.id,
         kind: event.kind,
