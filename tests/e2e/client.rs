@@ -751,3 +751,85 @@ fn grpc_client_of(listen: &str) -> Client {
         .build()
         .unwrap()
 }
+
+#[test]
+fn a_client_of_both_transports_takes_full_answers_from_http_and_the_rest_from_grpc() {
+    let server = Server::start(&Db::sqlite());
+    let rt = runtime();
+    let both = Client::builder(server.base.clone())
+        .grpc(server.grpc.clone().expect("the gRPC API is on"))
+        .build()
+        .unwrap();
+    assert!(both.speaks_grpc() && both.base().is_some());
+    rt.block_on(async {
+        // Publish's gRPC answer is partial: HTTP's whole one.
+        let published = both
+            .publish(
+                "shop",
+                "common",
+                &sources(&[("common/money.proto", MONEY_V1)]),
+                false,
+            )
+            .await
+            .unwrap();
+        assert!(published.messages.contains(&"common.Money".to_owned()));
+        let promoted = both.promote("shop", false).await.unwrap();
+        assert_eq!(
+            both.namespace("shop").await.unwrap().revision,
+            promoted.revision
+        );
+        let missing = both.promote("nowhere", false).await.unwrap_err();
+        assert_eq!(
+            (missing.code(), missing.status()),
+            (Some("not_found"), Some(404))
+        );
+    });
+    // A subset resolver of it follows a promote.
+    let resolver = rt
+        .block_on(Resolver::builder(both, "shop").schemas(["common"]).start())
+        .unwrap();
+    let (tx, swaps) = channel();
+    resolver.on_change(move |snapshot| {
+        let _ = tx.send(snapshot.clone());
+    });
+    wait_until("the stream to open", || resolver.is_connected());
+    server.publish_created(
+        "shop",
+        "common",
+        &[("common/money.proto", MONEY_WITH_NANOS)],
+    );
+    server.promote_ok("shop");
+    assert_eq!(money_fields(&next_swap(&swaps)), 3);
+}
+
+#[test]
+fn a_subset_resolver_over_grpc_alone_follows_a_promote() {
+    let server = Server::start(&Db::sqlite());
+    server.money_and_invoice_current("shop");
+    let rt = runtime();
+    let resolver = rt
+        .block_on(
+            Resolver::builder(grpc_client(&server), "shop")
+                .schemas(["billing"])
+                .start(),
+        )
+        .unwrap();
+    assert!(resolver.message("billing.Invoice").is_some());
+    assert!(resolver.message("common.Money").is_some(), "the import");
+    let (tx, swaps) = channel();
+    resolver.on_change(move |snapshot| {
+        let _ = tx.send(snapshot.clone());
+    });
+    wait_until("the stream to open", || resolver.is_connected());
+    // A subset holds the schema's versions: a change of billing itself.
+    let invoice_v2 = INVOICE_V1.replace(
+        "common.Money total = 2;",
+        "common.Money total = 2;\n  string note = 3;",
+    );
+    server.publish_created("shop", "billing", &[("billing/invoice.proto", &invoice_v2)]);
+    server.promote_ok("shop");
+    let swapped = next_swap(&swaps);
+    let invoice = swapped.message("billing.Invoice").unwrap();
+    assert!(invoice.get_field_by_name("note").is_some());
+    assert!(swapped.message("common.Money").is_some());
+}
