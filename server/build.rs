@@ -1,18 +1,20 @@
 //! Generates the gRPC services (`protoregistry.v1`, `protoreg.v1`) from
-//! `proto/` with protox as the compiler (no `protoc`), and writes the
+//! the client crate's `proto/` (`client/proto`, the one copy both crates
+//! compile) with protox as the compiler (no `protoc`), and writes the
 //! encoded descriptor set that server reflection serves.
 
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let include = "../client/proto";
     let files = [
-        "proto/protoregistry/v1/registry.proto",
-        "proto/protoreg/v1/registry.proto",
+        "protoregistry/v1/registry.proto",
+        "protoreg/v1/registry.proto",
     ];
     for file in files {
-        println!("cargo:rerun-if-changed={file}");
+        println!("cargo:rerun-if-changed={include}/{file}");
     }
-    let mut compiler = protox::Compiler::new(["proto"])?;
+    let mut compiler = protox::Compiler::new([include])?;
     compiler.include_imports(true).include_source_info(false);
     compiler.open_files(files)?;
     let set = compiler.file_descriptor_set();

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release -p protoreg-server --bin protoreg
-//! cargo run --release -p protoreg-benches --example resolver_swap -- target/release/protoreg [PROMOTES]
+//! cargo run --release -p protoreg-benches --example resolver_swap -- target/release/protoreg [PROMOTES] [--grpc]
 //! ```
 //!
 //! Starts `protoreg serve` on a fresh SQLite database, publishes one schema,
@@ -13,6 +13,11 @@
 //! callback runs (the new pool is swapped in just before). A swap that
 //! lands before the response is read counts as 0. Prints p50, p90, p99 and
 //! the maximum in milliseconds.
+//!
+//! With `--grpc` the resolver's client speaks gRPC alone
+//! (`Client::builder_grpc`: `WatchEvents`, `GetNamespaceDescriptor`); the
+//! publishes and promotes stay on HTTP, so the interval measured is the
+//! same.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -36,10 +41,13 @@ fn source(i: usize) -> Sources {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let grpc = args.iter().any(|a| a == "--grpc");
+    args.retain(|a| a != "--grpc");
+    let mut args = args.into_iter();
     let binary = args
         .next()
-        .expect("usage: resolver_swap PATH/protoreg [PROMOTES]");
+        .expect("usage: resolver_swap PATH/protoreg [PROMOTES] [--grpc]");
     // Absolute: the server runs in a temporary directory.
     let binary = std::fs::canonicalize(&binary).expect("the protoreg binary");
     let promotes: usize = args
@@ -50,18 +58,26 @@ fn main() {
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
         .arg(format!("sqlite://{}/protoreg.db", dir.path().display()))
         .env("PROTOREG_LOG__LEVEL", "warn")
-        .env("PROTOREG_GRPC__LISTEN", "")
+        .env(
+            "PROTOREG_GRPC__LISTEN",
+            if grpc { "127.0.0.1:0" } else { "" },
+        )
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start protoreg");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    // gRPC's line comes before HTTP's.
+    let mut grpc_url = None;
     let base = loop {
         let line = lines
             .next()
             .expect("protoreg exited before listening")
             .expect("read stdout");
+        if let Some(url) = line.strip_prefix("protoreg grpc listening on ") {
+            grpc_url = Some(url.trim().to_owned());
+        }
         if let Some(url) = line.strip_prefix("protoreg listening on ") {
             break url.trim().to_owned();
         }
@@ -86,7 +102,13 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         client.promote("bench", false).await.expect("first promote");
-        let resolver = Resolver::builder(client.clone(), "bench")
+        let follower = match &grpc_url {
+            Some(url) => Client::builder_grpc(url.clone())
+                .build()
+                .expect("gRPC client"),
+            None => client.clone(),
+        };
+        let resolver = Resolver::builder(follower, "bench")
             .start()
             .await
             .expect("resolver");
@@ -118,7 +140,8 @@ fn main() {
         latencies[i].as_secs_f64() * 1e3
     };
     println!(
-        "promotes {}  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        "{}  promotes {}  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        if grpc { "grpc" } else { "http" },
         latencies.len(),
         at(0.50),
         at(0.90),

@@ -4,7 +4,7 @@ Starts `protoreg serve` (SQLite, a temp dir), publishes and promotes one
 schema, then for each transport runs CLIENTS threads, each making REQUESTS
 calls over its own connection (gRPC: one channel per thread; HTTP: one
 keep-alive connection per thread), and prints calls per second and the
-ratio. Stubs are generated from server/proto with grpcio-tools.
+ratio. Stubs are generated from client/proto with grpcio-tools.
 
     python3 benches/grpc/descriptor.py [--binary target/release/protoreg]
         [--clients 4] [--requests 2000]
@@ -54,7 +54,7 @@ def stubs(out):
     os.makedirs(out, exist_ok=True)
     include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
     code = protoc.main(
-        ["protoc", f"-I{ROOT}/server/proto", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}",
+        ["protoc", f"-I{ROOT}/client/proto", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}",
          "protoregistry/v1/registry.proto"]
     )
     if code:

@@ -1,4 +1,5 @@
-//! [`Client`]: typed async calls of the registry's HTTP API.
+//! [`Client`]: typed async calls of the registry's HTTP API, or of its
+//! gRPC API (`crate::grpc`) for the calls that has.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::grpc::{self, Grpc};
 use crate::sse::EventStream;
 
 /// How long a connection may take to open.
@@ -19,30 +21,55 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// A list longer than this many pages is a server that never ends it.
 const MAX_PAGES: usize = 100_000;
 
-/// A client of one registry: base URL, optional bearer token, extra TLS
-/// roots. Cheap to clone (the connection pool is shared).
+/// A client of one registry: base URL and/or gRPC endpoint, optional
+/// bearer token, extra TLS roots. Cheap to clone (the connection pool and
+/// the gRPC channel are shared).
+///
+/// Transports: [`Client::builder`] speaks HTTP;
+/// [`ClientBuilder::grpc`] adds a gRPC endpoint, and then every typed call
+/// that the gRPC API answers in full goes over gRPC (`promote`, `staging`,
+/// `check`, `diff`, `sources`, `descriptor`, `event_stream`) while the
+/// rest stay on HTTP. [`Client::builder_grpc`] speaks gRPC alone: the
+/// calls the gRPC API answers in part (`namespaces`, `publish`,
+/// `discard_staging`, `rollback`, `schema_descriptor`) go over gRPC too,
+/// with what it lacks left empty, and the calls it does not have at all
+/// fail with [`Error::Unsupported`]. Errors are the same either way:
+/// [`Error::Api`] with the server's stable `code`.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
-    base: Url,
+    base: Option<Url>,
+    grpc: Option<Grpc>,
     token: Option<String>,
     timeout: Duration,
 }
 
-/// Builds a [`Client`]: [`Client::builder`].
+/// Builds a [`Client`]: [`Client::builder`] or [`Client::builder_grpc`].
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
-    base: String,
+    base: Option<String>,
+    grpc: Option<String>,
     token: Option<String>,
     ca_pem: Vec<Vec<u8>>,
     identity_pem: Option<Vec<u8>>,
+    /// The certificate chain and the key apart (tonic takes them so).
+    identity_parts: Option<(Vec<u8>, Vec<u8>)>,
     timeout: Duration,
     user_agent: Option<String>,
 }
 
 impl ClientBuilder {
+    /// Also speaks gRPC to `endpoint` (`http://HOST:PORT`, or `https://`
+    /// for TLS with the same roots and identity as HTTP; the server's
+    /// `grpc.listen`): every typed call that the gRPC API answers in full
+    /// goes there, the others to the HTTP base URL. See [`Client`].
+    pub fn grpc(mut self, endpoint: impl Into<String>) -> Self {
+        self.grpc = Some(endpoint.into());
+        self
+    }
+
     /// Sends `Authorization: Bearer <token>` with every call (an empty token
-    /// sends none).
+    /// sends none); over gRPC as `authorization` metadata.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into()).filter(|t: &String| !t.is_empty());
         self
@@ -62,6 +89,7 @@ impl ClientBuilder {
         pem.push(b'\n');
         pem.extend_from_slice(key_pem);
         self.identity_pem = Some(pem);
+        self.identity_parts = Some((cert_pem.to_vec(), key_pem.to_vec()));
         self
     }
 
@@ -79,27 +107,48 @@ impl ClientBuilder {
     }
 
     /// The client; fails on a URL that is not `http(s)://HOST[:PORT][/prefix]`
-    /// or a PEM bundle without a certificate.
+    /// (a gRPC endpoint: `http(s)://HOST:PORT`) or a PEM bundle without a
+    /// certificate. The gRPC channel connects on the first call.
     pub fn build(self) -> Result<Client> {
-        let base = Url::parse(self.base.trim())
-            .map_err(|e| Error::Config(format!("invalid server URL {:?}: {e}", self.base)))?;
-        if !matches!(base.scheme(), "http" | "https")
-            || base.cannot_be_a_base()
-            || base.host().is_none()
-        {
-            return Err(Error::Config(format!(
-                "invalid server URL {:?}: expected http(s)://HOST[:PORT]",
-                self.base
-            )));
-        }
+        let base = match &self.base {
+            None => None,
+            Some(raw) => {
+                let base = Url::parse(raw.trim())
+                    .map_err(|e| Error::Config(format!("invalid server URL {raw:?}: {e}")))?;
+                if !matches!(base.scheme(), "http" | "https")
+                    || base.cannot_be_a_base()
+                    || base.host().is_none()
+                {
+                    return Err(Error::Config(format!(
+                        "invalid server URL {raw:?}: expected http(s)://HOST[:PORT]"
+                    )));
+                }
+                Some(base)
+            }
+        };
+        let user_agent = self
+            .user_agent
+            .as_deref()
+            .unwrap_or(concat!("protoreg-client/", env!("CARGO_PKG_VERSION")));
+        let grpc = match &self.grpc {
+            None => None,
+            Some(endpoint) => {
+                let identity = self.identity_parts.as_ref();
+                Some(Grpc::connect(grpc::Settings {
+                    endpoint,
+                    token: self.token.as_deref(),
+                    ca_pem: &self.ca_pem,
+                    identity: identity.map(|(cert, key)| (cert.as_slice(), key.as_slice())),
+                    timeout: self.timeout,
+                    connect_timeout: CONNECT_TIMEOUT,
+                    user_agent,
+                })?)
+            }
+        };
         let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(
-                self.user_agent
-                    .as_deref()
-                    .unwrap_or(concat!("protoreg-client/", env!("CARGO_PKG_VERSION"))),
-            )
-            .https_only(base.scheme() == "https");
+            .user_agent(user_agent)
+            .https_only(base.as_ref().is_some_and(|b| b.scheme() == "https"));
         for pem in &self.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
@@ -121,6 +170,7 @@ impl ClientBuilder {
         Ok(Client {
             http,
             base,
+            grpc,
             token: self.token,
             timeout: self.timeout,
         })
@@ -381,15 +431,32 @@ pub type Sources = BTreeMap<String, String>;
 
 impl Client {
     /// A builder for the registry at `base` (`http://HOST:PORT` or
-    /// `https://…`, optionally with a path prefix).
+    /// `https://…`, optionally with a path prefix). Add
+    /// [`grpc`](ClientBuilder::grpc) to send what gRPC has over gRPC.
     pub fn builder(base: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
-            base: base.into(),
+            base: Some(base.into()),
+            grpc: None,
             token: None,
             ca_pem: Vec::new(),
             identity_pem: None,
+            identity_parts: None,
             timeout: DEFAULT_TIMEOUT,
             user_agent: None,
+        }
+    }
+
+    /// A builder for a client that speaks gRPC alone, to `endpoint`
+    /// (`http://HOST:PORT`, or `https://HOST:PORT` for TLS; the server's
+    /// `grpc.listen`). Calls the gRPC API lacks (`namespace`,
+    /// `put_namespace`, `delete_namespace`, `versions`, `events`, `call`,
+    /// `get_all`) fail with [`Error::Unsupported`]; see [`Client`] for the
+    /// calls whose gRPC answer is partial.
+    pub fn builder_grpc(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base: None,
+            grpc: Some(endpoint.into()),
+            ..Self::builder("")
         }
     }
 
@@ -398,14 +465,32 @@ impl Client {
         Self::builder(base).build()
     }
 
-    /// The base URL.
-    pub fn base(&self) -> &Url {
-        &self.base
+    /// The HTTP base URL (`None` for a client of [`Client::builder_grpc`]).
+    pub fn base(&self) -> Option<&Url> {
+        self.base.as_ref()
+    }
+
+    /// Whether the client has a gRPC endpoint ([`ClientBuilder::grpc`],
+    /// [`Client::builder_grpc`]).
+    pub fn speaks_grpc(&self) -> bool {
+        self.grpc.is_some()
+    }
+
+    /// The gRPC transport for a call: one gRPC answers in full (`full`)
+    /// whenever there is an endpoint; one it answers in part only when
+    /// there is no HTTP base to ask instead.
+    fn grpc_for(&self, full: bool) -> Option<&Grpc> {
+        self.grpc.as_ref().filter(|_| full || self.base.is_none())
+    }
+
+    /// Whether the resolver can read event ids and revisions over HTTP.
+    pub(crate) fn has_http(&self) -> bool {
+        self.base.is_some()
     }
 
     /// `base` + the segments, each percent-encoded, + the query.
-    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
-        let mut url = self.base.clone();
+    fn url(&self, base: &Url, segments: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
@@ -416,17 +501,23 @@ impl Client {
         url
     }
 
+    /// An HTTP request; [`Error::Unsupported`] without an HTTP base.
     fn request(
         &self,
         method: Method,
         segments: &[&str],
         query: &[(&str, String)],
-    ) -> reqwest::RequestBuilder {
-        let builder = self.http.request(method, self.url(segments, query));
-        match &self.token {
+    ) -> Result<reqwest::RequestBuilder> {
+        let Some(base) = &self.base else {
+            return Err(Error::Unsupported {
+                call: format!("{method} /{}", segments.join("/")),
+            });
+        };
+        let builder = self.http.request(method, self.url(base, segments, query));
+        Ok(match &self.token {
             Some(token) => builder.bearer_auth(token),
             None => builder,
-        }
+        })
     }
 
     async fn send(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::Response> {
@@ -445,7 +536,7 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {
-        self.json(self.request(Method::GET, segments, &[])).await
+        self.json(self.request(Method::GET, segments, &[])?).await
     }
 
     async fn send_json<T: DeserializeOwned>(
@@ -454,7 +545,7 @@ impl Client {
         segments: &[&str],
         body: &Value,
     ) -> Result<T> {
-        self.json(self.request(method, segments, &[]).json(body))
+        self.json(self.request(method, segments, &[])?.json(body))
             .await
     }
 
@@ -471,7 +562,7 @@ impl Client {
             let query: Vec<(&str, String)> =
                 token.iter().map(|t| ("page_token", t.clone())).collect();
             let page: Value = self
-                .json(self.request(Method::GET, segments, &query))
+                .json(self.request(Method::GET, segments, &query)?)
                 .await?;
             if let Some(list) = page.get(field) {
                 let list: Vec<T> = serde_json::from_value(list.clone())
@@ -502,7 +593,7 @@ impl Client {
         query: &[(&str, String)],
         body: Body,
     ) -> Result<Answer> {
-        let mut builder = self.request(method, segments, query).timeout(self.timeout);
+        let mut builder = self.request(method, segments, query)?.timeout(self.timeout);
         builder = match body {
             Body::Empty => builder,
             Body::Json(value) => builder.json(&value),
@@ -524,8 +615,13 @@ impl Client {
         })
     }
 
-    /// `GET /v1/namespaces`, every page.
+    /// `GET /v1/namespaces`, every page. Over gRPC alone
+    /// (`ListNamespaces`) only `id`, `created_at` and `metadata` (values as
+    /// text) are filled in.
     pub async fn namespaces(&self) -> Result<Vec<Namespace>> {
+        if let Some(grpc) = self.grpc_for(false) {
+            return grpc.namespaces().await;
+        }
         self.get_all(&["v1", "namespaces"], "namespaces").await
     }
 
@@ -547,12 +643,14 @@ impl Client {
     /// `DELETE /v1/namespaces/{ns}`.
     pub async fn delete_namespace(&self, ns: &str) -> Result<()> {
         let builder = self
-            .request(Method::DELETE, &["v1", "namespaces", ns], &[])
+            .request(Method::DELETE, &["v1", "namespaces", ns], &[])?
             .timeout(self.timeout);
         self.send(builder).await.map(drop)
     }
 
-    /// Publishes `sources` as a new version of `ns/schema` (staged).
+    /// Publishes `sources` as a new version of `ns/schema` (staged). Over
+    /// gRPC alone (`Publish`) only `version`, `fingerprint` and `no_change`
+    /// are filled in.
     pub async fn publish(
         &self,
         ns: &str,
@@ -560,6 +658,9 @@ impl Client {
         sources: &Sources,
         force: bool,
     ) -> Result<Published> {
+        if let Some(grpc) = self.grpc_for(false) {
+            return grpc.publish(ns, schema, sources, force).await;
+        }
         let mut body = json!({ "sources": sources });
         if force {
             body["force"] = Value::Bool(true);
@@ -574,6 +675,9 @@ impl Client {
 
     /// Promotes every staged version of `ns` at once (`dry_run`: only check).
     pub async fn promote(&self, ns: &str, dry_run: bool) -> Result<Promoted> {
+        if let Some(grpc) = self.grpc_for(true) {
+            return grpc.promote(ns, dry_run).await;
+        }
         self.send_json(
             Method::POST,
             &["v1", "namespaces", ns, "promote"],
@@ -584,23 +688,33 @@ impl Client {
 
     /// `GET …/staging`, every page.
     pub async fn staging(&self, ns: &str) -> Result<Vec<Staged>> {
+        if let Some(grpc) = self.grpc_for(true) {
+            return grpc.staging(ns).await;
+        }
         self.get_all(&["v1", "namespaces", ns, "staging"], "staged")
             .await
     }
 
-    /// Discards every staged version of `ns`; the schemas discarded.
+    /// Discards every staged version of `ns`; the schemas discarded (over
+    /// gRPC alone, `DiscardStaging`, whose answer has no list: empty).
     pub async fn discard_staging(&self, ns: &str) -> Result<Vec<String>> {
+        if let Some(grpc) = self.grpc_for(false) {
+            grpc.discard_staging(ns).await?;
+            return Ok(Vec::new());
+        }
         #[derive(Deserialize)]
         struct Discarded {
             discarded: Vec<String>,
         }
-        let builder = self.request(Method::DELETE, &["v1", "namespaces", ns, "staging"], &[]);
+        let builder = self.request(Method::DELETE, &["v1", "namespaces", ns, "staging"], &[])?;
         let answer: Discarded = self.json(builder).await?;
         Ok(answer.discarded)
     }
 
     /// Stages an earlier `version` of `ns/schema` (checked for
-    /// compatibility unless `force`).
+    /// compatibility unless `force`). Over gRPC alone (`Rollback`, whose
+    /// answer is empty) the answer is `{version, staged: true}` without
+    /// `revision`.
     pub async fn rollback(
         &self,
         ns: &str,
@@ -608,6 +722,10 @@ impl Client {
         version: i64,
         force: bool,
     ) -> Result<Value> {
+        if let Some(grpc) = self.grpc_for(false) {
+            grpc.rollback(ns, schema, version, force).await?;
+            return Ok(json!({ "version": version, "staged": true }));
+        }
         self.send_json(
             Method::POST,
             &["v1", "namespaces", ns, "schemas", schema, "rollback"],
@@ -628,6 +746,9 @@ impl Client {
     /// The sources (`path → text`) of a version: a number, `current` or
     /// `staged`.
     pub async fn sources(&self, ns: &str, schema: &str, version: &str) -> Result<Sources> {
+        if let Some(grpc) = self.grpc_for(true) {
+            return grpc.sources(ns, schema, version).await;
+        }
         #[derive(Deserialize)]
         struct Answer {
             sources: Sources,
@@ -656,6 +777,9 @@ impl Client {
         sources: &Sources,
         force: bool,
     ) -> Result<Checked> {
+        if let Some(grpc) = self.grpc_for(true) {
+            return grpc.check(ns, schema, sources, force).await;
+        }
         self.send_json(
             Method::POST,
             &["v1", "namespaces", ns, "schemas", schema, "check"],
@@ -673,6 +797,9 @@ impl Client {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Diff> {
+        if let Some(grpc) = self.grpc_for(true) {
+            return grpc.diff(ns, schema, from, to).await;
+        }
         let mut query = Vec::new();
         if let Some(from) = from {
             query.push(("from", from.to_owned()));
@@ -684,20 +811,55 @@ impl Client {
             Method::GET,
             &["v1", "namespaces", ns, "schemas", schema, "diff"],
             &query,
-        );
+        )?;
         self.json(builder).await
     }
 
     /// The namespace's linked current `FileDescriptorSet`; with
     /// `if_none_match` (an ETag from before) [`Descriptor::NotModified`]
-    /// when it did not change.
+    /// when it did not change. Over gRPC `GetNamespaceDescriptor`, with
+    /// the same ETags (an ETag of either transport works with the other).
     pub async fn descriptor(&self, ns: &str, if_none_match: Option<&str>) -> Result<Descriptor> {
-        self.fetch_descriptor(&["v1", "namespaces", ns, "descriptor"], if_none_match)
-            .await
+        Ok(self.descriptor_and_revision(ns, if_none_match).await?.0)
+    }
+
+    /// [`descriptor`](Self::descriptor) and, over gRPC, the namespace's
+    /// revision the answer is of.
+    pub(crate) async fn descriptor_and_revision(
+        &self,
+        ns: &str,
+        if_none_match: Option<&str>,
+    ) -> Result<(Descriptor, Option<i64>)> {
+        if let Some(grpc) = self.grpc_for(true) {
+            let (descriptor, revision) = grpc.descriptor(ns, if_none_match).await?;
+            return Ok((descriptor, Some(revision)));
+        }
+        let descriptor = self
+            .fetch_descriptor(&["v1", "namespaces", ns, "descriptor"], if_none_match)
+            .await?;
+        Ok((descriptor, None))
+    }
+
+    /// The namespace's revision as the server serves it: over HTTP its
+    /// `revision`; over gRPC alone the `revision` of
+    /// `GetNamespaceDescriptor`, conditional on `etag` (kept up to date
+    /// here), so an unchanged namespace costs no download.
+    pub(crate) async fn served_revision(&self, ns: &str, etag: &mut Option<String>) -> Result<i64> {
+        if self.has_http() {
+            return Ok(self.namespace(ns).await?.revision);
+        }
+        let (descriptor, revision) = self.descriptor_and_revision(ns, etag.as_deref()).await?;
+        if let Descriptor::Modified { etag: new, .. } = descriptor {
+            *etag = new;
+        }
+        Ok(revision.unwrap_or_default())
     }
 
     /// A version's `FileDescriptorSet` (its files and their imports);
-    /// `version` is a number, `current` or `staged`.
+    /// `version` is a number, `current` or `staged`. Over gRPC alone
+    /// (`GetDescriptor`, which has no ETag) the ETag is the client's own
+    /// (the set's SHA-256): the set is downloaded every time, and
+    /// [`Descriptor::NotModified`] answered when it matches.
     pub async fn schema_descriptor(
         &self,
         ns: &str,
@@ -705,6 +867,11 @@ impl Client {
         version: &str,
         if_none_match: Option<&str>,
     ) -> Result<Descriptor> {
+        if let Some(grpc) = self.grpc_for(false) {
+            return grpc
+                .schema_descriptor(ns, schema, version, if_none_match)
+                .await;
+        }
         self.fetch_descriptor(
             &[
                 "v1",
@@ -727,7 +894,7 @@ impl Client {
         if_none_match: Option<&str>,
     ) -> Result<Descriptor> {
         let mut builder = self
-            .request(Method::GET, segments, &[])
+            .request(Method::GET, segments, &[])?
             .timeout(self.timeout);
         if let Some(etag) = if_none_match {
             builder = builder.header(header::IF_NONE_MATCH, etag);
@@ -757,7 +924,7 @@ impl Client {
         pairs.push(("wait", wait.as_secs().to_string()));
         pairs.push(("limit", limit.to_string()));
         let builder = self
-            .request(Method::GET, &["v1", "events"], &pairs)
+            .request(Method::GET, &["v1", "events"], &pairs)?
             .timeout(self.timeout + wait);
         let response = self.send(builder).await?;
         let bytes = response.bytes().await?;
@@ -766,13 +933,22 @@ impl Client {
 
     /// `GET /v1/events/stream` (server-sent events), resuming after
     /// `last_event_id` when given (it wins over `query.after`).
+    ///
+    /// Over gRPC `WatchEvents`, with the same items; without `after` or
+    /// `last_event_id` it starts after 0, i.e. with every event still
+    /// kept. The gRPC stream sends nothing while nothing happens (HTTP/2
+    /// pings keep watch on the connection instead of keep-alive comments).
     pub async fn event_stream(
         &self,
         query: &EventQuery,
         last_event_id: Option<i64>,
     ) -> Result<EventStream> {
+        if let Some(grpc) = self.grpc_for(true) {
+            let after = last_event_id.or(query.after).unwrap_or(0);
+            return Ok(EventStream::grpc(grpc.watch(query, after).await?));
+        }
         let mut builder = self
-            .request(Method::GET, &["v1", "events", "stream"], &query.pairs())
+            .request(Method::GET, &["v1", "events", "stream"], &query.pairs())?
             .header(header::ACCEPT, "text/event-stream");
         if let Some(id) = last_event_id {
             builder = builder.header("last-event-id", id.to_string());
@@ -812,6 +988,7 @@ mod tests {
     fn url_segments_are_encoded_and_joined_to_the_base_path() {
         let client = Client::new("http://127.0.0.1:9/prefix/").unwrap();
         let url = client.url(
+            client.base().unwrap(),
             &["v1", "namespaces", "a b", "types", "pkg.Msg"],
             &[("to", "json".to_owned())],
         );

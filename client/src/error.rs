@@ -22,6 +22,17 @@ pub enum Error {
     /// timeout, TLS failure.
     #[error("request failed: {0}")]
     Transport(#[from] reqwest::Error),
+    /// A gRPC call got no answer from the registry: connection refused or
+    /// lost, deadline passed, TLS failure (the status tonic made of it).
+    #[error("gRPC call failed: {}", .0.message())]
+    GrpcTransport(Box<tonic::Status>),
+    /// The call has no gRPC method and the client has no HTTP base URL to
+    /// send it to (see [`Client::builder_grpc`](crate::Client::builder_grpc)).
+    #[error("{call} has no gRPC method; give the client an HTTP base URL for it")]
+    Unsupported {
+        /// The call (`GET /v1/namespaces/{ns}`, `Client::events`, ...).
+        call: String,
+    },
     /// The client was set up wrongly (bad URL, unreadable CA file).
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -53,7 +64,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The server's problem `code` of an [`Error::Api`], else `None`.
+    /// The server's problem `code` of an [`Error::Api`], else `None`: the
+    /// same stable codes over HTTP and gRPC.
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Api { code, .. } => Some(code),
@@ -61,7 +73,9 @@ impl Error {
         }
     }
 
-    /// The HTTP status of an [`Error::Api`], else `None`.
+    /// The HTTP status of an [`Error::Api`], else `None`. Over gRPC it is
+    /// the status HTTP answers for the same refusal (404 for `not_found`,
+    /// 409 for `incompatible`, ...).
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } => Some(*status),

@@ -2,7 +2,9 @@
 //!
 //! - [`Client`]: typed async calls of the HTTP API (namespaces, publish,
 //!   promote, staging, versions, sources, descriptors, check, diff, the
-//!   event long poll and stream); errors carry the server's problem `code`.
+//!   event long poll and stream), or of the gRPC API for the calls it has
+//!   ([`Client::builder_grpc`], [`ClientBuilder::grpc`]); errors carry the
+//!   server's problem `code` over both.
 //! - [`Resolver`]: a namespace's `prost_reflect::DescriptorPool` behind an
 //!   atomic pointer, kept current by the registry's event stream (a
 //!   promote is pushed, not polled), with pinned snapshots, change
@@ -15,6 +17,7 @@
 mod cache;
 mod client;
 mod error;
+mod grpc;
 mod resolver;
 mod snapshot;
 mod sse;

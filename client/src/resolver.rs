@@ -116,6 +116,7 @@ impl ResolverBuilder {
             parts,
             cursor: None,
             want_revision: None,
+            revision_etag: None,
             idle_timeout: self.idle_timeout,
             min_backoff: self.min_backoff,
             max_backoff: self.max_backoff,
@@ -311,6 +312,9 @@ struct Follower {
     /// refresh: the server may announce an event a moment before its
     /// in-memory view serves it, so a refresh first waits for it.
     want_revision: Option<i64>,
+    /// The namespace descriptor's ETag [`Client::served_revision`] keeps
+    /// (a gRPC-only client of a subset).
+    revision_etag: Option<String>,
     idle_timeout: Duration,
     min_backoff: Duration,
     max_backoff: Duration,
@@ -334,7 +338,14 @@ impl Follower {
 
     /// The id of the newest event (of any namespace): a stream opened after
     /// it sees every later change of ours.
+    ///
+    /// A gRPC-only client has no call for it: 0, so the first stream
+    /// replays the namespace's kept events (each batch one conditional
+    /// fetch, which the ETag makes cheap).
     async fn head(&self) -> Result<i64> {
+        if !self.client.has_http() {
+            return Ok(0);
+        }
         let mut query = self.query();
         loop {
             let page = self
@@ -351,11 +362,27 @@ impl Follower {
     /// The current descriptors if they changed since the last fetch
     /// (`None`: every ETag matched).
     async fn fetch(&mut self) -> Result<Option<Snapshot>> {
+        let (changed, _) = self.fetch_parts().await?;
+        self.snapshot_if(changed)
+    }
+
+    /// Fetches every part (conditionally): whether any changed, and the
+    /// revision the answer is of when the transport tells it (gRPC's
+    /// `GetNamespaceDescriptor`).
+    async fn fetch_parts(&mut self) -> Result<(bool, Option<i64>)> {
         let mut changed = false;
+        let mut revision = None;
         for (i, part) in self.parts.iter_mut().enumerate() {
             let etag = part.etag.as_deref();
             let answer = match &self.schemas {
-                None => self.client.descriptor(&self.namespace, etag).await?,
+                None => {
+                    let (answer, at) = self
+                        .client
+                        .descriptor_and_revision(&self.namespace, etag)
+                        .await?;
+                    revision = at;
+                    answer
+                }
                 Some(list) => {
                     self.client
                         .schema_descriptor(&self.namespace, &list[i], "current", etag)
@@ -368,6 +395,11 @@ impl Follower {
                 changed = true;
             }
         }
+        Ok((changed, revision))
+    }
+
+    /// A new snapshot of the parts when they `changed`.
+    fn snapshot_if(&mut self, changed: bool) -> Result<Option<Snapshot>> {
         if !changed {
             return Ok(None);
         }
@@ -464,10 +496,17 @@ impl Follower {
     /// Fetches and, when it changed, swaps in, tells the callbacks and
     /// persists.
     async fn refresh(&mut self) -> Result<()> {
-        if let Some(want) = self.want_revision.take() {
-            self.await_revision(want).await?;
-        }
-        let Some(snapshot) = self.fetch().await? else {
+        let snapshot = match self.want_revision.take() {
+            Some(want) if self.schemas.is_none() && self.client.speaks_grpc() => {
+                self.fetch_revision(want).await?
+            }
+            Some(want) => {
+                self.await_revision(want).await?;
+                self.fetch().await?
+            }
+            None => self.fetch().await?,
+        };
+        let Some(snapshot) = snapshot else {
             return Ok(());
         };
         let snapshot = Arc::new(snapshot);
@@ -492,14 +531,36 @@ impl Follower {
         Ok(())
     }
 
+    /// Fetches (conditionally) until the answer is of revision `want` or
+    /// later (at most 5 s, with a doubling pause from 1 ms): over gRPC the
+    /// descriptor's answer tells its revision, so no other call is needed.
+    async fn fetch_revision(&mut self, want: i64) -> Result<Option<Snapshot>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut pause = Duration::from_millis(1);
+        let mut changed = false;
+        loop {
+            let (fetched, revision) = self.fetch_parts().await?;
+            changed |= fetched;
+            if revision.is_none_or(|r| r >= want) || tokio::time::Instant::now() >= deadline {
+                return self.snapshot_if(changed);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
     /// Waits (at most 5 s, polling with a doubling pause from 1 ms) until the
     /// namespace's served revision reaches `want`.
-    async fn await_revision(&self, want: i64) -> Result<()> {
+    async fn await_revision(&mut self, want: i64) -> Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         let mut pause = Duration::from_millis(1);
         loop {
-            match self.client.namespace(&self.namespace).await {
-                Ok(ns) if ns.revision >= want => return Ok(()),
+            let served = self
+                .client
+                .served_revision(&self.namespace, &mut self.revision_etag)
+                .await;
+            match served {
+                Ok(revision) if revision >= want => return Ok(()),
                 // Deleted: nothing to wait for.
                 Err(err) if err.status() == Some(404) => return Ok(()),
                 Err(err) => return Err(err),
@@ -565,8 +626,16 @@ impl Follower {
         if let Some(shared) = &self.shared {
             shared.connected.store(true, Ordering::Relaxed);
         }
+        // A gRPC stream is silent while nothing happens (HTTP/2 pings watch
+        // its connection): no idle timeout for it.
+        let idle_timeout = if stream.keeps_alive() {
+            self.idle_timeout
+        } else {
+            Duration::MAX
+        };
         loop {
-            let item = match tokio::time::timeout(self.idle_timeout, stream.next()).await {
+            let next = tokio::time::timeout(idle_timeout, stream.next());
+            let item = match next.await {
                 Err(_) => return Ok(Ended::Stream("idle timeout".into())),
                 Ok(Err(err)) => return Ok(Ended::Stream(err.to_string())),
                 Ok(Ok(None)) => return Ok(Ended::Stream("closed by the server".into())),

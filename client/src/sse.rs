@@ -1,4 +1,5 @@
-//! [`EventStream`]: the server-sent events of `GET /v1/events/stream`.
+//! [`EventStream`]: the server-sent events of `GET /v1/events/stream`, or
+//! the messages of gRPC's `WatchEvents`.
 
 use std::collections::VecDeque;
 
@@ -21,8 +22,20 @@ pub enum StreamItem {
 /// An open event stream; [`EventStream::next`] reads it as it arrives.
 #[derive(Debug)]
 pub struct EventStream {
-    response: reqwest::Response,
+    source: Source,
     parser: Parser,
+    /// The id of the last event [`EventStream::next`] returned (events
+    /// received but not yet read do not count: resuming skips none).
+    returned: Option<i64>,
+}
+
+/// Where the items come from.
+#[derive(Debug)]
+enum Source {
+    /// `GET /v1/events/stream`.
+    Sse(reqwest::Response),
+    /// gRPC `WatchEvents`.
+    Grpc(crate::grpc::Watch),
 }
 
 /// The event-stream framing: bytes in, items out.
@@ -30,21 +43,36 @@ pub struct EventStream {
 struct Parser {
     buffer: Vec<u8>,
     pending: VecDeque<StreamItem>,
-    last_event_id: Option<i64>,
 }
 
 impl EventStream {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         Self {
-            response,
+            source: Source::Sse(response),
             parser: Parser::default(),
+            returned: None,
         }
+    }
+
+    pub(crate) fn grpc(watch: crate::grpc::Watch) -> Self {
+        Self {
+            source: Source::Grpc(watch),
+            parser: Parser::default(),
+            returned: None,
+        }
+    }
+
+    /// Whether the server sends keep-alives while idle (HTTP): a silent
+    /// stream is then a dead one. A gRPC stream is silent while nothing
+    /// happens; HTTP/2 pings watch its connection.
+    pub(crate) fn keeps_alive(&self) -> bool {
+        matches!(self.source, Source::Sse(_))
     }
 
     /// The id of the last event read (send it as `Last-Event-ID` to
     /// resume).
     pub fn last_event_id(&self) -> Option<i64> {
-        self.parser.last_event_id
+        self.returned
     }
 
     /// Whether items already received wait to be read ([`next`] returns
@@ -60,11 +88,22 @@ impl EventStream {
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
         loop {
             if let Some(item) = self.parser.pending.pop_front() {
+                if let StreamItem::Event(event) = &item {
+                    self.returned = Some(event.id);
+                }
                 return Ok(Some(item));
             }
-            match self.response.chunk().await? {
-                None => return Ok(None),
-                Some(chunk) => self.parser.feed(&chunk)?,
+            match &mut self.source {
+                Source::Sse(response) => match response.chunk().await? {
+                    None => return Ok(None),
+                    Some(chunk) => self.parser.feed(&chunk)?,
+                },
+                Source::Grpc(watch) => {
+                    let parser = &mut self.parser;
+                    if !watch.fill(&mut parser.pending).await? {
+                        return Ok(None);
+                    }
+                }
             }
         }
     }
@@ -125,7 +164,6 @@ impl Parser {
         }
         let parsed: Event = serde_json::from_str(&data)
             .map_err(|e| Error::Unexpected(format!("event {id:?}: {e}")))?;
-        self.last_event_id = Some(parsed.id);
         Ok(Some(StreamItem::Event(parsed)))
     }
 }
@@ -169,7 +207,6 @@ mod tests {
         assert!(ids(&mut parser).is_empty());
         parser.feed(b).unwrap();
         assert_eq!(ids(&mut parser), ["7:namespace.promoted"]);
-        assert_eq!(parser.last_event_id, Some(7));
     }
 
     #[test]

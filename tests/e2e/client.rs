@@ -418,3 +418,418 @@ fn a_resolver_starts_from_cache_dir_while_the_server_is_down() {
     let (shop, _) = resolver(&rt, &base, "shop", Some(good.path())).unwrap();
     assert_eq!(shop.pin().origin(), Origin::Cache);
 }
+
+// ---- The gRPC transport (`Client::builder_grpc`) ----
+
+fn grpc_client(server: &Server) -> Client {
+    Client::builder_grpc(server.grpc.clone().expect("the gRPC API is on"))
+        .build()
+        .unwrap()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+#[test]
+fn grpc_calls_answer_like_http_with_the_same_problem_codes() {
+    let server = Server::start(&Db::sqlite());
+    let rt = runtime();
+    let http = client(&server);
+    let grpc = grpc_client(&server);
+    assert!(grpc.speaks_grpc() && grpc.base().is_none());
+    rt.block_on(async {
+        // not_found: the same code and status over both.
+        let over_http = http.staging("nowhere").await.unwrap_err();
+        let over_grpc = grpc.staging("nowhere").await.unwrap_err();
+        assert_eq!(over_grpc.code(), Some("not_found"), "{over_grpc}");
+        assert_eq!(over_grpc.status(), over_http.status());
+        assert_eq!(over_grpc.to_string(), over_http.to_string());
+        // A call gRPC does not have.
+        let unsupported = grpc.namespace("shop").await.unwrap_err();
+        assert!(
+            matches!(unsupported, protoreg_client::Error::Unsupported { .. }),
+            "{unsupported}"
+        );
+
+        let broken = grpc
+            .publish(
+                "shop",
+                "common",
+                &sources(&[("common/money.proto", "message {")]),
+                false,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(broken.code(), Some("compile_failed"), "{broken}");
+        assert_eq!(broken.status(), Some(422));
+
+        let published = grpc
+            .publish(
+                "shop",
+                "common",
+                &sources(&[("common/money.proto", MONEY_V1)]),
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(published.version, 1);
+        assert!(!published.no_change);
+        assert_eq!(
+            json(&grpc.staging("shop").await.unwrap()),
+            json(&http.staging("shop").await.unwrap())
+        );
+
+        let promoted = grpc.promote("shop", false).await.unwrap();
+        assert_eq!(promoted.promoted[0].to_version, 1);
+        assert_eq!(promoted.promoted[0].from_version, None);
+        assert_eq!(
+            http.namespace("shop").await.unwrap().revision,
+            promoted.revision
+        );
+        let versions = http.versions("shop", "common").await.unwrap();
+        assert_eq!(versions[0].fingerprint, published.fingerprint);
+        let names = |list: Vec<protoreg_client::Namespace>| -> Vec<String> {
+            list.into_iter().map(|n| n.id).collect()
+        };
+        assert_eq!(
+            names(grpc.namespaces().await.unwrap()),
+            names(http.namespaces().await.unwrap())
+        );
+        assert_eq!(
+            grpc.sources("shop", "common", "current").await.unwrap(),
+            http.sources("shop", "common", "current").await.unwrap()
+        );
+
+        let incompatible = sources(&[(
+            "common/money.proto",
+            "syntax = \"proto3\";\npackage common;\nmessage Money {\n  string units = 1;\n}\n",
+        )]);
+        let checked = grpc
+            .check("shop", "common", &incompatible, false)
+            .await
+            .unwrap();
+        assert!(!checked.compatible);
+        assert_eq!(
+            json(&checked),
+            json(
+                &http
+                    .check("shop", "common", &incompatible, false)
+                    .await
+                    .unwrap()
+            )
+        );
+
+        // The namespace descriptor: the same bytes and ETag; either
+        // transport's ETag works with the other.
+        let (
+            Descriptor::Modified {
+                bytes: g,
+                etag: g_etag,
+            },
+            Descriptor::Modified {
+                bytes: h,
+                etag: h_etag,
+            },
+        ) = (
+            grpc.descriptor("shop", None).await.unwrap(),
+            http.descriptor("shop", None).await.unwrap(),
+        )
+        else {
+            panic!("a first descriptor read is not 'not modified'");
+        };
+        assert_eq!(g, h);
+        assert_eq!(g_etag, h_etag);
+        let etag = h_etag.expect("an ETag");
+        assert!(matches!(
+            grpc.descriptor("shop", Some(&etag)).await.unwrap(),
+            Descriptor::NotModified
+        ));
+        // A schema's descriptor: the same bytes as HTTP's.
+        let Descriptor::Modified {
+            bytes: schema_set,
+            etag: own,
+        } = grpc
+            .schema_descriptor("shop", "common", "current", None)
+            .await
+            .unwrap()
+        else {
+            panic!("no set");
+        };
+        let Descriptor::Modified {
+            bytes: http_set, ..
+        } = http
+            .schema_descriptor("shop", "common", "current", None)
+            .await
+            .unwrap()
+        else {
+            panic!("no set");
+        };
+        assert_eq!(schema_set, http_set);
+        assert!(matches!(
+            grpc.schema_descriptor("shop", "common", "current", own.as_deref())
+                .await
+                .unwrap(),
+            Descriptor::NotModified
+        ));
+
+        grpc.publish(
+            "shop",
+            "common",
+            &sources(&[("common/money.proto", MONEY_WITH_NANOS)]),
+            false,
+        )
+        .await
+        .unwrap();
+        let diff = grpc
+            .diff("shop", "common", Some("current"), Some("staged"))
+            .await
+            .unwrap();
+        assert!(!diff.added.is_empty(), "{diff:?}");
+        assert_eq!(
+            json(&diff),
+            json(
+                &http
+                    .diff("shop", "common", Some("current"), Some("staged"))
+                    .await
+                    .unwrap()
+            )
+        );
+        assert_eq!(
+            grpc.sources("shop", "common", "staged").await.unwrap()["common/money.proto"],
+            MONEY_WITH_NANOS
+        );
+
+        // An incompatible promote: `incompatible`, 409 and the violations,
+        // as over HTTP.
+        grpc.publish("shop", "common", &incompatible, false)
+            .await
+            .unwrap();
+        let over_http = http.promote("shop", false).await.unwrap_err();
+        let over_grpc = grpc.promote("shop", false).await.unwrap_err();
+        assert_eq!(over_grpc.code(), Some("incompatible"), "{over_grpc}");
+        assert_eq!(over_grpc.status(), Some(409));
+        let (
+            protoreg_client::Error::Api { body: g, .. },
+            protoreg_client::Error::Api { body: h, .. },
+        ) = (&over_grpc, &over_http)
+        else {
+            panic!("refusals");
+        };
+        assert!(!g["violations"].as_array().unwrap().is_empty(), "{g}");
+        assert_eq!(g["violations"], h["violations"]);
+        assert_eq!(g["detail"], h["detail"]);
+
+        // The event stream: the same items as HTTP's, resumable.
+        let query = protoreg_client::EventQuery {
+            after: Some(0),
+            namespace: Some("shop".into()),
+            kinds: Vec::new(),
+        };
+        let mut over_grpc = grpc.event_stream(&query, None).await.unwrap();
+        let mut over_http = http.event_stream(&query, None).await.unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let (
+                Some(protoreg_client::StreamItem::Event(g)),
+                Some(protoreg_client::StreamItem::Event(h)),
+            ) = (
+                over_grpc.next().await.unwrap(),
+                over_http.next().await.unwrap(),
+            )
+            else {
+                panic!("events");
+            };
+            assert_eq!(
+                (g.id, &g.kind, &g.namespace, &g.payload),
+                (h.id, &h.kind, &h.namespace, &h.payload)
+            );
+            ids.push(g.id);
+        }
+        assert_eq!(over_grpc.last_event_id(), Some(ids[2]));
+        let mut resumed = grpc.event_stream(&query, Some(ids[1])).await.unwrap();
+        let Some(protoreg_client::StreamItem::Event(next)) = resumed.next().await.unwrap() else {
+            panic!("an event");
+        };
+        assert_eq!(next.id, ids[2]);
+
+        assert!(grpc.discard_staging("shop").await.unwrap().is_empty());
+        assert!(http.staging("shop").await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn a_resolver_over_grpc_sees_a_promote_without_polling_and_survives_a_restart() {
+    let db = Db::sqlite();
+    let grpc_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let grpc_listen = format!("127.0.0.1:{grpc_port}");
+    let mut server = Server::start_with_args(
+        &db,
+        &[("PROTOREG_GRPC__LISTEN", grpc_listen.as_str())],
+        fixed_listen_args(),
+    );
+    server.money_current("shop");
+    let cache = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let client = grpc_client(&server);
+    let resolver = rt
+        .block_on(
+            Resolver::builder(client.clone(), "shop")
+                .backoff(Duration::from_millis(50), Duration::from_millis(500))
+                .start_timeout(Duration::from_secs(5))
+                .cache_dir(cache.path())
+                .start(),
+        )
+        .unwrap();
+    let (tx, swaps) = channel();
+    resolver.on_change(move |snapshot| {
+        let _ = tx.send(snapshot.clone());
+    });
+    assert_eq!(resolver.pin().origin(), Origin::Server);
+    assert_eq!(money_fields(&resolver.current()), 2);
+    wait_until("the stream to open", || resolver.is_connected());
+    let etag = resolver.pin().etag().map(str::to_owned);
+    assert!(etag.is_some());
+
+    // Pushed: the promote's event over WatchEvents, no polling.
+    server.publish_created(
+        "shop",
+        "common",
+        &[("common/money.proto", MONEY_WITH_NANOS)],
+    );
+    server.promote_ok("shop");
+    let swapped = next_swap(&swaps);
+    assert_eq!(money_fields(&swapped), 3);
+    assert_ne!(swapped.etag().map(str::to_owned), etag);
+
+    // Down: the last good snapshot keeps being served.
+    server.kill9();
+    wait_until("the resolver to notice", || !resolver.is_connected());
+    assert_eq!(money_fields(&resolver.current()), 3);
+    assert!(
+        rt.block_on(client.staging("shop"))
+            .unwrap_err()
+            .status()
+            .is_none()
+    );
+
+    // Back (same addresses): it reconnects, resumes and follows.
+    server.restart_after_kill9();
+    wait_until("the stream to reopen", || resolver.is_connected());
+    server.publish_created("shop", "billing", &[("billing/invoice.proto", INVOICE_V1)]);
+    server.promote_ok("shop");
+    let swapped = loop {
+        let swapped = next_swap(&swaps);
+        if swapped.message("billing.Invoice").is_some() {
+            break swapped;
+        }
+    };
+    assert_eq!(money_fields(&swapped), 3);
+    drop(resolver);
+
+    // A second resolver over gRPC starts from the cache while the server
+    // is down.
+    server.kill9();
+    let cached = rt
+        .block_on(
+            Resolver::builder(grpc_client_of(&grpc_listen), "shop")
+                .start_timeout(Duration::from_secs(2))
+                .cache_dir(cache.path())
+                .start(),
+        )
+        .unwrap();
+    assert_eq!(cached.pin().origin(), Origin::Cache);
+    assert!(cached.message("billing.Invoice").is_some());
+}
+
+fn grpc_client_of(listen: &str) -> Client {
+    Client::builder_grpc(format!("http://{listen}"))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_client_of_both_transports_takes_full_answers_from_http_and_the_rest_from_grpc() {
+    let server = Server::start(&Db::sqlite());
+    let rt = runtime();
+    let both = Client::builder(server.base.clone())
+        .grpc(server.grpc.clone().expect("the gRPC API is on"))
+        .build()
+        .unwrap();
+    assert!(both.speaks_grpc() && both.base().is_some());
+    rt.block_on(async {
+        // Publish's gRPC answer is partial: HTTP's whole one.
+        let published = both
+            .publish(
+                "shop",
+                "common",
+                &sources(&[("common/money.proto", MONEY_V1)]),
+                false,
+            )
+            .await
+            .unwrap();
+        assert!(published.messages.contains(&"common.Money".to_owned()));
+        let promoted = both.promote("shop", false).await.unwrap();
+        assert_eq!(
+            both.namespace("shop").await.unwrap().revision,
+            promoted.revision
+        );
+        let missing = both.promote("nowhere", false).await.unwrap_err();
+        assert_eq!(
+            (missing.code(), missing.status()),
+            (Some("not_found"), Some(404))
+        );
+    });
+    // A subset resolver of it follows a promote.
+    let resolver = rt
+        .block_on(Resolver::builder(both, "shop").schemas(["common"]).start())
+        .unwrap();
+    let (tx, swaps) = channel();
+    resolver.on_change(move |snapshot| {
+        let _ = tx.send(snapshot.clone());
+    });
+    wait_until("the stream to open", || resolver.is_connected());
+    server.publish_created(
+        "shop",
+        "common",
+        &[("common/money.proto", MONEY_WITH_NANOS)],
+    );
+    server.promote_ok("shop");
+    assert_eq!(money_fields(&next_swap(&swaps)), 3);
+}
+
+#[test]
+fn a_subset_resolver_over_grpc_alone_follows_a_promote() {
+    let server = Server::start(&Db::sqlite());
+    server.money_and_invoice_current("shop");
+    let rt = runtime();
+    let resolver = rt
+        .block_on(
+            Resolver::builder(grpc_client(&server), "shop")
+                .schemas(["billing"])
+                .start(),
+        )
+        .unwrap();
+    assert!(resolver.message("billing.Invoice").is_some());
+    assert!(resolver.message("common.Money").is_some(), "the import");
+    let (tx, swaps) = channel();
+    resolver.on_change(move |snapshot| {
+        let _ = tx.send(snapshot.clone());
+    });
+    wait_until("the stream to open", || resolver.is_connected());
+    // A subset holds the schema's versions: a change of billing itself.
+    let invoice_v2 = INVOICE_V1.replace(
+        "common.Money total = 2;",
+        "common.Money total = 2;\n  string note = 3;",
+    );
+    server.publish_created("shop", "billing", &[("billing/invoice.proto", &invoice_v2)]);
+    server.promote_ok("shop");
+    let swapped = next_swap(&swaps);
+    let invoice = swapped.message("billing.Invoice").unwrap();
+    assert!(invoice.get_field_by_name("note").is_some());
+    assert!(swapped.message("common.Money").is_some());
+}

@@ -470,3 +470,55 @@ print("ok")
         text(&out.stderr)
     );
 }
+
+/// The Rust client's gRPC transport over mutual TLS: the CA and the client
+/// certificate as for HTTP; without the certificate, or without the CA,
+/// no answer (and no registry status).
+#[test]
+fn rust_grpc_client_over_mutual_tls() {
+    let ca = Ca::new("protoreg test CA");
+    let client_ca = Ca::new("protoreg client CA");
+    let files = Files::new(&ca, Some(&client_ca));
+    let (cert, key) = client_ca.issue(true);
+    let server = files.start(client_trusting(&ca, Some((cert.as_str(), key.as_str()))));
+    server.money_current("shop");
+    let endpoint = server.grpc.clone().expect("gRPC is on");
+    assert!(endpoint.starts_with("https://"), "{endpoint}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let build = |ca_pem: Option<String>, identity: bool| {
+        let mut builder = protoreg_client::Client::builder_grpc(endpoint.clone())
+            .timeout(Duration::from_secs(10));
+        if let Some(pem) = ca_pem {
+            builder = builder.add_root_ca_pem(pem);
+        }
+        if identity {
+            builder = builder.identity_pem(cert.as_bytes(), key.as_bytes());
+        }
+        builder.build().unwrap()
+    };
+    let client = build(Some(ca.pem()), true);
+    let Ok(protoreg_client::Descriptor::Modified { bytes, .. }) =
+        rt.block_on(client.descriptor("shop", None))
+    else {
+        panic!("a descriptor over gRPC with TLS");
+    };
+    assert!(
+        crate::support::descriptor_file_names(&bytes).contains(&"common/money.proto".to_owned())
+    );
+    let missing = rt.block_on(client.staging("nowhere")).unwrap_err();
+    assert_eq!(missing.code(), Some("not_found"), "{missing}");
+
+    for (name, client) in [
+        ("without a client certificate", build(Some(ca.pem()), false)),
+        ("without the CA", build(None, true)),
+    ] {
+        let err = rt.block_on(client.staging("shop")).unwrap_err();
+        assert!(
+            matches!(err, protoreg_client::Error::GrpcTransport(_)),
+            "{name}: {err}"
+        );
+    }
+}

@@ -393,7 +393,12 @@ impl Client {
     /// The library's error as the command line reports it: the problem
     /// document of a refusal, or a message that says what to do.
     fn failure(&self, err: protoreg_client::Error, method: &Method, segments: &[&str]) -> CliError {
-        let server = self.inner.base().origin().ascii_serialization();
+        // The command line's client always has an HTTP base URL.
+        let server = self
+            .inner
+            .base()
+            .map(|base| base.origin().ascii_serialization())
+            .unwrap_or_default();
         match err {
             protoreg_client::Error::Api {
                 status,

@@ -8,7 +8,7 @@
 //! Every call goes through the same registry calls, auth (a
 //! `authorization: Bearer <token>` metadata entry, the same roles), limits
 //! and error codes as HTTP ([`status`] maps them to gRPC codes). The code
-//! of both services is generated at build time from `server/proto/` with
+//! of both services is generated at build time from `client/proto/` with
 //! protox as the compiler (`build.rs`); descriptor sets go out as stored
 //! ([`raw`]).
 
@@ -34,13 +34,13 @@ use tonic::{Code, Response, Status};
 use crate::metrics::Metrics;
 use crate::reload::RuntimeConfig;
 
-/// Generated from `proto/protoregistry/v1/registry.proto`.
+/// Generated from `client/proto/protoregistry/v1/registry.proto`.
 #[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 pub mod protoregistry_v1 {
     tonic::include_proto!("protoregistry.v1");
 }
 
-/// Generated from `proto/protoreg/v1/registry.proto`.
+/// Generated from `client/proto/protoreg/v1/registry.proto`.
 #[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 pub mod protoreg_v1 {
     tonic::include_proto!("protoreg.v1");

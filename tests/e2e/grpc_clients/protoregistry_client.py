@@ -6,7 +6,7 @@ grpcio-tools, then calls every method the issue names and checks the answers
 and status codes. Exits non-zero with the first failed check.
 
     python3 protoregistry_client.py --grpc HOST:PORT --http URL \
-        --proto-dir server/proto --admin-token T --read-token R --out DIR
+        --proto-dir client/proto --admin-token T --read-token R --out DIR
 """
 
 import argparse
