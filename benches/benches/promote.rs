@@ -60,7 +60,9 @@ fn promote_benches(c: &mut Criterion) {
                 for _ in 0..iters {
                     fields += 1;
                     system
-                        .block_on(registry.publish(&namespace, publish_request("s0", source(0, fields))))
+                        .block_on(
+                            registry.publish(&namespace, publish_request("s0", source(0, fields))),
+                        )
                         .expect("publish");
                     let started = Instant::now();
                     let outcome = system
