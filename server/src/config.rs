@@ -31,6 +31,17 @@ pub struct Config {
     /// `[git]`: repository sync (mirrors, the git command, credentials).
     pub git: protoreg_core::git::GitConfig,
     pub grpc: GrpcConfig,
+    /// `[codegen]`: code generation (`[codegen.verify]`: the toolchains
+    /// that check generated code).
+    pub codegen: CodegenConfig,
+}
+
+/// `[codegen]` of the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodegenConfig {
+    /// The programs and limits of `settings.codegen[].verify`.
+    pub verify: protoreg_core::verify::VerifyConfig,
 }
 
 /// `[grpc]` of the configuration: the gRPC API (docs/API.md, gRPC).
@@ -201,6 +212,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             git: protoreg_core::git::GitConfig::default(),
             grpc: GrpcConfig::default(),
+            codegen: CodegenConfig::default(),
         }
     }
 }
