@@ -395,7 +395,11 @@ mod tests {
         assert_eq!(verify, [true, false, false]);
         assert_eq!(
             settings.to_json()["codegen"],
-            json!([{"plugin": "python", "verify": true}, {"plugin": "go"}, {"plugin": "go-grpc"}])
+            json!([
+                {"plugin": "python", "parameter": "", "verify": true},
+                {"plugin": "go", "parameter": ""},
+                {"plugin": "go-grpc", "parameter": ""},
+            ])
         );
     }
 

@@ -565,6 +565,89 @@ mod tests {
         );
     }
 
+    /// Whether `program --version`-ish runs; the real-tool tests need it.
+    fn installed(program: &str, args: &[&str]) -> bool {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[tokio::test]
+    async fn go_vets_offline_against_debian_sources_and_reports_what_fails() {
+        let config = VerifyConfig::default();
+        if !installed("go", &["version"])
+            || !config
+                .go_path
+                .join("src/google.golang.org/protobuf/proto")
+                .is_dir()
+        {
+            eprintln!("skipped: go or golang-google-protobuf-dev is not installed");
+            return;
+        }
+        // `module=`: the files are laid out under the module's path, and
+        // the support files (another package of it) resolve by import path.
+        let good = files(&[(
+            "a/a.pb.go",
+            "package a\n\nimport (\n\t\"google.golang.org/protobuf/proto\"\n\t\"example.com/gen/b\"\n)\n\n\
+             var _ = proto.Marshal\n\nvar X = b.Y\n",
+        )]);
+        let support = files(&[("b/b.pb.go", "package b\n\nvar Y = 1\n")]);
+        let verdict = verify(
+            &config,
+            Toolchain::Go,
+            "module=example.com/gen",
+            &good,
+            &support,
+        )
+        .await;
+        assert!(matches!(&verdict, Verification::Verified(_)), "{verdict:?}");
+        // One Go package, one name declared twice (as two proto files of
+        // one `go_package` with a message and an enum of one name).
+        let bad = files(&[
+            ("a/a.pb.go", "package a\n\ntype Foo struct{}\n"),
+            ("a/b.pb.go", "package a\n\ntype Foo int32\n"),
+        ]);
+        match verify(&config, Toolchain::Go, "", &bad, &BTreeMap::new()).await {
+            Verification::Failed(output) => {
+                assert!(output.contains("Foo redeclared"), "{output}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn python_compiles_and_imports_and_reports_what_fails() {
+        let config = VerifyConfig::default();
+        if !installed("python3", &["-I", "-c", "import google.protobuf"]) {
+            eprintln!("skipped: python3 with protobuf is not installed");
+            return;
+        }
+        let good = files(&[
+            ("p/a_pb2.py", "from q import b_pb2\nX = b_pb2.Y\n"),
+            ("p/a_pb2.pyi", "X: int\n"),
+        ]);
+        let support = files(&[("q/b_pb2.py", "Y = 1\n")]);
+        let verdict = verify(&config, Toolchain::Python, "", &good, &support).await;
+        match verdict {
+            Verification::Verified(what) => {
+                assert!(
+                    what.contains("compiled 2 file(s), imported 1 module(s)"),
+                    "{what}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = files(&[("p/a_pb2.py", "from q import missing_pb2\n")]);
+        match verify(&config, Toolchain::Python, "", &bad, &support).await {
+            Verification::Failed(output) => {
+                assert!(output.contains("import p.a_pb2 failed"), "{output}");
+                assert!(output.contains("missing_pb2"), "{output}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn go_grpc_is_supported_by_go_with_the_shared_options() {
         assert_eq!(
