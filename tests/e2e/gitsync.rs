@@ -1119,10 +1119,13 @@ fn python_code_that_verifies_is_pushed_and_the_job_says_verified() {
     }
 }
 
-/// `odd/a.proto` imports `odd/2b/c.proto`: the python generator (as
-/// protoc's) writes `from odd.2b import c_pb2`, which is no Python.
-const A_IMPORTS_2B: &str = "syntax = \"proto3\";\npackage odd;\nimport \"odd/2b/c.proto\";\nmessage A {\n  odd.two.C c = 1;\n}\n";
-const C_IN_2B: &str = "syntax = \"proto3\";\npackage odd.two;\nmessage C {\n  string id = 1;\n}\n";
+/// `odd/x.proto` and `odd/x_pb2/y.proto`: the python generator (as
+/// protoc's) writes the modules `odd.x_pb2` (a file) and `odd.x_pb2.y_pb2`
+/// (in a folder of the same name), and the second cannot be imported:
+/// `odd.x_pb2` is a module, not a package.
+const X: &str = "syntax = \"proto3\";\npackage odd;\nmessage X {\n  string id = 1;\n}\n";
+const Y_UNDER_X_PB2: &str =
+    "syntax = \"proto3\";\npackage odd.sub;\nmessage Y {\n  string id = 1;\n}\n";
 
 #[test]
 fn python_code_that_fails_verification_fails_its_job_and_pushes_nothing() {
@@ -1141,7 +1144,7 @@ fn python_code_that_fails_verification_fails_its_job_and_pushes_nothing() {
     server.publish_created(
         "shop",
         "odd",
-        &[("odd/a.proto", A_IMPORTS_2B), ("odd/2b/c.proto", C_IN_2B)],
+        &[("odd/x.proto", X), ("odd/x_pb2/y.proto", Y_UNDER_X_PB2)],
     );
     let jobs = promote_and_wait(&server, "shop");
     assert_eq!(jobs.len(), 1);
@@ -1151,8 +1154,8 @@ fn python_code_that_fails_verification_fails_its_job_and_pushes_nothing() {
     let log = job["log"].as_str().unwrap();
     assert!(
         log.contains("verification failed; nothing stored or pushed")
-            && log.contains("odd/a_pb2.py")
-            && log.contains("SyntaxError"),
+            && log.contains("import odd.x_pb2.y_pb2 failed")
+            && log.contains("'odd.x_pb2' is not a package"),
         "{log}"
     );
     assert!(!log.contains("push:"), "{log}");
