@@ -234,7 +234,7 @@ async fn python(
         .collect();
     let mut args: Vec<&std::ffi::OsStr> = vec!["-I".as_ref(), "-c".as_ref(), PYTHON_CHECK.as_ref()];
     args.push(tree.as_os_str());
-    args.extend(names.iter().map(|n| std::ffi::OsStr::new(n)));
+    args.extend(names.iter().map(std::ffi::OsStr::new));
     let env = vec![("PYTHONDONTWRITEBYTECODE", "1".into())];
     let run = run_tool(config, &config.python, &args, work, env).await?;
     let program = config.python.display();
