@@ -25,10 +25,11 @@ use crate::error::{RegistryError, Result};
 use crate::fingerprint::sha256_hex;
 use crate::ids::SchemaId;
 use crate::plugin::{PluginCallError, PluginHost};
-use crate::settings::{NamespaceSettings, PushTarget, check_go_package_prefix};
+use crate::settings::{CodegenTarget, NamespaceSettings, PushTarget, check_go_package_prefix};
 use crate::snapshot::VersionSnapshot;
 use crate::state::Shared;
 use crate::store::{BlobRef, JobRecord, JobResult, JobRow, JobTarget, StoreError};
+use crate::verify::{self, Toolchain, Verification};
 
 /// How often the worker looks for jobs queued by another replica.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
@@ -55,6 +56,11 @@ pub enum GenerateError {
     /// failed; the log of the job (what was generated, the git error).
     #[error("{0}")]
     Push(String),
+    /// The code was generated but the language's toolchain rejected it
+    /// (`settings.codegen[].verify`); the log of the job with the tool's
+    /// output.
+    #[error("{0}")]
+    Verify(String),
 }
 
 impl From<crate::store::StoreError> for GenerateError {
@@ -230,11 +236,31 @@ pub fn validate_parameter(parameter: &str) -> Result<()> {
 /// (dependencies first) as `proto_file`, copied byte for byte so that custom
 /// options and unknown fields reach the generator exactly as compiled.
 pub fn request_for(version: &VersionSnapshot, parameter: &str) -> Result<Vec<u8>> {
+    encode_request(version, parameter, false)
+}
+
+/// The request of the files a version's generated code needs beside it
+/// (for verification): every file of its served descriptor set but the
+/// well-known types (`google/protobuf/…`, which the runtimes ship).
+fn support_request_for(version: &VersionSnapshot, parameter: &str) -> Result<Vec<u8>> {
+    encode_request(version, parameter, true)
+}
+
+fn encode_request(version: &VersionSnapshot, parameter: &str, all: bool) -> Result<Vec<u8>> {
     use prost::encoding;
     let files = descriptor::split_file_descriptor_set(version.descriptor_set.clone())?;
     let mut request = Vec::with_capacity(version.descriptor_set.len() + 256);
-    for own in &version.files {
-        encoding::string::encode(1, &own.name, &mut request);
+    if all {
+        for file in files
+            .iter()
+            .filter(|f| !f.name.starts_with("google/protobuf/"))
+        {
+            encoding::string::encode(1, &file.name, &mut request);
+        }
+    } else {
+        for own in &version.files {
+            encoding::string::encode(1, &own.name, &mut request);
+        }
     }
     let parameter = generator_parameter(parameter, &files)?;
     if !parameter.is_empty() {
@@ -384,19 +410,54 @@ pub(crate) async fn run_job(
         plugin: job.plugin.clone(),
         parameter: job.parameter.clone(),
     };
+    let verify_asked = targets_matching(shared, &job, &target)
+        .iter()
+        .any(|t| t.verify);
     let outcome = match version_of_job(shared, &job).await {
-        Ok(version) => generate(&shared.plugins, &version, &target).await,
+        Ok(version) => match generate(&shared.plugins, &version, &target).await {
+            Ok((generated, files)) => {
+                let verification = match verify_asked {
+                    true => Some(verify_files(shared, &version, &target, &files).await),
+                    false => None,
+                };
+                Ok((generated, files, verification))
+            }
+            Err(err) => Err(err),
+        },
         Err(err) => Err(err.into()),
     };
     let mut pushed = Vec::new();
+    let mut verified = None;
     let (result, generated) = match outcome {
-        Ok((generated, files)) => {
+        Ok((_, files, Some(Verification::Failed(output)))) => {
+            verified = Some(false);
+            tracing::warn!(job = job.id, plugin = %target.plugin, "generated code failed verification");
+            let log = format!(
+                "generated {} file(s) with {}\nverification failed; nothing stored or pushed: {output}",
+                files.len(),
+                target.plugin,
+            );
+            (Err(GenerateError::Verify(log)), None)
+        }
+        Ok((generated, files, verification)) => {
             let mut lines = vec![format!(
                 "generated {} file(s) with {} ({} bytes archived)",
                 files.len(),
                 target.plugin,
                 generated.archive.len()
             )];
+            match verification {
+                Some(Verification::Verified(what)) => {
+                    verified = Some(true);
+                    lines.push(format!("verified: {what}"));
+                }
+                Some(Verification::NotVerified(why)) => {
+                    verified = Some(false);
+                    tracing::warn!(job = job.id, plugin = %target.plugin, %why, "generated code not verified");
+                    lines.push(format!("not verified: {why}"));
+                }
+                Some(Verification::Failed(_)) | None => {}
+            }
             let targets = match push {
                 Push::Targets => push_targets(shared, &job, &target),
                 Push::Never => Vec::new(),
@@ -455,8 +516,12 @@ pub(crate) async fn run_job(
                 data: &g.archive,
             },
             log: &log,
+            verified,
         },
-        None => JobResult::Failed { log: &log },
+        None => JobResult::Failed {
+            log: &log,
+            verified,
+        },
     };
     let row = retry_finish(job.id, || {
         shared
@@ -482,6 +547,20 @@ pub(crate) async fn run_job(
 /// `target` does (same generator, same parameter with managed options),
 /// without repeats.
 fn push_targets(shared: &Shared, job: &JobRow, target: &JobTarget) -> Vec<PushTarget> {
+    let mut out: Vec<PushTarget> = Vec::new();
+    for entry in targets_matching(shared, job, target) {
+        if let Some(push) = entry.push
+            && !out.contains(&push)
+        {
+            out.push(push);
+        }
+    }
+    out
+}
+
+/// The namespace's `settings.codegen` targets that generate what `target`
+/// does (same generator, same parameter with managed options).
+fn targets_matching(shared: &Shared, job: &JobRow, target: &JobTarget) -> Vec<CodegenTarget> {
     let Some(entry) = shared.entry(&job.namespace) else {
         return Vec::new();
     };
@@ -489,18 +568,80 @@ fn push_targets(shared: &Shared, job: &JobRow, target: &JobTarget) -> Vec<PushTa
     let Ok(settings) = NamespaceSettings::from_json(&settings) else {
         return Vec::new();
     };
-    let mut out: Vec<PushTarget> = Vec::new();
-    for entry in settings.codegen.into_iter().flatten() {
-        let parameter = with_managed_options(&entry.parameter, entry.go_package_prefix.as_deref());
-        if entry.plugin == target.plugin
-            && parameter == target.parameter
-            && let Some(push) = entry.push
-            && !out.contains(&push)
-        {
-            out.push(push);
-        }
+    settings
+        .codegen
+        .into_iter()
+        .flatten()
+        .filter(|entry| {
+            entry.plugin == target.plugin
+                && with_managed_options(&entry.parameter, entry.go_package_prefix.as_deref())
+                    == target.parameter
+        })
+        .collect()
+}
+
+/// Checks a job's files with the toolchain of its generator
+/// ([`crate::verify`]), with the files they import generated beside them.
+async fn verify_files(
+    shared: &Shared,
+    version: &VersionSnapshot,
+    target: &JobTarget,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Verification {
+    let Some(toolchain) = Toolchain::of(&target.plugin) else {
+        return Verification::NotVerified(format!(
+            "no toolchain checks the output of {:?} (verify knows python, go and go-grpc)",
+            target.plugin
+        ));
+    };
+    let (support_name, support_parameter) =
+        verify::support_generator(&target.plugin, &target.parameter);
+    let own: Vec<&str> = version.files.iter().map(|f| f.name.as_str()).collect();
+    let imports_others = match descriptor::split_file_descriptor_set(version.descriptor_set.clone())
+    {
+        Ok(set) => set
+            .iter()
+            .any(|f| !f.name.starts_with("google/protobuf/") && !own.contains(&f.name.as_str())),
+        Err(err) => return Verification::NotVerified(format!("reading the descriptor set: {err}")),
+    };
+    let mut support = BTreeMap::new();
+    if imports_others || support_name != target.plugin {
+        let Some(generator) = shared.plugins.generator(support_name) else {
+            return Verification::NotVerified(format!(
+                "the {support_name:?} generator, whose files those of {:?} import, is not loaded",
+                target.plugin
+            ));
+        };
+        let request = match support_request_for(version, &support_parameter) {
+            Ok(request) => request,
+            Err(err) => return Verification::NotVerified(err.to_string()),
+        };
+        let generated = tokio::task::spawn_blocking(move || generator.generate(request)).await;
+        support = match generated {
+            Ok(Ok(response)) => match output_files(&response) {
+                Ok(files) => files,
+                Err(err) => {
+                    return Verification::Failed(format!(
+                        "{support_name} did not generate what the files import: {err}"
+                    ));
+                }
+            },
+            Ok(Err(err)) => {
+                return Verification::Failed(format!(
+                    "{support_name} did not generate what the files import: {err}"
+                ));
+            }
+            Err(err) => return Verification::NotVerified(format!("generator thread: {err}")),
+        };
     }
-    out
+    verify::verify(
+        &shared.verify,
+        toolchain,
+        &target.parameter,
+        files,
+        &support,
+    )
+    .await
 }
 
 /// Attempts to record a job's end ([`retry_finish`]).

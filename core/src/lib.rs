@@ -32,6 +32,7 @@ pub mod store;
 pub mod sync;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod verify;
 pub mod webhooks;
 
 pub use compat::{BufRules, CompatCheck, CompatMode, CompatRequest, CompatSettings, NoCompatRules};

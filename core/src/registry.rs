@@ -134,6 +134,10 @@ pub struct JobInfo {
     pub git_ref: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
+    /// Codegen jobs of a target with `verify`: whether the toolchain
+    /// checked the files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 impl JobInfo {
@@ -157,6 +161,7 @@ impl JobInfo {
             commit: git.commit,
             git_ref: git.git_ref,
             requested_by: git.requested_by,
+            verified: job.verified,
         }
     }
 }

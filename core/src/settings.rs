@@ -41,6 +41,11 @@ pub struct CodegenTarget {
     /// of this target succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<PushTarget>,
+    /// Check each job's files with the language's own toolchain before
+    /// they are stored or pushed (`codegen::verify`): Python byte-compiles
+    /// and imports the modules, Go vets the packages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify: bool,
 }
 
 /// `settings.codegen[].push`: a git branch that receives the generated
@@ -212,7 +217,15 @@ impl CodegenTarget {
             return invalid(format!("settings.codegen[{i}] must be an object"));
         };
         if let Some(key) = object.keys().find(|k| {
-            !["plugin", "parameter", "output", "go_package_prefix", "push"].contains(&k.as_str())
+            ![
+                "plugin",
+                "parameter",
+                "output",
+                "go_package_prefix",
+                "push",
+                "verify",
+            ]
+            .contains(&k.as_str())
         }) {
             return invalid(format!("settings.codegen[{i}]: unknown field {key:?}"));
         }
@@ -224,6 +237,15 @@ impl CodegenTarget {
                 return invalid(format!("settings.codegen[{i}].{key} must be a string"));
             }
         }
+        let verify = match object.get("verify") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(verify)) => *verify,
+            Some(_) => {
+                return invalid(format!(
+                    "settings.codegen[{i}].verify must be true or false"
+                ));
+            }
+        };
         let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
         Ok(Self {
             // A missing or non-string plugin is no plugin name: `validate`
@@ -236,6 +258,7 @@ impl CodegenTarget {
                 None | Some(Value::Null) => None,
                 Some(push) => Some(PushTarget::from_json(i, push)?),
             },
+            verify,
         })
     }
 }
@@ -280,6 +303,7 @@ mod tests {
                 output: Some("gen/".into()),
                 go_package_prefix: None,
                 push: None,
+                verify: false,
             }])
         );
         settings.validate().unwrap();
@@ -313,6 +337,14 @@ mod tests {
                 "must be a string",
             ),
             (
+                json!({"codegen": [{"plugin": "x", "verify": "yes"}]}),
+                "verify must be true or false",
+            ),
+            (
+                json!({"codegen": [{"plugin": "x", "verify": 1}]}),
+                "verify must be true or false",
+            ),
+            (
                 json!({"codegen": [{"plugin": "x", "push": {"url": "git://h/r", "branch": "m"}}]}),
                 "push.url",
             ),
@@ -343,6 +375,32 @@ mod tests {
             assert_eq!(err.code(), "invalid_argument");
             assert!(err.to_string().contains(expected), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn verify_reads_as_a_bool_and_is_stored_only_when_set() {
+        let settings = NamespaceSettings::from_json(&json!({"codegen": [
+            {"plugin": "python", "verify": true},
+            {"plugin": "go", "verify": false},
+            {"plugin": "go-grpc", "verify": null},
+        ]}))
+        .unwrap();
+        settings.validate().unwrap();
+        let verify: Vec<bool> = settings
+            .codegen
+            .iter()
+            .flatten()
+            .map(|t| t.verify)
+            .collect();
+        assert_eq!(verify, [true, false, false]);
+        assert_eq!(
+            settings.to_json()["codegen"],
+            json!([
+                {"plugin": "python", "parameter": "", "verify": true},
+                {"plugin": "go", "parameter": ""},
+                {"plugin": "go-grpc", "parameter": ""},
+            ])
+        );
     }
 
     #[test]

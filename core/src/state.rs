@@ -22,6 +22,7 @@ use crate::limits::Limits;
 use crate::plugin::PluginHost;
 use crate::snapshot::NamespaceView;
 use crate::store::{Store, StoreConfig};
+use crate::verify::VerifyConfig;
 
 /// How to open a registry.
 #[derive(Clone)]
@@ -43,6 +44,9 @@ pub struct RegistryConfig {
     /// How `git` runs (credentials, time limit, cache directory) for
     /// pushing generated code (`settings.codegen[].push`).
     pub git: Arc<GitConfig>,
+    /// The toolchains that check generated code
+    /// (`settings.codegen[].verify`).
+    pub verify: Arc<VerifyConfig>,
 }
 
 impl RegistryConfig {
@@ -55,6 +59,7 @@ impl RegistryConfig {
             checkpoint_interval: Some(Duration::from_secs(2)),
             replica_sync: Duration::from_millis(100),
             git: Arc::new(GitConfig::default()),
+            verify: Arc::new(VerifyConfig::default()),
         }
     }
 }
@@ -96,6 +101,8 @@ pub struct Shared {
     pub plugins: Arc<PluginHost>,
     /// See [`RegistryConfig::git`].
     pub(crate) git: Arc<GitConfig>,
+    /// See [`RegistryConfig::verify`].
+    pub(crate) verify: Arc<VerifyConfig>,
     /// Wakes the code generation worker (after a promote queued jobs).
     pub(crate) codegen_wake: Arc<tokio::sync::Notify>,
     /// Set once the worker runs (a second `restore` starts no second one).
@@ -122,6 +129,7 @@ impl Shared {
             compat: config.compat,
             plugins: config.plugins,
             git: config.git,
+            verify: config.verify,
             codegen_wake: Arc::new(tokio::sync::Notify::new()),
             codegen_started: AtomicBool::new(false),
             checkpoints_started: AtomicBool::new(false),

@@ -320,6 +320,13 @@ pub struct Job {
     /// Sync jobs: who pushed (the webhook's pusher), or `sync`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
+    /// Codegen jobs of a target with `verify: true`: `true` when the
+    /// language's toolchain checked the files, `false` when it could not
+    /// (the log says why: not installed, no runtime, no toolchain for the
+    /// generator) or rejected them (the job failed). Absent when no
+    /// verification was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 impl From<protoreg_core::JobInfo> for Job {
@@ -341,6 +348,7 @@ impl From<protoreg_core::JobInfo> for Job {
             commit: job.commit,
             git_ref: job.git_ref,
             requested_by: job.requested_by,
+            verified: job.verified,
         }
     }
 }
@@ -466,6 +474,7 @@ mod tests {
                 commit: None,
                 git_ref: None,
                 requested_by: None,
+                verified: None,
             });
         }
         same_json::<_, Job>(protoreg_core::JobInfo {
@@ -485,6 +494,7 @@ mod tests {
             commit: Some("abc".into()),
             git_ref: Some("refs/heads/main".into()),
             requested_by: Some("git:me".into()),
+            verified: None,
         });
         for expires_at in [None, Some(Utc::now())] {
             same_json::<_, TokenInfo>(core_auth::TokenInfo {

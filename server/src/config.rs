@@ -33,6 +33,17 @@ pub struct Config {
     pub grpc: GrpcConfig,
     /// `[memory]`: giving freed heap back to the operating system.
     pub memory: crate::memory::MemoryConfig,
+    /// `[codegen]`: code generation (`[codegen.verify]`: the toolchains
+    /// that check generated code).
+    pub codegen: CodegenConfig,
+}
+
+/// `[codegen]` of the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodegenConfig {
+    /// The programs and limits of `settings.codegen[].verify`.
+    pub verify: protoreg_core::verify::VerifyConfig,
 }
 
 /// `[grpc]` of the configuration: the gRPC API (docs/API.md, gRPC).
@@ -204,6 +215,7 @@ impl Default for Config {
             git: protoreg_core::git::GitConfig::default(),
             grpc: GrpcConfig::default(),
             memory: crate::memory::MemoryConfig::default(),
+            codegen: CodegenConfig::default(),
         }
     }
 }

@@ -66,6 +66,7 @@ impl From<protoreg_core::codegen::GenerateError> for ApiError {
             // Only queued jobs push; a download never does. Were one to
             // reach here, the remote is what failed.
             GenerateError::Push(message) => Self::Registry(RegistryError::Unavailable(message)),
+            GenerateError::Verify(message) => Self::GeneratorRejected(message),
         }
     }
 }

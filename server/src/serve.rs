@@ -74,6 +74,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
     let mut git_config = config.git.clone();
     git_config.askpass = std::env::current_exe().ok();
     registry_config.git = Arc::new(git_config.clone());
+    registry_config.verify = Arc::new(config.codegen.verify.clone());
     tracing::info!(database = %store::redact(&config.database.url), "opening the store");
     let registry = Registry::connect(registry_config)
         .await

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 
-use crate::support::{BIN, Db, Server, path_str};
+use crate::support::{BIN, Db, Server, path_str, skip_unless_ci};
 
 const ITEM: &str = "syntax = \"proto3\";\npackage stock;\nmessage Item {\n  string sku = 1;\n}\n";
 const ORDER: &str = "syntax = \"proto3\";\npackage orders;\nimport \"stock/item.proto\";\nmessage Order {\n  string id = 1;\n  repeated stock.Item items = 2;\n}\n";
@@ -1039,4 +1039,153 @@ fn a_push_that_fails_fails_its_job_and_bad_targets_are_refused() {
     );
     let (_, events) = server.get("/v1/events?kind=codegen.pushed");
     assert_eq!(events["events"].as_array().unwrap().len(), 0);
+}
+
+/// Whether `python3` imports the protobuf and grpc runtimes (what
+/// `verify: true` on a python target needs); says so when it does not.
+fn python_runtime() -> bool {
+    let ok = Command::new("python3")
+        .args(["-I", "-c", "import google.protobuf, grpc"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip_unless_ci(
+            "python3 with protobuf and grpcio is not installed (scripts/ensure-python-tools)",
+        );
+    }
+    ok
+}
+
+/// An order with a well-known type (from the runtime) and another
+/// schema's message (generated beside it for the check).
+const ORDER_AT: &str = "syntax = \"proto3\";\npackage orders;\nimport \"stock/item.proto\";\n\
+    import \"google/protobuf/timestamp.proto\";\nmessage Order {\n  string id = 1;\n  \
+    repeated stock.Item items = 2;\n  google.protobuf.Timestamp at = 3;\n}\n\
+    service Orders {\n  rpc Get(Order) returns (Order);\n}\n";
+
+#[test]
+fn python_code_that_verifies_is_pushed_and_the_job_says_verified() {
+    if !python_runtime() {
+        return;
+    }
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let repo = Repo::new();
+    let settings = json!({"codegen": [{
+        "plugin": "python", "verify": true,
+        "push": {"url": repo.url(), "branch": "main", "path": "gen"},
+    }]});
+    let (status, body) = server.put("/v1/namespaces/shop", json!({"settings": settings}));
+    assert!(status == 200 || status == 201, "{body}");
+    assert_eq!(body["settings"]["codegen"][0]["verify"], true, "{body}");
+    server.publish_created("shop", "stock", &[("stock/item.proto", ITEM)]);
+    server.publish_created("shop", "orders", &[("orders/order.proto", ORDER_AT)]);
+    let jobs = promote_and_wait(&server, "shop");
+    assert_eq!(jobs.len(), 2);
+    for job in &jobs {
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["verified"], true, "{job}");
+        let log = job["log"].as_str().unwrap();
+        assert_eq!(log.matches("verified: ").count(), 1, "{log}");
+        assert!(!log.contains("not verified"), "{log}");
+        assert!(
+            log.contains("imported") && log.contains("push: committed "),
+            "{log}"
+        );
+    }
+    assert_eq!(
+        branch_files(&repo, "main"),
+        python_files(&[], &["gen/orders/order", "gen/stock/item"])
+    );
+
+    // Without `verify` nothing is checked and the job says nothing of it.
+    let (status, body) = server.put(
+        "/v1/namespaces/plain",
+        json!({"settings": {"codegen": [{"plugin": "python"}]}}),
+    );
+    assert!(status == 200 || status == 201, "{body}");
+    server.publish_created("plain", "stock", &[("stock/item.proto", ITEM)]);
+    let jobs = promote_and_wait(&server, "plain");
+    assert_eq!(jobs[0]["status"], "succeeded", "{}", jobs[0]);
+    assert!(jobs[0].get("verified").is_none(), "{}", jobs[0]);
+    assert!(!jobs[0]["log"].as_str().unwrap().contains("verified"));
+
+    for bad in [json!("yes"), json!(1), json!({})] {
+        let (status, body) = server.put(
+            "/v1/namespaces/shop/settings",
+            json!({"codegen": [{"plugin": "python", "verify": bad}]}),
+        );
+        crate::support::assert_problem(status, &body, 400, "invalid_argument");
+    }
+}
+
+/// `odd/x.proto` and `odd/x_pb2/y.proto`: the python generator (as
+/// protoc's) writes the modules `odd.x_pb2` (a file) and `odd.x_pb2.y_pb2`
+/// (in a folder of the same name), and the second cannot be imported:
+/// `odd.x_pb2` is a module, not a package.
+const X: &str = "syntax = \"proto3\";\npackage odd;\nmessage X {\n  string id = 1;\n}\n";
+const Y_UNDER_X_PB2: &str =
+    "syntax = \"proto3\";\npackage odd.sub;\nmessage Y {\n  string id = 1;\n}\n";
+
+#[test]
+fn python_code_that_fails_verification_fails_its_job_and_pushes_nothing() {
+    if !python_runtime() {
+        return;
+    }
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let repo = Repo::new();
+    let settings = json!({"codegen": [{
+        "plugin": "python", "verify": true,
+        "push": {"url": repo.url(), "branch": "main", "path": "gen"},
+    }]});
+    let (status, body) = server.put("/v1/namespaces/shop", json!({"settings": settings}));
+    assert!(status == 200 || status == 201, "{body}");
+    server.publish_created(
+        "shop",
+        "odd",
+        &[("odd/x.proto", X), ("odd/x_pb2/y.proto", Y_UNDER_X_PB2)],
+    );
+    let jobs = promote_and_wait(&server, "shop");
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["verified"], false, "{job}");
+    let log = job["log"].as_str().unwrap();
+    assert!(
+        log.contains("verification failed; nothing stored or pushed")
+            && log.contains("import odd.x_pb2.y_pb2 failed")
+            && log.contains("'odd.x_pb2' is not a package"),
+        "{log}"
+    );
+    assert!(!log.contains("push:"), "{log}");
+    // Nothing pushed, no event, no artifact: a download generates again,
+    // checks again and is refused.
+    assert_eq!(origin(&repo, &["for-each-ref", "--format=%(refname)"]), "");
+    let (_, events) = server.get("/v1/events?kind=codegen.pushed");
+    assert_eq!(events["events"].as_array().unwrap().len(), 0);
+    let (status, body) = server.get("/v1/namespaces/shop/schemas/odd/versions/1/generated/python");
+    crate::support::assert_problem(status, &body, 422, "invalid_argument");
+}
+
+#[test]
+fn a_missing_toolchain_is_reported_once_and_the_job_is_marked_not_verified() {
+    let db = Db::sqlite();
+    let missing = tempfile::tempdir().unwrap();
+    let python = missing.path().join("no-python3");
+    let server = Server::start_with_env(
+        &db,
+        &[("PROTOREG_CODEGEN__VERIFY__PYTHON", path_str(&python))],
+    );
+    let settings = json!({"codegen": [{"plugin": "python", "verify": true}]});
+    let (status, body) = server.put("/v1/namespaces/shop", json!({"settings": settings}));
+    assert!(status == 200 || status == 201, "{body}");
+    server.publish_created("shop", "stock", &[("stock/item.proto", ITEM)]);
+    let jobs = promote_and_wait(&server, "shop");
+    let job = &jobs[0];
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["verified"], false, "{job}");
+    let log = job["log"].as_str().unwrap();
+    assert_eq!(log.matches("not verified: ").count(), 1, "{log}");
+    assert!(log.contains("no-python3"), "{log}");
 }

@@ -70,9 +70,12 @@ pub enum JobResult<'a> {
     Succeeded {
         archive: BlobRef<'a>,
         log: &'a str,
+        /// Whether the toolchain checked the files (`None`: not asked).
+        verified: Option<bool>,
     },
     Failed {
         log: &'a str,
+        verified: Option<bool>,
     },
 }
 
@@ -303,8 +306,8 @@ impl Store {
             if current.status != JobStatus::Running.as_str() {
                 return Ok(current);
             }
-            let (status, log, artifact) = match &result {
-                JobResult::Succeeded { archive, log } => {
+            let (status, log, artifact, verified) = match &result {
+                JobResult::Succeeded { archive, log, verified } => {
                     store_blobs!(conn, [archive], at);
                     diesel::insert_into(artifacts::table)
                         .values(&ArtifactRow {
@@ -317,15 +320,16 @@ impl Store {
                         .on_conflict_do_nothing()
                         .execute(conn)
                         .await?;
-                    (JobStatus::Succeeded, *log, Some(archive.sha256))
+                    (JobStatus::Succeeded, *log, Some(archive.sha256), *verified)
                 }
-                JobResult::Failed { log } => (JobStatus::Failed, *log, None),
+                JobResult::Failed { log, verified } => (JobStatus::Failed, *log, None, *verified),
             };
             let row: JobRow = diesel::update(jobs::table.find(job.id))
                 .set((
                     jobs::status.eq(status.as_str()),
                     jobs::log.eq(log),
                     jobs::artifact_sha256.eq(artifact),
+                    jobs::verified.eq(verified),
                     jobs::finished_at.eq(Some(at)),
                 ))
                 .returning(JobRow::as_returning())

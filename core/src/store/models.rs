@@ -172,6 +172,10 @@ pub struct JobRow {
     /// The replica running it (see `store::leases`), while it runs.
     pub lease_holder: Option<String>,
     pub lease_expires_at: Option<NaiveDateTime>,
+    /// Codegen jobs of a target with `verify`: whether the toolchain
+    /// checked the files (`false`: not checked, or checked and failed);
+    /// `None` when no verification was asked.
+    pub verified: Option<bool>,
 }
 
 /// The `jobs.git` column of a sync job.

@@ -150,6 +150,7 @@ diesel::table! {
         git -> Nullable<Text>,
         lease_holder -> Nullable<Text>,
         lease_expires_at -> Nullable<Timestamp>,
+        verified -> Nullable<Bool>,
     }
 }
 

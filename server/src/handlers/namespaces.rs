@@ -245,6 +245,11 @@ pub struct CodegenTarget {
     /// Commit and push each job's files to a git branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     push: Option<PushTarget>,
+    /// Check each job's files with the language's toolchain (Python:
+    /// compile and import; Go: `go vet`) before they are stored or pushed;
+    /// files it rejects fail the job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    verify: bool,
 }
 
 /// `settings.codegen[].push`: where generated files are committed.
@@ -285,6 +290,7 @@ impl From<Settings> for NamespaceSettings {
                             author_name: p.author_name,
                             author_email: p.author_email,
                         }),
+                        verify: t.verify,
                     })
                     .collect()
             }),

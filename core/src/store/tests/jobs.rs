@@ -120,6 +120,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
                 1,
                 JobResult::Failed {
                     log: "exited with 1",
+                    verified: None,
                 },
                 &[],
             )
@@ -152,6 +153,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
                 1,
                 JobResult::Failed {
                     log: "a different log",
+                    verified: None,
                 },
                 &[],
             )
@@ -183,6 +185,7 @@ async fn promote_queues_its_jobs_in_its_own_transaction() {
                             data: &archive,
                         },
                         log: "ok",
+                        verified: None,
                     },
                     &[],
                 )

@@ -185,7 +185,7 @@ async fn tables_match_migrations() {
         let archive = b"archive".to_vec();
         let sha = sha256_hex(&archive);
         store
-            .finish_job(&running, 1, JobResult::Succeeded { archive: BlobRef { sha256: &sha, data: &archive }, log: "ok" }, &[])
+            .finish_job(&running, 1, JobResult::Succeeded { archive: BlobRef { sha256: &sha, data: &archive }, log: "ok", verified: Some(true) }, &[])
             .await
             .unwrap();
         let (job_rows, artifact_rows) = async {
@@ -266,7 +266,7 @@ async fn tables_match_migrations() {
             ("schema_version_deps", 4),
             ("events", 6),
             ("tokens", 7),
-            ("jobs", 18),
+            ("jobs", 19),
             ("artifacts", 5),
             ("sources", 15),
             ("leases", 3),
