@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // unknown fields and extension options survive.
         .extern_path(
             ".google.protobuf.FileDescriptorSet",
-            "crate::grpc::raw::RawFileDescriptorSet",
+            "::protoreg_client::RawFileDescriptorSet",
         )
         .bytes(".protoreg.v1.GetNamespaceDescriptorResponse.file_descriptor_set")
         .compile_fds(set)?;

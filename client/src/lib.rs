@@ -27,6 +27,7 @@ pub use client::{
     Namespace, Promoted, PromotedSchema, Published, Sources, Staged, VersionInfo,
 };
 pub use error::{Error, Result};
+pub use grpc::raw::RawFileDescriptorSet;
 pub use resolver::{Resolver, ResolverBuilder};
 pub use snapshot::{Format, Origin, Snapshot};
 pub use sse::{EventStream, StreamItem};

@@ -2,7 +2,7 @@
 //! `protoreg.v1.Registry` and `protoregistry.v1.RegistryService` have, with
 //! the same answers and errors as over HTTP.
 
-pub(crate) mod raw;
+pub mod raw;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};

@@ -1,9 +1,11 @@
-//! `google.protobuf.FileDescriptorSet` as the bytes the registry sent.
+//! `google.protobuf.FileDescriptorSet` as the bytes themselves.
 //!
-//! The generated messages name this type for every `FileDescriptorSet`
-//! field (`extern_path` in `build.rs`), so a descriptor set from
-//! `GetDescriptor` reaches the caller byte for byte, as over HTTP: decoding
-//! it into `prost_types` would drop extension options and unknown fields.
+//! The generated messages of the client and of the server (`extern_path`
+//! in both `build.rs`) name this type for every `FileDescriptorSet` field,
+//! so a set goes out as stored and reaches the caller byte for byte, as
+//! over HTTP: decoding it into `prost_types` and encoding it again would
+//! drop what prost does not model (unknown fields, extension options) and
+//! cost a decode per call.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::DecodeError;
@@ -72,5 +74,29 @@ impl prost::Message for RawFileDescriptorSet {
 
     fn clear(&mut self) {
         self.0 = Bytes::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn round_trips_a_descriptor_set_byte_for_byte() {
+        let set = prost_types::FileDescriptorSet {
+            file: vec![prost_types::FileDescriptorProto {
+                name: Some("a.proto".into()),
+                package: Some("a".into()),
+                ..Default::default()
+            }],
+        };
+        let encoded = Bytes::from(set.encode_to_vec());
+        let raw = RawFileDescriptorSet(encoded.clone());
+        assert_eq!(raw.encode_to_vec(), encoded.to_vec());
+        let decoded = RawFileDescriptorSet::decode(encoded.clone()).unwrap();
+        assert_eq!(decoded, raw);
+        let back = prost_types::FileDescriptorSet::decode(decoded.0).unwrap();
+        assert_eq!(back, set);
     }
 }

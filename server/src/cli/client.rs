@@ -414,13 +414,13 @@ impl Client {
                     });
                 }
                 let text = body.as_str().unwrap_or_default().trim();
-                let status =
+                let shown =
                     StatusCode::from_u16(status).map_or(status.to_string(), |s| s.to_string());
                 let mut message = format!(
-                    "{method} /{}: the server answered {status}",
+                    "{method} /{}: the server answered {shown}",
                     segments.join("/")
                 );
-                if status.starts_with("404") && text.is_empty() {
+                if status == 404 && text.is_empty() {
                     message.push_str(" (this server may not have that endpoint)");
                 } else if !text.is_empty() {
                     let snippet: String = text.chars().take(200).collect();

@@ -14,7 +14,6 @@
 
 pub mod protoreg;
 pub mod protoregistry;
-pub mod raw;
 pub mod status;
 
 use std::future::Future;

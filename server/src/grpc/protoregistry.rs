@@ -13,10 +13,10 @@ use protoreg_core::{NamespaceId, PublishRequest, SchemaId, VersionRef};
 use tonic::{Request, Response, Status};
 
 use super::protoregistry_v1 as pb;
-use super::raw::RawFileDescriptorSet;
 use super::status::{invalid, status};
 use super::{Grpc, string_map, timestamp};
 use crate::handlers::{PageQuery, paginate};
+use protoreg_client::RawFileDescriptorSet;
 
 /// protoregistry's default page size.
 const DEFAULT_PAGE_SIZE: usize = 100;
