@@ -1,6 +1,7 @@
 //! Authentication and authorization at the edge: every route of the route
-//! table (`ROUTES` in routes.rs) names its [`Need`], and [`guard`], which
-//! wraps each route's resource, enforces it before the handler runs.
+//! table (`ROUTES` in routes.rs) names its [`Need`], and the table's
+//! dispatch (`routes::Dispatch`) enforces it with [`check`] before the
+//! handler runs.
 
 use actix_web::HttpMessage;
 use actix_web::dev::ServiceRequest;

@@ -365,7 +365,7 @@ where
 {
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = method_label(req.method());
-    // The guard of the route actix matched names its path; nothing matches
+    // The dispatch of the route matched names its path; nothing matches
     // the path again here.
     let matched = MatchedPath::default();
     req.extensions_mut().insert(matched.clone());
@@ -394,7 +394,7 @@ where
     }
 }
 
-/// Where the guard of the route a request matched (`routes::guard`) writes
+/// Where the dispatch of the route a request matched (`routes::Dispatch`) writes
 /// that route's path template: the metrics put one in the request's extensions and read it
 /// after the call, so nothing matches the path a second time. (A clone of
 /// the request itself cannot be kept across routing: actix needs to own it
@@ -507,8 +507,8 @@ mod tests {
 
     #[actix_web::test]
     async fn requests_are_labelled_by_route_template_not_raw_path() {
-        // The real route table: its guard names the route it matched. (No
-        // registry in this app, so the guard answers 500 after naming it.)
+        // The real route table: its dispatch names the route it matched. (No
+        // registry in this app, so authorization answers 500 after that.)
         let metrics = web::Data::new(Metrics::new().unwrap());
         let app = init_service(
             App::new()

@@ -2,21 +2,22 @@
 //! with its method, path template, handler and authorization need. Derived
 //! from it:
 //!
-//! - the actix configuration ([`config`]): one resource per path, each
-//!   wrapped in the auth guard with the routes of that path, so the guard
-//!   knows the route actix matched without matching anything itself;
-//! - the guard's requirement and the 405 `Allow` list (`auth`);
+//! - the router ([`Dispatch`], the app's default service): one radix tree
+//!   (`matchit`) of the table's paths, so a request is matched once,
+//!   whatever the table's length, and its authorization knows the route;
+//! - the authorization's requirement and the 405 `Allow` list (`auth`);
 //! - the OpenAPI paths ([`Operations`], merged into the document by
 //!   `openapi`), whose security and 401/403 responses follow each
 //!   route's need.
 
 use std::sync::LazyLock;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::ServiceRequest;
+use std::rc::Rc;
+
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::{Next, from_fn};
 use actix_web::web;
+use futures::future::LocalBoxFuture;
 use protoreg_core::auth::Role::{Admin, Read, Write};
 
 use crate::auth::Need::{self, Caller, GlobalAdmin, Namespace, Public, PublicBySetting};
@@ -159,73 +160,124 @@ pub fn by_path() -> &'static [(&'static str, Vec<&'static Route>)] {
     &BY_PATH
 }
 
-/// Paths under this prefix are registered in one actix scope, so that the
-/// router tries them only for paths under it.
-const NAMESPACES: &str = "/v1/namespaces";
-
-/// Registers every route of [`ROUTES`]: one resource per path, guarded by
-/// [`guard`] with that path's routes (405 for other methods).
-pub fn config(cfg: &mut web::ServiceConfig) {
-    let mut scope = web::scope(NAMESPACES);
-    for (path, routes) in by_path() {
-        let routes: &'static [&'static Route] = routes;
-        let scoped = path
-            .strip_prefix(NAMESPACES)
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'));
-        let mut resource = web::resource(scoped.unwrap_or(path));
-        for route in routes {
-            resource = resource.route((route.handler)().method(route.method.clone()));
+/// The router of [`by_path`]: a path to its index there. Built once.
+fn router() -> &'static matchit::Router<usize> {
+    static ROUTER: LazyLock<matchit::Router<usize>> = LazyLock::new(|| {
+        let mut router = matchit::Router::new();
+        for (index, (path, _)) in by_path().iter().enumerate() {
+            if let Err(err) = router.insert(*path, index) {
+                panic!("the route table's path {path} does not fit the router: {err}");
+            }
         }
-        let resource = resource.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-            guard(routes, req, next)
-        }));
-        if scoped.is_some() {
-            scope = scope.service(resource);
-        } else {
-            cfg.service(resource);
-        }
-    }
-    cfg.service(scope);
-    // The web console: public static files, outside the API's table (no
-    // auth guard, not in the OpenAPI document); the API it calls stays
-    // guarded route by route.
-    crate::console::config(cfg);
+        router
+    });
+    &ROUTER
 }
 
-/// The middleware around each route's resource ([`config`]):
-/// `routes` are the routes of the path actix matched. A method none of them
-/// has is 405 with theirs in `Allow`; otherwise the request is authorized
-/// with the settings in force.
-pub async fn guard(
-    routes: &'static [&'static Route],
-    req: ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<
-    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
-    actix_web::Error,
-> {
-    if let (Some(route), Some(matched)) = (
-        routes.first(),
-        req.extensions().get::<crate::metrics::MatchedPath>(),
-    ) {
-        matched.0.set(Some(route.path));
+/// Registers the API: [`Dispatch`] as the app's default service, so that a
+/// request is matched once against the whole table (a radix tree) instead
+/// of against actix's resources one by one; and the web console's files,
+/// which actix matches before it.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    // Public static files, outside the API's table (no auth guard, not in
+    // the OpenAPI document); the API it calls stays guarded route by route.
+    crate::console::config(cfg);
+    cfg.default_service(Dispatch);
+}
+
+/// The API's service: finds the route of a request's path in [`router`],
+/// puts the path's parameters where actix's extractors (`web::Path`) read
+/// them, answers 405 for a method the path lacks (with `Allow`), authorizes
+/// the caller for the route's [`Need`], and calls the route's handler. A
+/// path of no route is 404 `not_found`.
+pub struct Dispatch;
+
+type Handler = <actix_web::Route as ServiceFactory<ServiceRequest>>::Service;
+
+impl ServiceFactory<ServiceRequest> for Dispatch {
+    type Response = ServiceResponse;
+    type Error = actix_web::Error;
+    type Config = ();
+    type Service = DispatchService;
+    type InitError = ();
+    type Future = LocalBoxFuture<'static, Result<DispatchService, ()>>;
+
+    fn new_service(&self, _: ()) -> Self::Future {
+        // The handler services of each path's routes, indexed like
+        // [`by_path`].
+        let handlers = by_path()
+            .iter()
+            .map(|(_, routes)| {
+                futures::future::try_join_all(
+                    routes.iter().map(|route| (route.handler)().new_service(())),
+                )
+            })
+            .collect::<Vec<_>>();
+        Box::pin(async move {
+            let handlers = futures::future::try_join_all(handlers).await?;
+            Ok(DispatchService {
+                handlers: Rc::from(handlers),
+            })
+        })
     }
-    let checked = match routes.iter().find(|route| route.method == *req.method()) {
-        Some(route) => {
-            let namespaced = route.path.starts_with("/v1/namespaces/{ns}");
-            crate::auth::check(route.need, namespaced, &req).await
+}
+
+/// The running [`Dispatch`] of one worker.
+pub struct DispatchService {
+    /// For each path of [`by_path`], its routes' handlers.
+    handlers: Rc<[Vec<Handler>]>,
+}
+
+impl Service<ServiceRequest> for DispatchService {
+    type Response = ServiceResponse;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<ServiceResponse, actix_web::Error>>;
+
+    actix_web::dev::always_ready!();
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        let found = router().at(req.match_info().as_str()).ok().map(|matched| {
+            let params: Vec<(&'static str, String)> = matched
+                .params
+                .iter()
+                .map(|(name, value)| (name, value.to_owned()))
+                .collect();
+            (*matched.value, params)
+        });
+        let Some((index, params)) = found else {
+            return Box::pin(std::future::ready(Ok(
+                req.error_response(ApiError::not_found("no such route"))
+            )));
+        };
+        for (name, value) in params {
+            req.match_info_mut().add_static(name, value);
         }
-        None => Err(ApiError::MethodNotAllowed {
-            method: req.method().as_str().to_owned(),
-            allow: routes.iter().map(|route| route.method.as_str()).collect(),
-        }),
-    };
-    match checked {
-        Ok(()) => next
-            .call(req)
-            .await
-            .map(|response| response.map_into_left_body()),
-        Err(err) => Ok(req.error_response(err).map_into_right_body()),
+        let routes: &'static [&'static Route] = &by_path()[index].1;
+        if let (Some(route), Some(matched)) = (
+            routes.first(),
+            req.extensions().get::<crate::metrics::MatchedPath>(),
+        ) {
+            matched.0.set(Some(route.path));
+        }
+        let Some((which, route)) = routes
+            .iter()
+            .enumerate()
+            .find(|(_, route)| route.method == *req.method())
+        else {
+            let err = ApiError::MethodNotAllowed {
+                method: req.method().as_str().to_owned(),
+                allow: routes.iter().map(|route| route.method.as_str()).collect(),
+            };
+            return Box::pin(std::future::ready(Ok(req.error_response(err))));
+        };
+        let handlers = Rc::clone(&self.handlers);
+        Box::pin(async move {
+            let namespaced = route.path.starts_with("/v1/namespaces/{ns}");
+            match crate::auth::check(route.need, namespaced, &req).await {
+                Ok(()) => handlers[index][which].call(req).await,
+                Err(err) => Ok(req.error_response(err)),
+            }
+        })
     }
 }
 
@@ -235,7 +287,7 @@ mod tests {
 
     use actix_web::http::StatusCode;
     use actix_web::test as actix_test;
-    use actix_web::{App, HttpResponse};
+    use actix_web::{App, FromRequest};
 
     use super::*;
 
@@ -278,15 +330,12 @@ mod tests {
             .join("/")
     }
 
-    /// What [`config`] registers is the table: each route reaches the guard
-    /// (which, without the app's data, refuses with 500), and every other
+    /// What [`config`] registers is the table: each route reaches its
+    /// authorization (which, without the app's data, refuses with 500), and every other
     /// method on its path is 405 with the table's methods in `Allow`.
     #[actix_web::test]
     async fn config_registers_the_table() {
-        let app = actix_test::init_service(App::new().configure(config).default_service(web::to(
-            || async { HttpResponse::NotFound().body("no such route") },
-        )))
-        .await;
+        let app = actix_test::init_service(App::new().configure(config)).await;
         for route in ROUTES {
             let req = actix_test::TestRequest::default()
                 .method(route.method.clone())
@@ -296,7 +345,7 @@ mod tests {
             assert_eq!(
                 response.status(),
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "{route:?} did not reach its guard"
+                "{route:?} did not reach its authorization"
             );
         }
         for (path, routes) in by_path() {
@@ -320,12 +369,54 @@ mod tests {
             actix_test::call_service(&app, req).await.status(),
             StatusCode::NOT_FOUND
         );
-        let req = actix_test::TestRequest::get()
-            .uri("/v1/namespaces/")
-            .to_request();
+        for path in [
+            "/v1/namespaces/",
+            "/v1/namespaces/x/",
+            "/healthz/",
+            "/v1/namespacesx",
+        ] {
+            let req = actix_test::TestRequest::get().uri(path).to_request();
+            assert_eq!(
+                actix_test::call_service(&app, req).await.status(),
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+    }
+
+    /// The dispatch puts a path's parameters where `web::Path` reads them,
+    /// percent-decoded as actix's own routing would.
+    #[actix_web::test]
+    async fn parameters_reach_the_extractors() {
+        let mut req = actix_test::TestRequest::get()
+            .uri("/v1/namespaces/a%2Fb/schemas/s%20t/versions/3/descriptor")
+            .to_srv_request();
+        let matched = router()
+            .at(req.match_info().as_str())
+            .map(|m| {
+                (
+                    *m.value,
+                    m.params
+                        .iter()
+                        .map(|(k, v)| (k, v.to_owned()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .unwrap();
+        for (name, value) in matched.1 {
+            req.match_info_mut().add_static(name, value);
+        }
+        let (req, _) = req.into_parts();
+        let path = web::Path::<(String, String, String)>::extract(&req)
+            .await
+            .unwrap();
         assert_eq!(
-            actix_test::call_service(&app, req).await.status(),
-            StatusCode::NOT_FOUND
+            path.into_inner(),
+            ("a/b".to_owned(), "s t".to_owned(), "3".to_owned())
+        );
+        assert_eq!(
+            by_path()[matched.0].0,
+            "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor"
         );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Service;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use protoreg_core::plugin::PluginHost;
 use protoreg_core::{BufRules, Registry, RegistryConfig, StoreConfig, store};
@@ -147,7 +147,7 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::invalid(format!("invalid query: {err}")).into()
                 }))
-                // The auth guard wraps each route's resource (`routes::config`).
+                // The route table's dispatch authorizes each route (`routes::Dispatch`).
                 .wrap_fn(metrics::track)
                 .wrap(crate::edge::cors(allowed_origins.clone()))
                 .wrap(actix_web::middleware::from_fn(crate::edge::edge))
@@ -168,10 +168,9 @@ async fn serve(config: Config, overrides: Overrides, log: LogHandle) -> anyhow::
                         })
                     })
                 })
+                // The API's routes and the 404 of no route (its default
+                // service), and the console's files.
                 .configure(routes::config)
-                .default_service(web::to(|| async {
-                    Err::<HttpResponse, _>(ApiError::not_found("no such route"))
-                }))
         })
         .on_connect(crate::edge::on_connect(
             counts,
