@@ -222,6 +222,24 @@ impl ServiceFactory<ServiceRequest> for Dispatch {
     }
 }
 
+/// The index in [`by_path`] of the request's path, whose parameters are
+/// then where `web::Path` reads them; `None` when no route has the path.
+fn match_path(req: &mut ServiceRequest) -> Option<usize> {
+    let (index, params) = {
+        let matched = router().at(req.match_info().as_str()).ok()?;
+        let params: Vec<(&'static str, String)> = matched
+            .params
+            .iter()
+            .map(|(name, value)| (name, value.to_owned()))
+            .collect();
+        (*matched.value, params)
+    };
+    for (name, value) in params {
+        req.match_info_mut().add_static(name, value);
+    }
+    Some(index)
+}
+
 /// The running [`Dispatch`] of one worker.
 pub struct DispatchService {
     /// For each path of [`by_path`], its routes' handlers.
@@ -236,22 +254,11 @@ impl Service<ServiceRequest> for DispatchService {
     actix_web::dev::always_ready!();
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let found = router().at(req.match_info().as_str()).ok().map(|matched| {
-            let params: Vec<(&'static str, String)> = matched
-                .params
-                .iter()
-                .map(|(name, value)| (name, value.to_owned()))
-                .collect();
-            (*matched.value, params)
-        });
-        let Some((index, params)) = found else {
+        let Some(index) = match_path(&mut req) else {
             return Box::pin(std::future::ready(Ok(
                 req.error_response(ApiError::not_found("no such route"))
             )));
         };
-        for (name, value) in params {
-            req.match_info_mut().add_static(name, value);
-        }
         let routes: &'static [&'static Route] = &by_path()[index].1;
         if let (Some(route), Some(matched)) = (
             routes.first(),
@@ -391,21 +398,7 @@ mod tests {
         let mut req = actix_test::TestRequest::get()
             .uri("/v1/namespaces/a%2Fb/schemas/s%20t/versions/3/descriptor")
             .to_srv_request();
-        let matched = router()
-            .at(req.match_info().as_str())
-            .map(|m| {
-                (
-                    *m.value,
-                    m.params
-                        .iter()
-                        .map(|(k, v)| (k, v.to_owned()))
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .unwrap();
-        for (name, value) in matched.1 {
-            req.match_info_mut().add_static(name, value);
-        }
+        let index = match_path(&mut req).expect("a route of the table");
         let (req, _) = req.into_parts();
         let path = web::Path::<(String, String, String)>::extract(&req)
             .await
@@ -415,7 +408,7 @@ mod tests {
             ("a/b".to_owned(), "s t".to_owned(), "3".to_owned())
         );
         assert_eq!(
-            by_path()[matched.0].0,
+            by_path()[index].0,
             "/v1/namespaces/{ns}/schemas/{schema}/versions/{version}/descriptor"
         );
     }
